@@ -1,0 +1,8 @@
+"""Contracts shared by every longtask component.
+
+Each module here owns one contract of `shared/design.md`: `resource` the LongTask resource (field
+names, phases, condition types and reasons, labels, exit codes, size limits), `keys` the Redis key
+names and their lifetimes, `events` the event schema of a task's stream, `metrics` the metric
+names, `runnerenv` the environment the operator hands to the runner. Components import these
+modules and never spell a contract value themselves.
+"""

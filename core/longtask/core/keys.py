@@ -1,0 +1,55 @@
+"""Redis key names of longtask, one function per key, with its writer and lifetime.
+
+Every key of a task is prefixed `longtask:{uid}:` (the LongTask's UID, unique across re-creations
+with the same name). Keys of a finished task expire `FINISHED_TTL_SECONDS` after its end event.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+PREFIX: Final = "longtask"
+
+# How long a finished task's stream, state, logs and checkpoint stay in Redis after its end.
+FINISHED_TTL_SECONDS: Final = 7 * 24 * 3600
+# Approximate MAXLEN of a task's event stream and log stream (XADD MAXLEN ~).
+EVENTS_MAXLEN: Final = 10_000
+LOGS_MAXLEN: Final = 10_000
+DEADLETTER_MAXLEN: Final = 100_000
+
+
+def events(uid: str) -> str:
+    """Stream of every event of a task, in order. Runner: progress/heartbeat/result/log markers;
+    operator: status (phase changes) and end. Trimmed to EVENTS_MAXLEN, expires after the end."""
+    return f"{PREFIX}:{uid}:events"
+
+
+def state(uid: str) -> str:
+    """Hash of the latest progress, message, phase, attempt and heartbeat time (unix ms)."""
+    return f"{PREFIX}:{uid}:state"
+
+
+def logs(uid: str) -> str:
+    """Stream of the task's output lines (fields `line`, `attempt`): logs outlive pods."""
+    return f"{PREFIX}:{uid}:logs"
+
+
+def checkpoint(uid: str) -> str:
+    """String: JSON of the task's last checkpoint; read by the next attempt."""
+    return f"{PREFIX}:{uid}:checkpoint"
+
+
+def result(uid: str) -> str:
+    """String: JSON of a result too large for the status (status.resultRef names this key)."""
+    return f"{PREFIX}:{uid}:result"
+
+
+# Stream with one entry per dead-lettered task (namespace, name, uid, error); trimmed, no expiry.
+DEADLETTER: Final = f"{PREFIX}:deadletter"
+
+# State hash fields.
+STATE_PROGRESS: Final = "progress"
+STATE_MESSAGE: Final = "message"
+STATE_PHASE: Final = "phase"
+STATE_ATTEMPT: Final = "attempt"
+STATE_HEARTBEAT: Final = "heartbeat"

@@ -1,0 +1,28 @@
+"""Prometheus metric names exported by the operator and the gateway.
+
+The alert rules, the Grafana dashboard and the tests use these names; a test checks that every
+name used there is defined here.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Operator (all carry a `namespace` label).
+TASKS_SUBMITTED: Final = "longtask_tasks_submitted_total"
+TASKS_FINISHED: Final = "longtask_tasks_finished_total"  # label outcome
+TASK_DURATION: Final = "longtask_task_duration_seconds"  # histogram, created → final
+TASK_QUEUE: Final = "longtask_task_queue_seconds"  # histogram, created → running
+TASKS_RUNNING: Final = "longtask_tasks_running"
+TASKS_PENDING: Final = "longtask_tasks_pending"
+TASK_RETRIES: Final = "longtask_task_retries_total"
+DEAD_LETTERS: Final = "longtask_dead_letters_total"
+TASKS_STALLED: Final = "longtask_tasks_stalled"
+RECONCILE_ERRORS: Final = "longtask_reconcile_errors_total"
+
+# Gateway.
+HTTP_REQUESTS: Final = "longtask_gateway_requests_total"  # labels route, method, code
+HTTP_LATENCY: Final = "longtask_gateway_request_duration_seconds"  # labels route, method
+SSE_CLIENTS: Final = "longtask_gateway_sse_clients"
+SSE_EVENTS_SENT: Final = "longtask_gateway_sse_events_sent_total"
+SSE_CLIENTS_DROPPED: Final = "longtask_gateway_sse_clients_dropped_total"  # slow clients cut off

@@ -1,0 +1,123 @@
+"""The LongTask custom resource: names, phases, conditions, labels, exit codes and limits.
+
+The CRD in `deploy/crds/` declares every field named here; a status field written without being
+declared there would be pruned silently by the API server.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Final
+
+GROUP: Final = "longtask.io"
+VERSION: Final = "v1alpha1"
+API_VERSION: Final = f"{GROUP}/{VERSION}"
+KIND: Final = "LongTask"
+PLURAL: Final = "longtasks"
+SINGULAR: Final = "longtask"
+SHORT_NAME: Final = "lt"
+CRD_NAME: Final = f"{PLURAL}.{GROUP}"
+
+# Size limits (bytes of compact JSON). Params larger than this are refused at admission; results
+# larger than RESULT_MAX_BYTES live in Redis and status.resultRef points to them.
+PARAMS_MAX_BYTES: Final = 64 * 1024
+RESULT_MAX_BYTES: Final = 16 * 1024
+MESSAGE_MAX_CHARS: Final = 1024
+
+# Defaults of spec fields the schema leaves optional.
+DEFAULT_MAX_ATTEMPTS: Final = 3
+MAX_ATTEMPTS_LIMIT: Final = 100
+DEFAULT_BACKOFF_INITIAL_SECONDS: Final = 10.0
+DEFAULT_BACKOFF_FACTOR: Final = 2.0
+DEFAULT_BACKOFF_MAX_SECONDS: Final = 600.0
+DEFAULT_STALL_SECONDS: Final = 120
+
+
+class Phase(enum.StrEnum):
+    """status.phase: Pending → Running → Succeeded/Failed/Cancelled; Retrying between attempts."""
+
+    PENDING = "Pending"
+    RUNNING = "Running"
+    RETRYING = "Retrying"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    CANCELLED = "Cancelled"
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL_PHASES
+
+
+FINAL_PHASES: Final = frozenset({Phase.SUCCEEDED, Phase.FAILED, Phase.CANCELLED})
+
+
+class ConditionType(enum.StrEnum):
+    """status.conditions[].type: a list keyed by type, each True/False/Unknown."""
+
+    RUNNING = "Running"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    CANCELLED = "Cancelled"
+    DEAD_LETTERED = "DeadLettered"
+    STALLED = "Stalled"
+
+
+class Reason(enum.StrEnum):
+    """CamelCase reasons for conditions, attempts and Kubernetes Events."""
+
+    # Admission refused the task: what the schema cannot check (size of params, missing account).
+    INVALID_SPEC = "InvalidSpec"
+    # The Job of an attempt was created and waits for its pod.
+    JOB_CREATED = "JobCreated"
+    # The attempt's pod runs.
+    POD_RUNNING = "PodRunning"
+    # The attempt's runner exited 0.
+    COMPLETED = "Completed"
+    # The runner exited with a retryable failure (exit code 1 or any unknown code).
+    ATTEMPT_FAILED = "AttemptFailed"
+    # The runner exited with the non-retryable code (3): bad params or PermanentError.
+    PERMANENT_FAILURE = "PermanentFailure"
+    # The attempt ran past spec.timeoutSeconds (the Job's activeDeadlineSeconds).
+    DEADLINE_EXCEEDED = "DeadlineExceeded"
+    # The attempt's pod disappeared or was evicted before the runner finished.
+    POD_LOST = "PodLost"
+    # Another attempt is scheduled after the backoff delay.
+    BACKOFF = "Backoff"
+    # Every attempt failed: the task is dead-lettered.
+    ATTEMPTS_EXHAUSTED = "AttemptsExhausted"
+    # spec.cancel was set.
+    CANCEL_REQUESTED = "CancelRequested"
+    # No heartbeat in Redis for stallSeconds while Running.
+    NO_HEARTBEAT = "NoHeartbeat"
+    # Heartbeats came back after a stall.
+    HEARTBEAT_RESUMED = "HeartbeatResumed"
+
+
+class AttemptOutcome(enum.StrEnum):
+    """status.attempts[].outcome."""
+
+    RUNNING = "Running"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    CANCELLED = "Cancelled"
+
+
+# Labels the operator puts on each Job and its pod.
+LABEL_NAME: Final = f"{GROUP}/name"
+LABEL_UID: Final = f"{GROUP}/uid"
+LABEL_ATTEMPT: Final = f"{GROUP}/attempt"
+LABEL_MANAGED_BY: Final = "app.kubernetes.io/managed-by"
+MANAGED_BY: Final = "longtask-operator"
+# Annotation on a task created by the gateway's retry: the task it re-runs.
+ANNOTATION_RETRY_OF: Final = f"{GROUP}/retry-of"
+# Annotation carrying the Idempotency-Key hash of the request that created the task.
+ANNOTATION_IDEMPOTENCY: Final = f"{GROUP}/idempotency-key"
+
+
+class ExitCode(enum.IntEnum):
+    """Runner exit codes (contract between runner and operator)."""
+
+    SUCCESS = 0
+    RETRYABLE = 1
+    PERMANENT = 3
+    TERMINATED = 143  # SIGTERM: cancelled or deadline

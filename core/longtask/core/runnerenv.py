@@ -1,0 +1,19 @@
+"""Environment variables the operator sets in each attempt's pod and the runner reads."""
+
+from __future__ import annotations
+
+from typing import Final
+
+NAMESPACE: Final = "LONGTASK_NAMESPACE"
+NAME: Final = "LONGTASK_NAME"
+UID: Final = "LONGTASK_UID"
+ATTEMPT: Final = "LONGTASK_ATTEMPT"
+# Exactly one of TASK (Python callable "module:function") and COMMAND (JSON argv list).
+TASK: Final = "LONGTASK_TASK"
+COMMAND: Final = "LONGTASK_COMMAND"
+PARAMS: Final = "LONGTASK_PARAMS"  # JSON object
+REDIS_URL: Final = "LONGTASK_REDIS_URL"
+# Optional tuning knobs.
+STATUS_INTERVAL: Final = "LONGTASK_STATUS_INTERVAL_SECONDS"  # default 2
+HEARTBEAT_INTERVAL: Final = "LONGTASK_HEARTBEAT_SECONDS"  # default 10
+GRACE_SECONDS: Final = "LONGTASK_GRACE_SECONDS"  # time the task gets after SIGTERM

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Installs the system packages the local stack needs when they are missing (Debian): Redis.
+set -euo pipefail
+need=()
+command -v redis-server >/dev/null || need+=(redis-server)
+[ ${#need[@]} -eq 0 ] && exit 0
+sudo=""; [ "$(id -u)" -ne 0 ] && sudo=sudo
+echo "installing ${need[*]}" >&2
+$sudo apt-get update -qq
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
