@@ -112,6 +112,10 @@ MANAGED_BY: Final = "longtask-operator"
 ANNOTATION_RETRY_OF: Final = f"{GROUP}/retry-of"
 # Annotation carrying the Idempotency-Key hash of the request that created the task.
 ANNOTATION_IDEMPOTENCY: Final = f"{GROUP}/idempotency-key"
+# Label with the (truncated) Idempotency-Key hash, so the gateway finds the task by selector.
+LABEL_IDEMPOTENCY: Final = f"{GROUP}/idempotency-key"
+# Annotation with the hash of the request body that created the task (same key, other body: 409).
+ANNOTATION_REQUEST_HASH: Final = f"{GROUP}/request-hash"
 
 
 class ExitCode(enum.IntEnum):
