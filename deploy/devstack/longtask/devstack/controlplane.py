@@ -1,0 +1,158 @@
+"""The local Kubernetes control plane: etcd, kube-apiserver and kube-controller-manager on
+loopback with free ports, RBAC on, service-account tokens signed by a local key, and an admin
+kubeconfig.
+
+The binaries come from `deploy/controlplane/build.sh` (built once from the Go module proxy and
+cached outside the repository) or from `KUBEBUILDER_ASSETS` when that is set. etcd is the Go
+module's 3.6 (the version k8s.io/kubernetes itself requires), not Debian's 3.4: the API server of
+this release expects the 3.5+ watch-progress behaviour for consistent reads from its cache.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+from pathlib import Path
+
+from longtask.devstack import certs, kubeconfigs, procs
+
+REPO = Path(__file__).resolve().parents[4]
+BUILD_SCRIPT = REPO / "deploy" / "controlplane" / "build.sh"
+SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
+
+# Controllers the tests and the product rely on; the rest (nodes, services, …) stay off.
+CONTROLLERS = [
+    "job-controller",
+    "garbage-collector-controller",
+    "ttl-after-finished-controller",
+    "serviceaccount-controller",
+    "serviceaccount-token-controller",
+    "namespace-controller",
+    "root-ca-certificate-publisher-controller",
+    "cronjob-controller",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class ControlPlane:
+    server: str
+    ca_cert: Path
+    admin_kubeconfig: Path
+    pki: certs.Pki
+    procs: list[procs.Proc]
+
+
+def binaries() -> Path:
+    """The folder holding kube-apiserver, kube-controller-manager and etcd (built when missing)."""
+    out = subprocess.run(
+        ["bash", str(BUILD_SCRIPT)], check=True, stdout=subprocess.PIPE, text=True
+    ).stdout
+    return Path(out.strip().splitlines()[-1])
+
+
+def start(state: Path, bin_dir: Path | None = None) -> ControlPlane:
+    """Starts etcd, the API server and the controller manager; returns once the API is ready."""
+    bin_dir = bin_dir or binaries()
+    logs = state / "logs"
+    pki = certs.create(
+        state / "pki",
+        {
+            "admin": ("longtask-admin", "system:masters"),
+            "controller-manager": ("system:kube-controller-manager", None),
+            "localnode": ("system:node:localnode", "system:nodes"),
+        },
+    )
+    started: list[procs.Proc] = []
+    try:
+        etcd_port, peer_port, api_port = procs.free_port(), procs.free_port(), procs.free_port()
+        etcd = procs.start(
+            "etcd",
+            [
+                str(bin_dir / "etcd"),
+                "--name=local",
+                f"--data-dir={state / 'etcd'}",
+                f"--listen-client-urls=http://127.0.0.1:{etcd_port}",
+                f"--advertise-client-urls=http://127.0.0.1:{etcd_port}",
+                f"--listen-peer-urls=http://127.0.0.1:{peer_port}",
+                f"--initial-advertise-peer-urls=http://127.0.0.1:{peer_port}",
+                f"--initial-cluster=local=http://127.0.0.1:{peer_port}",
+                "--listen-metrics-urls=",
+                # Development data: durability across a power loss is not worth an fsync per write.
+                "--unsafe-no-fsync",
+                "--log-level=warn",
+            ],
+            logs,
+        )
+        started.append(etcd)
+        procs.wait_until(lambda: procs.port_open(etcd_port), etcd, "etcd", timeout=30)
+
+        server = f"https://127.0.0.1:{api_port}"
+        apiserver = procs.start(
+            "kube-apiserver",
+            [
+                str(bin_dir / "kube-apiserver"),
+                f"--etcd-servers=http://127.0.0.1:{etcd_port}",
+                "--bind-address=127.0.0.1",
+                "--advertise-address=127.0.0.1",
+                f"--secure-port={api_port}",
+                f"--tls-cert-file={pki.serving_cert}",
+                f"--tls-private-key-file={pki.serving_key}",
+                f"--client-ca-file={pki.ca_cert}",
+                "--authorization-mode=RBAC",
+                f"--service-account-issuer={SERVICE_ACCOUNT_ISSUER}",
+                f"--service-account-key-file={pki.sa_pub}",
+                f"--service-account-signing-key-file={pki.sa_key}",
+                "--service-cluster-ip-range=10.96.0.0/16",
+                # No Service traffic here: the apiserver must not publish a loopback endpoint.
+                "--endpoint-reconciler-type=none",
+                "--allow-privileged=false",
+                "--profiling=false",
+                "--v=1",
+            ],
+            logs,
+        )
+        started.append(apiserver)
+        admin = pki.client("admin")
+        procs.wait_until(
+            lambda: procs.https_ok(f"{server}/readyz", pki.ca_cert, (admin.cert, admin.key)),
+            apiserver,
+            "kube-apiserver",
+            timeout=120,
+        )
+        admin_kubeconfig = kubeconfigs.with_certificate(
+            state / "kubeconfig", server, pki.ca_cert, admin.cert, admin.key
+        )
+        kcm_cert = pki.client("controller-manager")
+        kcm_kubeconfig = kubeconfigs.with_certificate(
+            state / "controller-manager.kubeconfig",
+            server,
+            pki.ca_cert,
+            kcm_cert.cert,
+            kcm_cert.key,
+        )
+        kcm = procs.start(
+            "kube-controller-manager",
+            [
+                str(bin_dir / "kube-controller-manager"),
+                f"--kubeconfig={kcm_kubeconfig}",
+                f"--authentication-kubeconfig={kcm_kubeconfig}",
+                f"--authorization-kubeconfig={kcm_kubeconfig}",
+                f"--controllers={','.join(CONTROLLERS)}",
+                f"--service-account-private-key-file={pki.sa_key}",
+                f"--root-ca-file={pki.ca_cert}",
+                "--use-service-account-credentials=true",
+                "--leader-elect=false",
+                "--bind-address=127.0.0.1",
+                f"--secure-port={procs.free_port()}",
+                "--concurrent-job-syncs=20",
+                "--concurrent-gc-syncs=20",
+                "--v=1",
+            ],
+            logs,
+        )
+        started.append(kcm)
+        return ControlPlane(server, pki.ca_cert, admin_kubeconfig, pki, started)
+    except BaseException:
+        for proc in reversed(started):
+            procs.stop(proc)
+        raise

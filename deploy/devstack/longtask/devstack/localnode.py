@@ -1,0 +1,654 @@
+"""A local node for development and tests: runs pods' containers as local processes.
+
+It registers a Node and keeps it Ready, binds pending pods to itself (there is no scheduler in
+the local control plane), and runs each container's `command` + `args` as a process with the
+pod's environment: plain values, downward-API fields, ConfigMap and Secret references. Each pod
+gets a service-account token from the TokenRequest API, bound to the pod, handed to the process
+as a per-pod kubeconfig in `KUBECONFIG` (processes on one machine cannot share the in-cluster
+token path), so RBAC applies to the process exactly as in a cluster. The runner image is mapped
+to the locally installed runner: the virtualenv's bin folder comes first on the pod's PATH, and a
+container of a runner image without a command runs `longtask-runner`. It reports Running, then
+Succeeded/Failed with the exit code and reason in the container status, keeps each container's
+output in a log file, and when a pod is deleted sends SIGTERM to the container's main process,
+waits the grace period, sends SIGKILL to its process group and completes the deletion.
+
+What it does not emulate: images and their file systems (the host's files are used), users and
+the security context, resource limits, volumes other than `emptyDir` (an emptyDir mounted at
+/tmp becomes the process's TMPDIR), probes, restart policies other than Never, init and sidecar
+containers, networking (everything is 127.0.0.1), `kubectl logs`/`exec` (the log files are under
+the state folder instead).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import dataclasses
+import datetime
+import logging
+import os
+import platform
+import shutil
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from kubernetes_asyncio import client, config, watch
+from kubernetes_asyncio.client.exceptions import ApiException
+from longtask.devstack import kubeconfigs
+
+log = logging.getLogger("localnode")
+
+NODE_NAME = "localnode"
+HEARTBEAT_SECONDS = 10
+RESYNC_SECONDS = 30
+MERGE_PATCH = "application/merge-patch+json"
+RUNNER_COMMAND = ["longtask-runner"]
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclasses.dataclass
+class Container:
+    """One running container process of a pod."""
+
+    namespace: str
+    pod: str
+    uid: str
+    name: str
+    image: str
+    started_at: str
+    process: asyncio.subprocess.Process | None = None
+    terminating: bool = False
+    exit_code: int | None = None
+
+
+class LocalNode:
+    def __init__(
+        self,
+        api: client.ApiClient,
+        state: Path,
+        server: str,
+        ca_file: Path,
+        node_name: str = NODE_NAME,
+    ) -> None:
+        self.api = api
+        self.core = client.CoreV1Api(api)
+        self.state = state
+        self.server = server
+        self.ca_file = ca_file
+        self.node_name = node_name
+        # Pod UID → its containers; an entry exists from the moment a pod's start begins, so that
+        # a second event for the same pod never starts it twice.
+        self.pods: dict[str, list[Container]] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+        # Pods whose deletion began, so that a start still in progress kills what it started.
+        self.deleting: set[str] = set()
+        self.path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+
+    # ---- node -----------------------------------------------------------------------------
+
+    async def register(self) -> None:
+        body = client.V1Node(
+            metadata=client.V1ObjectMeta(
+                name=self.node_name,
+                labels={
+                    "kubernetes.io/hostname": self.node_name,
+                    "kubernetes.io/os": "linux",
+                    "kubernetes.io/arch": "amd64",
+                    "longtask.io/local-node": "true",
+                },
+            )
+        )
+        try:
+            await self.core.create_node(body)
+        except ApiException as error:
+            if error.status != 409:
+                raise
+        await self.heartbeat()
+
+    async def heartbeat(self) -> None:
+        cores = str(os.cpu_count() or 1)
+        memory = f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') // 1024}Ki"
+        stamp = now()
+        status = {
+            "capacity": {"cpu": cores, "memory": memory, "pods": "1000"},
+            "allocatable": {"cpu": cores, "memory": memory, "pods": "1000"},
+            "addresses": [
+                {"type": "InternalIP", "address": "127.0.0.1"},
+                {"type": "Hostname", "address": self.node_name},
+            ],
+            "conditions": [
+                {
+                    "type": "Ready",
+                    "status": "True",
+                    "reason": "LocalNodeReady",
+                    "message": "the local node runs pods as processes",
+                    "lastHeartbeatTime": stamp,
+                    "lastTransitionTime": stamp,
+                }
+            ],
+            "nodeInfo": {
+                "machineID": "local",
+                "systemUUID": "local",
+                "bootID": "local",
+                "kernelVersion": platform.release(),
+                "osImage": "longtask local node (processes)",
+                "containerRuntimeVersion": "process://local",
+                "kubeletVersion": "v0.0.0-localnode",
+                "kubeProxyVersion": "",
+                "operatingSystem": "linux",
+                "architecture": "amd64",
+            },
+        }
+        await self.core.patch_node_status(
+            self.node_name,
+            {"status": status},
+            _content_type=MERGE_PATCH,  # type: ignore[call-arg]  # accepted via **kwargs
+        )
+
+    async def heartbeats(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            try:
+                await self.heartbeat()
+            except Exception as error:  # keep beating through API outages
+                log.warning("node heartbeat failed: %s", error)
+
+    # ---- pods -----------------------------------------------------------------------------
+
+    async def pods_loop(self) -> None:
+        """List and watch every pod; reconcile each one seen. Relists on any watch failure."""
+        while True:
+            try:
+                listing = await self.core.list_pod_for_all_namespaces()
+                for pod in listing.items:
+                    await self.reconcile(pod)
+                version = listing.metadata.resource_version
+                async with watch.Watch() as stream:
+                    async for event in stream.stream(
+                        self.core.list_pod_for_all_namespaces,
+                        resource_version=version,
+                        timeout_seconds=RESYNC_SECONDS,
+                        allow_watch_bookmarks=True,
+                    ):
+                        if event["type"] in ("ADDED", "MODIFIED"):
+                            await self.reconcile(event["object"])
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                log.warning("pod watch interrupted (%s); relisting", error)
+                await asyncio.sleep(1)
+
+    async def reconcile(self, pod: client.V1Pod) -> None:
+        meta, spec = pod.metadata, pod.spec
+        if not spec.node_name:
+            if meta.deletion_timestamp is None:
+                await self.bind(pod)
+            return
+        if spec.node_name != self.node_name:
+            return
+        if meta.deletion_timestamp is not None:
+            self.spawn(self.terminate(pod))
+            return
+        phase = pod.status.phase if pod.status else None
+        if meta.uid in self.pods or phase in ("Succeeded", "Failed"):
+            return
+        if phase == "Running":
+            # Running by the status but not by us: the node restarted under it.
+            self.pods[meta.uid] = []
+            self.spawn(self.report_lost(pod))
+            return
+        self.pods[meta.uid] = []
+        self.spawn(self.start(pod))
+
+    def spawn(self, coroutine: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def bind(self, pod: client.V1Pod) -> None:
+        body = client.V1Binding(
+            metadata=client.V1ObjectMeta(name=pod.metadata.name, uid=pod.metadata.uid),
+            target=client.V1ObjectReference(kind="Node", name=self.node_name, api_version="v1"),
+        )
+        try:
+            await self.core.create_namespaced_pod_binding(
+                pod.metadata.name, pod.metadata.namespace, body, _preload_content=False
+            )
+        except ApiException as error:
+            if error.status not in (404, 409):  # gone or already bound
+                log.warning("binding %s failed: %s", pod.metadata.name, error)
+
+    def pod_dir(self, pod: client.V1Pod) -> Path:
+        meta = pod.metadata
+        folder = self.state / "pods" / f"{meta.namespace}_{meta.name}_{meta.uid}"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    async def start(self, pod: client.V1Pod) -> None:
+        meta = pod.metadata
+        folder = self.pod_dir(pod)
+        containers: list[Container] = []
+        try:
+            base_env = await self.base_env(pod, folder)
+            for spec in pod.spec.containers:
+                env = dict(base_env)
+                env.update(await self.container_env(pod, spec))
+                argv = self.argv(spec)
+                container = Container(
+                    meta.namespace, meta.name, meta.uid, spec.name, spec.image or "", now()
+                )
+                container.process = await asyncio.create_subprocess_exec(
+                    *argv,
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=append_log(folder / f"{spec.name}.log"),
+                    stderr=asyncio.subprocess.STDOUT,
+                    env=env,
+                    cwd=spec.working_dir if spec.working_dir else str(folder),
+                    start_new_session=True,
+                )
+                containers.append(container)
+                if meta.uid in self.deleting:
+                    raise RuntimeError("pod deleted while starting")
+        except Exception as error:
+            log.warning("pod %s/%s cannot start: %s", meta.namespace, meta.name, error)
+            for container in containers:
+                if container.process and container.process.returncode is None:
+                    container.process.kill()
+            await self.patch_status(pod, self.failed_to_start_status(pod, str(error)))
+            return
+        self.pods[meta.uid] = containers
+        log.info("pod %s/%s running (%d process(es))", meta.namespace, meta.name, len(containers))
+        await self.patch_status(pod, self.running_status(pod, containers))
+        codes = await asyncio.gather(*(self.wait(c) for c in containers))
+        await self.patch_status(pod, self.terminated_status(pod, containers))
+        log.info("pod %s/%s finished with exit codes %s", meta.namespace, meta.name, codes)
+
+    async def wait(self, container: Container) -> int:
+        assert container.process is not None
+        code = await container.process.wait()
+        # A process killed by a signal reports 128 + signal number, as a container runtime does.
+        container.exit_code = 128 - code if code < 0 else code
+        return container.exit_code
+
+    def argv(self, spec: client.V1Container) -> list[str]:
+        command = list(spec.command or [])
+        if not command:
+            if "runner" in (spec.image or "") and "longtask" in (spec.image or ""):
+                command = list(RUNNER_COMMAND)
+            else:
+                raise ValueError(
+                    f"container {spec.name!r} has no command and image {spec.image!r} is "
+                    "unknown to the local node (it cannot read image entrypoints)"
+                )
+        argv = command + list(spec.args or [])
+        resolved = shutil.which(argv[0], path=self.path)
+        if resolved is None:
+            raise FileNotFoundError(f"executable {argv[0]!r} not found on the local node")
+        return [resolved, *argv[1:]]
+
+    async def base_env(self, pod: client.V1Pod, folder: Path) -> dict[str, str]:
+        env = {
+            "PATH": self.path,
+            "HOME": str(folder),
+            "HOSTNAME": pod.metadata.name,
+            "LANG": os.environ.get("LANG", "C.UTF-8"),
+            "PYTHONUNBUFFERED": "1",
+            "KUBERNETES_SERVICE_HOST": "127.0.0.1",
+            "KUBERNETES_SERVICE_PORT": self.server.rsplit(":", 1)[-1],
+        }
+        for volume in pod.spec.volumes or []:
+            if volume.empty_dir is not None:
+                (folder / "volumes" / volume.name).mkdir(parents=True, exist_ok=True)
+        for spec in pod.spec.containers:
+            for mount in spec.volume_mounts or []:
+                if mount.mount_path == "/tmp":
+                    env["TMPDIR"] = str(folder / "volumes" / mount.name)
+        if pod.spec.automount_service_account_token is not False:
+            account = pod.spec.service_account_name or "default"
+            token = await self.token(pod, account)
+            env["KUBECONFIG"] = str(
+                kubeconfigs.with_token(
+                    folder / "kubeconfig",
+                    self.server,
+                    self.ca_file,
+                    token,
+                    pod.metadata.namespace,
+                )
+            )
+        return env
+
+    async def token(self, pod: client.V1Pod, account: str) -> str:
+        request = client.AuthenticationV1TokenRequest(
+            spec=client.V1TokenRequestSpec(
+                audiences=[],
+                expiration_seconds=24 * 3600,
+                bound_object_ref=client.V1BoundObjectReference(
+                    kind="Pod", api_version="v1", name=pod.metadata.name, uid=pod.metadata.uid
+                ),
+            )
+        )
+        response = await self.core.create_namespaced_service_account_token(
+            account, pod.metadata.namespace, request
+        )
+        return str(response.status.token)
+
+    async def container_env(self, pod: client.V1Pod, spec: client.V1Container) -> dict[str, str]:
+        namespace = pod.metadata.namespace
+        env: dict[str, str] = {}
+        for source in spec.env_from or []:
+            prefix = source.prefix or ""
+            if source.config_map_ref is not None:
+                data = await self.config_map(namespace, source.config_map_ref.name)
+                env.update({prefix + k: v for k, v in data.items()})
+            if source.secret_ref is not None:
+                data = await self.secret(namespace, source.secret_ref.name)
+                env.update({prefix + k: v for k, v in data.items()})
+        for var in spec.env or []:
+            if var.value_from is None:
+                env[var.name] = expand(var.value or "", env)
+                continue
+            origin = var.value_from
+            if origin.field_ref is not None:
+                env[var.name] = field_value(pod, origin.field_ref.field_path)
+            elif origin.config_map_key_ref is not None:
+                ref = origin.config_map_key_ref
+                data = await self.config_map(namespace, ref.name)
+                if ref.key in data:
+                    env[var.name] = data[ref.key]
+                elif not ref.optional:
+                    raise KeyError(f"configmap {ref.name} has no key {ref.key}")
+            elif origin.secret_key_ref is not None:
+                ref = origin.secret_key_ref
+                data = await self.secret(namespace, ref.name)
+                if ref.key in data:
+                    env[var.name] = data[ref.key]
+                elif not ref.optional:
+                    raise KeyError(f"secret {ref.name} has no key {ref.key}")
+        return env
+
+    async def config_map(self, namespace: str, name: str) -> dict[str, str]:
+        found = await self.core.read_namespaced_config_map(name, namespace)
+        return dict(found.data or {})
+
+    async def secret(self, namespace: str, name: str) -> dict[str, str]:
+        found = await self.core.read_namespaced_secret(name, namespace)
+        return {k: base64.b64decode(v).decode() for k, v in (found.data or {}).items()}
+
+    # ---- status ---------------------------------------------------------------------------
+
+    def running_status(self, pod: client.V1Pod, containers: list[Container]) -> dict[str, Any]:
+        started = min(c.started_at for c in containers)
+        return {
+            "phase": "Running",
+            "hostIP": "127.0.0.1",
+            "podIP": "127.0.0.1",
+            "podIPs": [{"ip": "127.0.0.1"}],
+            "startTime": started,
+            "conditions": conditions(pod, ready=True),
+            "containerStatuses": [
+                container_status(c, {"running": {"startedAt": c.started_at}}, ready=True)
+                for c in containers
+            ],
+        }
+
+    def terminated_status(self, pod: client.V1Pod, containers: list[Container]) -> dict[str, Any]:
+        finished = now()
+        statuses = []
+        for c in containers:
+            code = c.exit_code if c.exit_code is not None else 137
+            state = {
+                "terminated": {
+                    "exitCode": code,
+                    "reason": "Completed" if code == 0 else "Error",
+                    "startedAt": c.started_at,
+                    "finishedAt": finished,
+                    "containerID": container_id(c),
+                }
+            }
+            statuses.append(container_status(c, state, ready=False))
+        succeeded = all(c.exit_code == 0 for c in containers)
+        return {
+            "phase": "Succeeded" if succeeded else "Failed",
+            "conditions": conditions(pod, ready=False),
+            "containerStatuses": statuses,
+        }
+
+    def failed_to_start_status(self, pod: client.V1Pod, message: str) -> dict[str, Any]:
+        statuses = [
+            {
+                "name": spec.name,
+                "image": spec.image or "",
+                "imageID": "",
+                "ready": False,
+                "restartCount": 0,
+                "state": {
+                    "terminated": {
+                        "exitCode": 128,
+                        "reason": "StartError",
+                        "message": message[:1024],
+                        "startedAt": now(),
+                        "finishedAt": now(),
+                    }
+                },
+            }
+            for spec in pod.spec.containers
+        ]
+        return {
+            "phase": "Failed",
+            "reason": "StartError",
+            "message": message[:1024],
+            "hostIP": "127.0.0.1",
+            "conditions": conditions(pod, ready=False),
+            "containerStatuses": statuses,
+        }
+
+    async def patch_status(self, pod: client.V1Pod, status: dict[str, Any]) -> None:
+        for attempt in range(30):
+            try:
+                await self.core.patch_namespaced_pod_status(
+                    pod.metadata.name,
+                    pod.metadata.namespace,
+                    {"status": status},
+                    _content_type=MERGE_PATCH,  # type: ignore[call-arg]  # accepted via **kwargs
+                )
+                return
+            except ApiException as error:
+                if error.status == 404:
+                    return
+                log.warning("status of %s: %s", pod.metadata.name, error.reason)
+            except Exception as error:  # API server briefly away: retry
+                log.warning("status of %s: %s", pod.metadata.name, error)
+            await asyncio.sleep(min(0.2 * 2**attempt, 5))
+
+    async def report_lost(self, pod: client.V1Pod) -> None:
+        lost = [
+            Container(
+                pod.metadata.namespace,
+                pod.metadata.name,
+                pod.metadata.uid,
+                spec.name,
+                spec.image or "",
+                now(),
+                exit_code=137,
+            )
+            for spec in pod.spec.containers
+        ]
+        await self.patch_status(pod, self.terminated_status(pod, lost))
+
+    # ---- deletion -------------------------------------------------------------------------
+
+    async def terminate(self, pod: client.V1Pod) -> None:
+        """Graceful deletion: SIGTERM, the grace period, SIGKILL, then remove the pod object."""
+        meta = pod.metadata
+        self.deleting.add(meta.uid)
+        containers = self.pods.get(meta.uid, [])
+        running = [
+            c
+            for c in containers
+            if c.process is not None and c.process.returncode is None and not c.terminating
+        ]
+        already = any(c.terminating for c in containers)
+        if already:
+            return
+        for c in running:
+            c.terminating = True
+            assert c.process is not None
+            log.info(
+                "pod %s/%s deleted: SIGTERM to pid %d", meta.namespace, meta.name, c.process.pid
+            )
+            with contextlib.suppress(ProcessLookupError):
+                c.process.send_signal(signal.SIGTERM)
+        grace = meta.deletion_grace_period_seconds
+        grace = 30 if grace is None else grace
+        if running:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    asyncio.gather(*(c.process.wait() for c in running if c.process)), grace
+                )
+            for c in running:
+                assert c.process is not None
+                if c.process.returncode is None:
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.killpg(c.process.pid, signal.SIGKILL)
+                    await c.process.wait()
+        try:
+            await self.core.delete_namespaced_pod(
+                meta.name,
+                meta.namespace,
+                grace_period_seconds=0,
+                body=client.V1DeleteOptions(preconditions=client.V1Preconditions(uid=meta.uid)),
+            )
+        except ApiException as error:
+            if error.status not in (404, 409):
+                log.warning("finishing deletion of %s: %s", meta.name, error.reason)
+        self.pods.pop(meta.uid, None)
+
+    async def shutdown(self) -> None:
+        """Stops every process (SIGTERM, then SIGKILL): the node is going away."""
+        processes = [
+            c.process
+            for cs in self.pods.values()
+            for c in cs
+            if c.process is not None and c.process.returncode is None
+        ]
+        for process in processes:
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signal.SIGTERM)
+        if processes:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*(p.wait() for p in processes)), 10)
+        for process in processes:
+            if process.returncode is None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(process.pid, signal.SIGKILL)
+
+    async def run(self) -> None:
+        await self.register()
+        log.info("node %s registered; watching pods", self.node_name)
+        await asyncio.gather(self.heartbeats(), self.pods_loop())
+
+
+def append_log(path: Path) -> Any:
+    """The container's log file, opened for appending; the child process owns it from here."""
+    return open(path, "ab")
+
+
+def expand(value: str, env: dict[str, str]) -> str:
+    """$(VAR) references to earlier variables, as the kubelet expands them."""
+    for name, replacement in env.items():
+        value = value.replace(f"$({name})", replacement)
+    return value
+
+
+def field_value(pod: client.V1Pod, path: str) -> str:
+    meta = pod.metadata
+    simple = {
+        "metadata.name": meta.name,
+        "metadata.namespace": meta.namespace,
+        "metadata.uid": meta.uid,
+        "spec.nodeName": pod.spec.node_name,
+        "spec.serviceAccountName": pod.spec.service_account_name,
+        "status.hostIP": "127.0.0.1",
+        "status.podIP": "127.0.0.1",
+        "status.podIPs": "127.0.0.1",
+        "status.hostIPs": "127.0.0.1",
+    }
+    if path in simple:
+        return str(simple[path] or "")
+    for prefix, mapping in (
+        ("metadata.labels", meta.labels),
+        ("metadata.annotations", meta.annotations),
+    ):
+        if path.startswith(prefix + "['") and path.endswith("']"):
+            return str((mapping or {}).get(path[len(prefix) + 2 : -2], ""))
+    raise ValueError(f"unsupported downward-API field {path!r}")
+
+
+def container_id(container: Container) -> str:
+    pid = container.process.pid if container.process else 0
+    return f"process://{pid}"
+
+
+def container_status(container: Container, state: dict[str, Any], ready: bool) -> dict[str, Any]:
+    return {
+        "name": container.name,
+        "image": container.image,
+        "imageID": "",
+        "containerID": container_id(container),
+        "ready": ready,
+        "started": "running" in state,
+        "restartCount": 0,
+        "state": state,
+    }
+
+
+def conditions(pod: client.V1Pod, ready: bool) -> list[dict[str, Any]]:
+    stamp = now()
+    flag = "True" if ready else "False"
+    return [
+        {"type": "PodScheduled", "status": "True", "lastTransitionTime": stamp},
+        {"type": "Initialized", "status": "True", "lastTransitionTime": stamp},
+        {"type": "ContainersReady", "status": flag, "lastTransitionTime": stamp},
+        {"type": "Ready", "status": flag, "lastTransitionTime": stamp},
+    ]
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    api = await config.new_client_from_config(config_file=args.kubeconfig)
+    node = LocalNode(api, Path(args.state), args.server, Path(args.ca_file), args.node_name)
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    runner = loop.create_task(node.run())
+    await asyncio.wait(
+        [runner, loop.create_task(stopping.wait())], return_when=asyncio.FIRST_COMPLETED
+    )
+    runner.cancel()
+    await node.shutdown()
+    await api.close()
+    if runner.done() and not runner.cancelled() and runner.exception():
+        raise runner.exception()  # type: ignore[misc]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--kubeconfig", required=True)
+    parser.add_argument("--server", required=True, help="API server URL for pods' kubeconfigs")
+    parser.add_argument("--ca-file", required=True, help="cluster CA for pods' kubeconfigs")
+    parser.add_argument("--state", required=True, help="folder for pod logs and scratch space")
+    parser.add_argument("--node-name", default=NODE_NAME)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,386 @@
+"""The local longtask stack: control plane, Redis, local node, CRD, operator and gateway.
+
+`python -m longtask.devstack.stack up|down|run|status` backs `make up`, `make down` and
+`make run`; the test fixtures use `Stack.start()` and `Stack.stop()` from here, so tests run on
+exactly what a developer runs. `up` writes `.longtask/kubeconfig` and `.longtask/env`
+(KUBECONFIG, REDIS_URL, LONGTASK_GATEWAY_URL, LONGTASK_TOKEN) and is idempotent. With KUBECONFIG
+pointing at a real cluster, `run` and `up` use that cluster instead of starting a control plane
+and a local node.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib.util
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from longtask.devstack import controlplane, procs, redisserver
+
+REPO = controlplane.REPO
+CRD_FILE = REPO / "deploy" / "crds" / "longtask.io_longtasks.yaml"
+BIN = Path(sys.executable).parent
+DEFAULT_STATE = REPO / ".longtask"
+RUNNER_ACCOUNT = "longtask-runner"
+
+
+@dataclasses.dataclass
+class Stack:
+    state_dir: Path
+    kubeconfig: Path
+    redis_url: str
+    redis_port: int
+    procs: dict[str, procs.Proc]
+    external_cluster: bool = False
+    gateway_url: str = ""
+    token: str = ""
+    bin_dir: Path = BIN
+
+    # ---- lifecycle ------------------------------------------------------------------------
+
+    @classmethod
+    def start(
+        cls,
+        state_dir: Path,
+        kubeconfig: Path | None = None,
+        operator: bool = False,
+        gateway: bool = False,
+    ) -> Stack:
+        """Starts every part; with `kubeconfig` (a real cluster) only Redis and the components."""
+        state_dir.mkdir(parents=True, exist_ok=True)
+        started: dict[str, procs.Proc] = {}
+        stack: Stack | None = None
+        try:
+            if kubeconfig is None:
+                plane = controlplane.start(state_dir)
+                started.update({p.name: p for p in plane.procs})
+                kubeconfig = plane.admin_kubeconfig
+                node = procs.start(
+                    "localnode",
+                    [
+                        sys.executable,
+                        "-m",
+                        "longtask.devstack.localnode",
+                        f"--kubeconfig={kubeconfig}",
+                        f"--server={plane.server}",
+                        f"--ca-file={plane.ca_cert}",
+                        f"--state={state_dir / 'node'}",
+                    ],
+                    state_dir / "logs",
+                    env=os.environ | {"PYTHONUNBUFFERED": "1"},
+                )
+                started[node.name] = node
+            redis, port = redisserver.start(state_dir)
+            started[redis.name] = redis
+            stack = cls(
+                state_dir=state_dir,
+                kubeconfig=kubeconfig,
+                redis_url=f"redis://127.0.0.1:{port}/0",
+                redis_port=port,
+                procs=started,
+                external_cluster=kubeconfig != state_dir / "kubeconfig",
+            )
+            stack.apply_crd()
+            if not stack.external_cluster:
+                stack.wait_for_node()
+            stack.ensure_runner_account("default")
+            if operator:
+                stack.start_operator()
+            if gateway:
+                stack.start_gateway()
+            stack.save()
+            return stack
+        except BaseException:
+            for proc in reversed(list(started.values())):
+                procs.stop(proc)
+            raise
+
+    def stop(self) -> None:
+        # Components first, the control plane last, so nothing logs errors about a missing API.
+        order = [
+            "gateway",
+            "operator",
+            "localnode",
+            "redis",
+            "kube-controller-manager",
+            "kube-apiserver",
+            "etcd",
+        ]
+        for name in order + [n for n in self.procs if n not in order]:
+            if name in self.procs:
+                procs.stop(self.procs[name])
+
+    # ---- environment for clients ----------------------------------------------------------
+
+    @property
+    def env(self) -> dict[str, str]:
+        """os.environ plus what a client of this stack needs (for subprocesses)."""
+        return (
+            os.environ
+            | self.client_env()
+            | {"PATH": f"{self.bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+        )
+
+    def client_env(self) -> dict[str, str]:
+        env = {
+            "KUBECONFIG": str(self.kubeconfig),
+            "REDIS_URL": self.redis_url,
+            "LONGTASK_REDIS_URL": self.redis_url,
+        }
+        if self.gateway_url:
+            env["LONGTASK_GATEWAY_URL"] = self.gateway_url
+            env["LONGTASK_TOKEN"] = self.token
+        return env
+
+    def kubectl(self, *args: str, input: str | None = None) -> str:
+        result = subprocess.run(
+            [str(self.bin_dir / "kubectl"), f"--kubeconfig={self.kubeconfig}", *args],
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"kubectl {' '.join(args)} failed: {result.stderr.strip()}")
+        return result.stdout
+
+    # ---- Redis outage drills --------------------------------------------------------------
+
+    def stop_redis(self) -> None:
+        procs.stop(self.procs["redis"])
+
+    def start_redis(self) -> None:
+        proc, _ = redisserver.start(self.state_dir, self.redis_port)
+        self.procs["redis"] = proc
+        self.save()
+
+    # ---- contents -------------------------------------------------------------------------
+
+    def apply_crd(self) -> None:
+        self.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD_FILE))
+        self.kubectl(
+            "wait", "--for=condition=Established", "--timeout=60s", "crd/longtasks.longtask.io"
+        )
+
+    def wait_for_node(self) -> None:
+        procs.wait_until(
+            lambda: "localnode" in self._nodes(),
+            self.procs.get("localnode"),
+            "local node",
+            timeout=60,
+        )
+
+    def _nodes(self) -> str:
+        try:
+            return self.kubectl("get", "nodes", "-o", "name")
+        except RuntimeError:
+            return ""
+
+    def ensure_runner_account(self, namespace: str) -> None:
+        """The runner's service account in `namespace`: get its LongTask, patch status only."""
+        self.kubectl(
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "-f",
+            "-",
+            input=json.dumps(runner_rbac(namespace)),
+        )
+
+    # ---- components -----------------------------------------------------------------------
+
+    def start_operator(self) -> None:
+        if not _importable("longtask.operator.main"):
+            print("operator not built yet: skipped", file=sys.stderr)
+            return
+        env = self.env | {"LONGTASK_METRICS_PORT": str(procs.free_port()), "PYTHONUNBUFFERED": "1"}
+        self.procs["operator"] = procs.start(
+            "operator", [str(self.bin_dir / "longtask-operator")], self.state_dir / "logs", env
+        )
+
+    def start_gateway(self) -> None:
+        if not _importable("longtask.api.main"):
+            print("gateway not built yet: skipped", file=sys.stderr)
+            return
+        port = procs.free_port()
+        self.token = self.token or secrets.token_urlsafe(32)
+        env = self.env | {
+            "LONGTASK_AUTH_MODE": "apikey",
+            "LONGTASK_API_KEY": self.token,
+            "LONGTASK_HOST": "127.0.0.1",
+            "LONGTASK_PORT": str(port),
+            "PYTHONUNBUFFERED": "1",
+        }
+        proc = procs.start(
+            "gateway", [str(self.bin_dir / "longtask-gateway")], self.state_dir / "logs", env
+        )
+        self.procs["gateway"] = proc
+        self.gateway_url = f"http://127.0.0.1:{port}"
+        procs.wait_until(lambda: procs.port_open(port), proc, "gateway", timeout=60)
+
+    # ---- persistence ----------------------------------------------------------------------
+
+    def save(self) -> None:
+        record: dict[str, Any] = {
+            "kubeconfig": str(self.kubeconfig),
+            "redis_url": self.redis_url,
+            "redis_port": self.redis_port,
+            "external_cluster": self.external_cluster,
+            "gateway_url": self.gateway_url,
+            "token": self.token,
+            "procs": {name: dataclasses.asdict(p) for name, p in self.procs.items()},
+        }
+        path = self.state_dir / "stack.json"
+        path.write_text(json.dumps(record, indent=2))
+        path.chmod(0o600)
+        env_file = self.state_dir / "env"
+        env_file.write_text("".join(f"{k}={v}\n" for k, v in self.client_env().items()))
+        env_file.chmod(0o600)
+
+    @classmethod
+    def load(cls, state_dir: Path) -> Stack | None:
+        try:
+            record = json.loads((state_dir / "stack.json").read_text())
+        except (OSError, ValueError):
+            return None
+        return cls(
+            state_dir=state_dir,
+            kubeconfig=Path(record["kubeconfig"]),
+            redis_url=record["redis_url"],
+            redis_port=record["redis_port"],
+            procs={n: procs.Proc(**p) for n, p in record["procs"].items()},
+            external_cluster=record["external_cluster"],
+            gateway_url=record.get("gateway_url", ""),
+            token=record.get("token", ""),
+        )
+
+    def healthy(self) -> bool:
+        return all(p.alive() for p in self.procs.values())
+
+
+def runner_rbac(namespace: str) -> dict[str, Any]:
+    labels = {"app.kubernetes.io/name": "longtask", "app.kubernetes.io/component": "runner"}
+    meta = {"name": RUNNER_ACCOUNT, "namespace": namespace, "labels": labels}
+    return {
+        "apiVersion": "v1",
+        "kind": "List",
+        "items": [
+            {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta},
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "Role",
+                "metadata": meta,
+                "rules": [
+                    {"apiGroups": ["longtask.io"], "resources": ["longtasks"], "verbs": ["get"]},
+                    {
+                        "apiGroups": ["longtask.io"],
+                        "resources": ["longtasks/status"],
+                        "verbs": ["get", "patch"],
+                    },
+                ],
+            },
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "RoleBinding",
+                "metadata": meta,
+                "roleRef": {
+                    "apiGroup": "rbac.authorization.k8s.io",
+                    "kind": "Role",
+                    "name": RUNNER_ACCOUNT,
+                },
+                "subjects": [
+                    {"kind": "ServiceAccount", "name": RUNNER_ACCOUNT, "namespace": namespace}
+                ],
+            },
+        ],
+    }
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def _external_kubeconfig(state: Path) -> Path | None:
+    """KUBECONFIG of a real cluster, unless it is the one this stack writes itself."""
+    value = os.environ.get("KUBECONFIG", "")
+    if not value:
+        return None
+    path = Path(value).resolve()
+    return None if path == (state / "kubeconfig").resolve() else path
+
+
+def up(state: Path) -> Stack:
+    existing = Stack.load(state)
+    if existing and existing.healthy():
+        print(f"longtask stack already up; source {state / 'env'}")
+        return existing
+    if existing:
+        existing.stop()
+    if state.exists():
+        shutil.rmtree(state)
+    began = time.monotonic()
+    stack = Stack.start(state, _external_kubeconfig(state), operator=True, gateway=True)
+    print(f"longtask stack up in {time.monotonic() - began:.1f}s")
+    for key, value in stack.client_env().items():
+        shown = "…" if key == "LONGTASK_TOKEN" else value
+        print(f"  {key}={shown}")
+    print(f"Use it: set -a; source {state / 'env'}; set +a")
+    return stack
+
+
+def down(state: Path) -> None:
+    stack = Stack.load(state)
+    if stack:
+        stack.stop()
+    if state.exists():
+        shutil.rmtree(state)
+    print("longtask stack down")
+
+
+def run(state: Path) -> None:
+    stack = up(state)
+    logs = sorted(str(Path(p.log)) for p in stack.procs.values())
+    print("Following the logs; Ctrl-C stops the stack.")
+    tail = subprocess.Popen(["tail", "-n", "20", "-F", *logs])
+    try:
+        tail.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        tail.terminate()
+        down(state)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="The local longtask stack.")
+    parser.add_argument("command", choices=["up", "down", "run", "status"])
+    parser.add_argument("--state", type=Path, default=DEFAULT_STATE)
+    args = parser.parse_args()
+    if args.command == "up":
+        up(args.state)
+    elif args.command == "down":
+        down(args.state)
+    elif args.command == "run":
+        run(args.state)
+    else:
+        stack = Stack.load(args.state)
+        if not stack:
+            sys.exit("longtask stack is not up")
+        for name, proc in stack.procs.items():
+            print(f"{name:26} pid {proc.pid:<8} {'running' if proc.alive() else 'STOPPED'}")
+        sys.exit(0 if stack.healthy() else 1)
+
+
+if __name__ == "__main__":
+    main()
