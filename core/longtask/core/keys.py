@@ -44,7 +44,8 @@ def result(uid: str) -> str:
     return f"{PREFIX}:{uid}:result"
 
 
-# Stream with one entry per dead-lettered task (namespace, name, uid, error); trimmed, no expiry.
+# Stream with one entry per dead-lettered task, trimmed, no expiry. Flat string fields: namespace,
+# name, uid, attempts, reason (of the last attempt), error (its message), ts (unix ms).
 DEADLETTER: Final = f"{PREFIX}:deadletter"
 
 # State hash fields.

@@ -19,6 +19,8 @@ TASK_RETRIES: Final = "longtask_task_retries_total"
 DEAD_LETTERS: Final = "longtask_dead_letters_total"
 TASKS_STALLED: Final = "longtask_tasks_stalled"
 RECONCILE_ERRORS: Final = "longtask_reconcile_errors_total"
+OPERATOR_REDIS_ERRORS: Final = "longtask_operator_redis_errors_total"  # failed Redis calls
+OPERATOR_API_WRITES: Final = "longtask_operator_api_writes_total"  # label verb (create/patch/…)
 
 # Gateway.
 HTTP_REQUESTS: Final = "longtask_gateway_requests_total"  # labels route, method, code
