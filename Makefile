@@ -60,3 +60,47 @@ unit: install ## Unit tests only (no cluster).
 test: install system-deps controlplane ## The whole suite: lint, unit, integration and end-to-end tests.
 	$(MAKE) lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# --- Packaging: Helm chart, rendered manifests, images, alert rules, kind (issue 6) ---
+HELM = $(shell bash deploy/tools/helm.sh)
+KIND_CLUSTER := longtask
+IMAGE_TAG ?= dev
+IMAGES := operator gateway runner
+
+.PHONY: tools
+tools: install ## Build or install helm, promtool, hadolint and kubernetes-validate when missing.
+	@bash deploy/tools/helm.sh >/dev/null
+	@bash deploy/tools/promtool.sh >/dev/null
+
+.PHONY: chart-check
+chart-check: tools ## Chart, manifests, Dockerfiles and alert rules: every check that needs no cluster.
+	$(BIN)/pytest tests/unit/packaging $(PYTEST_ARGS)
+
+.PHONY: manifests
+manifests: tools ## Sync the chart's copies (CRD, rules, dashboard) and render deploy/manifests/.
+	@bash deploy/tools/manifests.sh
+
+.PHONY: kind-up
+kind-up: ## Create the kind cluster (needs Docker).
+	@kind=$$(bash deploy/tools/kind.sh); \
+	$$kind get clusters | grep -qx $(KIND_CLUSTER) || $$kind create cluster --config deploy/kind/cluster.yaml
+
+.PHONY: kind-load
+kind-load: ## Build the operator, gateway and runner images and load them into kind (needs Docker).
+	@for image in $(IMAGES); do \
+	  docker build -f deploy/docker/$$image.Dockerfile -t longtask/longtask-$$image:$(IMAGE_TAG) . || exit 1; \
+	done
+	@kind=$$(bash deploy/tools/kind.sh); for image in $(IMAGES); do \
+	  $$kind load docker-image --name $(KIND_CLUSTER) longtask/longtask-$$image:$(IMAGE_TAG) || exit 1; \
+	done
+
+.PHONY: kind-install
+kind-install: tools ## Install the chart on the kind cluster with deploy/kind/values.yaml.
+	$(HELM) upgrade --install longtask charts/longtask --kube-context kind-$(KIND_CLUSTER) \
+	  --namespace longtask --create-namespace -f deploy/kind/values.yaml \
+	  --set operator.image.tag=$(IMAGE_TAG),gateway.image.tag=$(IMAGE_TAG),runner.image.tag=$(IMAGE_TAG) \
+	  --wait --timeout 5m
+
+.PHONY: kind-e2e
+kind-e2e: kind-up kind-load kind-install ## On kind: a task runs to Succeeded and the gateway answers.
+	bash deploy/kind/e2e.sh

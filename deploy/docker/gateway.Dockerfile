@@ -1,0 +1,25 @@
+# syntax=docker/dockerfile:1
+# The longtask gateway image: the FastAPI gateway: REST API, live progress over SSE, /metrics, on port 8000.
+# Build from the repository root:
+#   docker build -f deploy/docker/gateway.Dockerfile -t longtask/longtask-gateway:0.1.0 .
+# BASE is a build argument so that a registry mirror or a digest-pinned base can be used.
+ARG BASE=python:3.11-slim
+
+FROM ${BASE} AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY core core
+COPY operator operator
+COPY runner runner
+COPY api api
+# A virtual environment copied whole into the final stage: no compiler or pip cache ships.
+RUN python -m venv /opt/longtask && /opt/longtask/bin/pip install .
+
+FROM ${BASE}
+COPY --from=build /opt/longtask /opt/longtask
+# Bytecode was compiled at install time; the root filesystem is read-only at run time.
+ENV PATH=/opt/longtask/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
+USER 10001:10001
+EXPOSE 8000
+ENTRYPOINT ["longtask-gateway"]
