@@ -210,7 +210,12 @@ class LocalNode:
     def spawn(self, coroutine: Any) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
         self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        task.add_done_callback(self.finished)
+
+    def finished(self, task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("pod handling failed", exc_info=task.exception())
 
     async def bind(self, pod: client.V1Pod) -> None:
         body = client.V1Binding(
@@ -523,7 +528,9 @@ class LocalNode:
                 meta.name,
                 meta.namespace,
                 grace_period_seconds=0,
-                body=client.V1DeleteOptions(preconditions=client.V1Preconditions(uid=meta.uid)),
+                body=client.V1DeleteOptions(
+                    grace_period_seconds=0, preconditions=client.V1Preconditions(uid=meta.uid)
+                ),
             )
         except ApiException as error:
             if error.status not in (404, 409):

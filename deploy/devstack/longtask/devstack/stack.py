@@ -152,6 +152,13 @@ class Stack:
             raise RuntimeError(f"kubectl {' '.join(args)} failed: {result.stderr.strip()}")
         return result.stdout
 
+    def pod_log(self, namespace: str, pod: str, container: str) -> str:
+        """A container's output as kept by the local node (it has no `kubectl logs`)."""
+        found = sorted((self.state_dir / "node" / "pods").glob(f"{namespace}_{pod}_*"))
+        if not found:
+            return ""
+        return (found[-1] / f"{container}.log").read_text(errors="replace")
+
     # ---- Redis outage drills --------------------------------------------------------------
 
     def stop_redis(self) -> None:
