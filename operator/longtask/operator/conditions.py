@@ -1,0 +1,56 @@
+"""`status.conditions`: a list keyed by type, updated without losing transition times."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from longtask.core import resource
+
+Condition = dict[str, Any]
+
+
+def find(
+    conditions: Sequence[Mapping[str, Any]], kind: resource.ConditionType
+) -> Mapping[str, Any] | None:
+    for condition in conditions:
+        if condition.get("type") == kind.value:
+            return condition
+    return None
+
+
+def is_true(conditions: Sequence[Mapping[str, Any]], kind: resource.ConditionType) -> bool:
+    found = find(conditions, kind)
+    return found is not None and found.get("status") == "True"
+
+
+def set_condition(
+    conditions: Sequence[Mapping[str, Any]],
+    kind: resource.ConditionType,
+    status: bool,
+    reason: resource.Reason,
+    message: str,
+    generation: int | None,
+    now: str,
+) -> list[Condition]:
+    """A new list with condition `kind` set; lastTransitionTime moves only when status changes."""
+    text = "True" if status else "False"
+    previous = find(conditions, kind)
+    moved = previous is None or previous.get("status") != text
+    updated: Condition = {
+        "type": kind.value,
+        "status": text,
+        "reason": reason.value,
+        "message": message[: resource.MESSAGE_MAX_CHARS],
+        "lastTransitionTime": now
+        if moved or previous is None
+        else previous.get("lastTransitionTime", now),
+    }
+    if generation is not None:
+        updated["observedGeneration"] = generation
+    result = [dict(c) for c in conditions if c.get("type") != kind.value]
+    result.append(updated)
+    # A stable order keeps patches small and `kubectl describe` readable.
+    order = {k.value: i for i, k in enumerate(resource.ConditionType)}
+    result.sort(key=lambda c: order.get(str(c.get("type")), len(order)))
+    return result

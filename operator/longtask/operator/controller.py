@@ -1,0 +1,275 @@
+"""The reconcile loop: watch events feed the store and a work queue; workers observe, decide, act.
+
+One worker handles a given task at a time (the work queue guarantees it); `settings.workers`
+tasks are reconciled concurrently. A reconcile reads only the in-memory store, except for the
+admission check of a new task (one read of its service account), a Job missing from the store (one
+read) and pods when the Job alone cannot tell (see attempts.needs_pods). It writes only when the
+decision changes something, so the runner's frequent progress patches cost no operator writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import random
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from longtask.core import resource
+from longtask.core.resource import ConditionType, Phase
+
+from . import admission, attempts, conditions, jobs, publishing, reconcile
+from .kube import Kube
+from .metrics import Metrics
+from .settings import Settings
+from .store import Key, Store, key_of
+from .workqueue import WorkQueue
+
+logger = logging.getLogger(__name__)
+
+# Retry delays of a reconcile that raised: doubling from 1 s up to a minute.
+ERROR_BACKOFF_MAX_SECONDS = 60.0
+
+
+class Controller:
+    def __init__(
+        self,
+        settings: Settings,
+        kube: Kube,
+        publisher: publishing.Publisher,
+        metrics: Metrics,
+        now: Callable[[], dt.datetime] | None = None,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.settings = settings
+        self.kube = kube
+        self.publisher = publisher
+        self.metrics = metrics
+        self.store = Store()
+        self.queue: WorkQueue[Key] = WorkQueue()
+        self.heartbeats: dict[str, int] = {}
+        self._failures: dict[Key, int] = {}
+        self._now = now or (lambda: dt.datetime.now(dt.UTC))
+        self._rand = rand
+        self._background: list[asyncio.Task[None]] = []
+        metrics.watch_state(self.store.tasks, lambda: self.kube.writes)
+
+    # Feeding (from watch events) -------------------------------------------------------------
+
+    def task_event(self, kind: str | None, obj: Mapping[str, Any]) -> None:
+        key = key_of(obj)
+        if kind == "DELETED":
+            uid = obj["metadata"].get("uid")
+            self.store.drop_task(key, uid)
+            self.queue.forget(key)
+            self._failures.pop(key, None)
+            if uid:
+                self.heartbeats.pop(uid, None)
+            return
+        if self.store.put_task(obj):
+            self.queue.add(key)
+
+    def job_event(self, kind: str | None, obj: Mapping[str, Any]) -> None:
+        meta = obj["metadata"]
+        task_name = (meta.get("labels") or {}).get(resource.LABEL_NAME)
+        if kind == "DELETED":
+            self.store.drop_job(key_of(obj), meta.get("uid"))
+        else:
+            self.store.put_job(obj)
+        if task_name:
+            self.queue.add((meta["namespace"], task_name))
+
+    # Lifecycle -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load the existing Jobs (so no attempt looks lost), then start workers and loops."""
+        for job in await self.kube.list_jobs(self.settings.namespaces):
+            self.store.put_job(job)
+        for index in range(self.settings.workers):
+            self._spawn(self._worker(), f"reconciler-{index}")
+        self._spawn(self._sweep_heartbeats(), "heartbeat-sweep")
+        self._spawn(self.publisher.run(), "redis-publisher")
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        self._background.append(asyncio.create_task(coro, name=name))
+
+    async def stop(self) -> None:
+        for task in self._background:
+            task.cancel()
+        for task in self._background:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._background.clear()
+        self.queue.close()
+        await self.publisher.flush()
+        await self.publisher.close()
+
+    # Reconciling -----------------------------------------------------------------------------
+
+    async def _worker(self) -> None:
+        while True:
+            key = await self.queue.get()
+            try:
+                await self.handle(key)
+                self._failures.pop(key, None)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                failures = self._failures.get(key, 0) + 1
+                self._failures[key] = failures
+                delay = min(ERROR_BACKOFF_MAX_SECONDS, 2.0 ** (failures - 1))
+                self.metrics.reconcile_errors.labels(key[0]).inc()
+                logger.warning(
+                    "reconcile of %s/%s failed (%s: %s); retrying in %.0fs",
+                    *key,
+                    type(exc).__name__,
+                    exc,
+                    delay,
+                    extra={"namespace": key[0], "task": key[1]},
+                )
+                self.queue.add_after(key, delay)
+            finally:
+                self.queue.done(key)
+
+    async def handle(self, key: Key) -> None:
+        """Observe, decide and act for one task."""
+        task = self.store.task(key)
+        if task is None:
+            return
+        obs = await self._observe(task)
+        plan = reconcile.decide(task, obs, self.settings, self._rand)
+        await self._apply(key, task, plan, obs.now)
+
+    def _current_job(self, task: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The current attempt's Job from the store, if it belongs to this task."""
+        meta = task["metadata"]
+        name = jobs.job_name(meta["name"], reconcile.current_attempt(task))
+        job = self.store.job((meta["namespace"], name))
+        if job is None:
+            return None
+        labels = job["metadata"].get("labels") or {}
+        return job if labels.get(resource.LABEL_UID) == meta["uid"] else None
+
+    async def _observe(self, task: Mapping[str, Any]) -> reconcile.Observation:
+        now = self._now()
+        meta = task["metadata"]
+        spec = task.get("spec") or {}
+        phase = reconcile.phase_of(task)
+        if meta.get("deletionTimestamp"):
+            return reconcile.Observation(now=now)
+        if phase is None:
+            problems = admission.problems(spec)
+            if not problems:
+                account = jobs.service_account(spec, self.settings)
+                exists = await self.kube.service_account_exists(meta["namespace"], account)
+                problem = admission.service_account_problem(account, meta["namespace"], exists)
+                if problem:
+                    problems.append(problem)
+            return reconcile.Observation(now=now, admission_problems=tuple(problems))
+        if phase.is_final:
+            return reconcile.Observation(now=now, job=self._current_job(task))
+        if phase is Phase.RETRYING:
+            return reconcile.Observation(now=now)
+        job = self._current_job(task)
+        missing = False
+        if job is None:
+            name = jobs.job_name(meta["name"], reconcile.current_attempt(task))
+            fetched = await self.kube.read_job(meta["namespace"], name)
+            if fetched is None:
+                missing = True
+            else:
+                self.store.put_job(fetched)
+                job = self._current_job(task)
+        pods: list[Mapping[str, Any]] | None = None
+        if job is not None and not spec.get("cancel") and attempts.needs_pods(job):
+            listed = await self.kube.list_pods(meta["namespace"], job["metadata"]["name"])
+            pods = list[Mapping[str, Any]](listed)
+        return reconcile.Observation(
+            now=now,
+            job=job,
+            job_missing=missing,
+            pods=pods,
+            heartbeat_ms=self.heartbeats.get(meta["uid"]),
+        )
+
+    async def _apply(
+        self, key: Key, task: Mapping[str, Any], plan: reconcile.Plan, now: dt.datetime
+    ) -> None:
+        namespace, name = key
+        uid = task["metadata"]["uid"]
+        log_extra = {"namespace": namespace, "task": name, "uid": uid}
+        if plan.delete_job:
+            await self.kube.delete_job(namespace, plan.delete_job)
+            logger.info("deleted Job %s/%s", namespace, plan.delete_job, extra=log_extra)
+        if plan.create_job is not None:
+            created = await self.kube.create_job(plan.create_job)
+            if created is None:  # it exists: ours (a restart) or an old task's of the same name
+                job_name = plan.create_job["metadata"]["name"]
+                created = await self.kube.read_job(namespace, job_name)
+                owner = ((created or {}).get("metadata", {}).get("labels") or {}).get(
+                    resource.LABEL_UID
+                )
+                if created is None or owner != uid:
+                    self.queue.add_after(key, 2.0)  # wait until it is gone
+                    return
+            self.store.put_job(created)
+        if plan.status is not None:
+            updated = await self.kube.patch_status(namespace, name, plan.status)
+            if updated is None:
+                self.store.drop_task(key, uid)
+                return
+            self.store.put_task(updated)
+            self.metrics.record(task, plan.transitions, now)
+            for change in plan.transitions:
+                logger.info(
+                    "%s/%s: %s -> %s (%s) %s",
+                    namespace,
+                    name,
+                    change.old.value if change.old else "New",
+                    change.new.value,
+                    change.reason.value,
+                    change.message,
+                    extra={**log_extra, "phase": change.new.value, "reason": change.reason.value},
+                )
+            self.publisher.submit(publishing.task_commands(uid, plan.transitions, plan.deadletter))
+            if plan.events:
+                await asyncio.gather(
+                    *(
+                        self.kube.post_event(updated, e.type, e.reason.value, e.message)
+                        for e in plan.events
+                    )
+                )
+        if plan.delete_task:
+            await self.kube.delete_task(namespace, name, uid)
+            logger.info("deleted finished task %s/%s (ttl)", namespace, name, extra=log_extra)
+            return
+        if plan.requeue_after is not None:
+            self.queue.add_after(key, plan.requeue_after)
+
+    # Heartbeats ------------------------------------------------------------------------------
+
+    async def _sweep_heartbeats(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.stall_sweep_seconds)
+            await self.sweep_heartbeats_once()
+
+    async def sweep_heartbeats_once(self) -> None:
+        """Read the heartbeats of running tasks; queue those whose Stalled condition is wrong."""
+        running = [
+            t for t in self.store.tasks() if (t.get("status") or {}).get("phase") == Phase.RUNNING
+        ]
+        found = await self.publisher.heartbeats([t["metadata"]["uid"] for t in running])
+        if found is None:
+            self.heartbeats.clear()  # unknown: leave Stalled conditions as they are
+            return
+        self.heartbeats = found
+        now = self._now()
+        for task in running:
+            stale = reconcile.is_stale(task, found.get(task["metadata"]["uid"], 0), now)
+            stalled = conditions.is_true(
+                (task.get("status") or {}).get("conditions") or [], ConditionType.STALLED
+            )
+            if stale != stalled:
+                self.queue.add(key_of(task))

@@ -1,0 +1,85 @@
+"""Kopf handlers: thin adapters from watch events to the controller.
+
+`register` puts the handlers into a registry it is given (a fresh `kopf.OperatorRegistry` per
+operator run or test), never into kopf's global one.
+
+Why only low-level `on.event` handlers (design choice): kopf's change-detecting handlers
+(`on.create/update/resume`) keep a diff base and handler progress on the object and would write
+them back after changes, and daemons/timers add a finalizer. The runner patches status often; none
+of that may cost writes. With `on.event` kopf stores nothing on the objects: the controller's
+level-triggered reconcile (controller.py) decides from the object and the Jobs, and its work
+queue provides the retries that `kopf.TemporaryError` would.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Any
+
+import kopf
+from longtask.core import resource
+
+from . import kube, publishing
+from .controller import Controller
+from .metrics import Metrics
+from .settings import Settings
+
+logger = logging.getLogger(__name__)
+
+JOB_LABELS = {resource.LABEL_MANAGED_BY: resource.MANAGED_BY}
+
+
+@dataclasses.dataclass
+class Runtime:
+    """What the handlers share; the controller exists once the operator has started."""
+
+    settings: Settings
+    metrics: Metrics
+    controller: Controller | None = None
+
+
+def register(registry: kopf.OperatorRegistry, settings: Settings) -> Runtime:
+    runtime = Runtime(settings=settings, metrics=Metrics())
+
+    @kopf.on.startup(registry=registry)
+    async def start(settings: kopf.OperatorSettings, **_: Any) -> None:
+        settings.peering.standalone = True
+        settings.posting.enabled = False  # the controller posts its own Events
+        settings.watching.server_timeout = 300
+        settings.watching.client_timeout = 330
+        settings.watching.connect_timeout = 30
+        api = await kube.connect()
+        publisher = publishing.Publisher(
+            runtime.settings.redis_url, on_error=runtime.metrics.redis_errors.inc
+        )
+        controller = Controller(runtime.settings, kube.Kube(api), publisher, runtime.metrics)
+        await controller.start()
+        runtime.controller = controller
+        runtime.metrics.serve(runtime.settings.metrics_host, runtime.settings.metrics_port)
+        logger.info(
+            "longtask operator started",
+            extra={
+                "namespaces": list(runtime.settings.namespaces) or "all",
+                "redis": publisher.enabled,
+                "workers": runtime.settings.workers,
+            },
+        )
+
+    @kopf.on.cleanup(registry=registry)
+    async def stop(**_: Any) -> None:
+        if runtime.controller is not None:
+            await runtime.controller.stop()
+            await runtime.controller.kube.api.close()
+
+    @kopf.on.event(resource.GROUP, resource.VERSION, resource.PLURAL, registry=registry)
+    async def longtask_event(event: kopf.RawEvent, **_: Any) -> None:
+        if runtime.controller is not None:
+            runtime.controller.task_event(event.get("type"), event["object"])
+
+    @kopf.on.event("batch", "v1", "jobs", labels=JOB_LABELS, registry=registry)
+    async def job_event(event: kopf.RawEvent, **_: Any) -> None:
+        if runtime.controller is not None:
+            runtime.controller.job_event(event.get("type"), event["object"])
+
+    return runtime

@@ -1,0 +1,162 @@
+"""The Job of one attempt, built by a pure function from the LongTask.
+
+Names are deterministic per (task, attempt): a restarted operator that creates the Job again gets
+AlreadyExists instead of a second Job. A name that would pass 63 characters (the limit of the
+`job-name` label the Job controller puts on pods) is truncated and keeps uniqueness with a short
+hash of the full name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from longtask.core import resource, runnerenv
+
+from . import admission
+from .settings import Settings
+
+NAME_MAX = 63
+CONTAINER_NAME = "runner"
+RUNNER_COMMAND = ["longtask-runner"]
+# The non-root user of the runner image (distroless "nonroot").
+RUNNER_UID = 65532
+SCRATCH_VOLUME = "scratch"
+
+
+def job_name(task_name: str, attempt: int) -> str:
+    """`<task>-<attempt>`, or a truncated task name plus a hash when that passes 63 chars."""
+    suffix = f"-{attempt}"
+    full = f"{task_name}{suffix}"
+    if len(full) <= NAME_MAX:
+        return full
+    digest = hashlib.sha256(full.encode()).hexdigest()[:8]
+    keep = NAME_MAX - len(suffix) - len(digest) - 1
+    return f"{task_name[:keep].rstrip('-.')}-{digest}{suffix}"
+
+
+def service_account(spec: Mapping[str, Any], settings: Settings) -> str:
+    return str(spec.get("serviceAccountName") or settings.runner_service_account)
+
+
+def labels(task: Mapping[str, Any], attempt: int) -> dict[str, str]:
+    meta = task["metadata"]
+    return {
+        resource.LABEL_NAME: meta["name"],
+        resource.LABEL_UID: meta["uid"],
+        resource.LABEL_ATTEMPT: str(attempt),
+        resource.LABEL_MANAGED_BY: resource.MANAGED_BY,
+    }
+
+
+def owner_reference(task: Mapping[str, Any]) -> dict[str, Any]:
+    meta = task["metadata"]
+    return {
+        "apiVersion": resource.API_VERSION,
+        "kind": resource.KIND,
+        "name": meta["name"],
+        "uid": meta["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def runner_env(task: Mapping[str, Any], attempt: int, settings: Settings) -> list[dict[str, Any]]:
+    """The contract's environment first, then the task's own variables (reserved names dropped)."""
+    meta, spec = task["metadata"], task["spec"]
+    env: list[dict[str, Any]] = [
+        {"name": runnerenv.NAMESPACE, "value": meta["namespace"]},
+        {"name": runnerenv.NAME, "value": meta["name"]},
+        {"name": runnerenv.UID, "value": meta["uid"]},
+        {"name": runnerenv.ATTEMPT, "value": str(attempt)},
+    ]
+    if "command" in spec:
+        env.append({"name": runnerenv.COMMAND, "value": json.dumps(list(spec["command"]))})
+    else:
+        env.append({"name": runnerenv.TASK, "value": str(spec["task"])})
+    env.append({"name": runnerenv.PARAMS, "value": admission.params_json(spec)})
+    if settings.runner_redis_url:
+        env.append({"name": runnerenv.REDIS_URL, "value": settings.runner_redis_url})
+    # The runner finishes within the pod's grace period after SIGTERM.
+    grace = max(1, settings.termination_grace_seconds - 5)
+    env.append({"name": runnerenv.GRACE_SECONDS, "value": str(grace)})
+    for entry in spec.get("env") or []:
+        if isinstance(entry, dict) and entry.get("name") not in admission.RESERVED_ENV:
+            env.append(dict(entry))
+    return env
+
+
+def build_job(task: Mapping[str, Any], attempt: int, settings: Settings) -> dict[str, Any]:
+    """The Job manifest of attempt `attempt` (1-based) of `task`."""
+    meta, spec = task["metadata"], task["spec"]
+    job_labels = labels(task, attempt)
+    container: dict[str, Any] = {
+        "name": CONTAINER_NAME,
+        "image": spec.get("image") or settings.runner_image,
+        "imagePullPolicy": "IfNotPresent",
+        "command": list(RUNNER_COMMAND),
+        "env": runner_env(task, attempt, settings),
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": RUNNER_UID,
+            "runAsGroup": RUNNER_UID,
+            "readOnlyRootFilesystem": True,
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "volumeMounts": [{"name": SCRATCH_VOLUME, "mountPath": "/tmp"}],
+    }
+    if spec.get("resources"):
+        container["resources"] = dict(spec["resources"])
+    job_spec: dict[str, Any] = {
+        "backoffLimit": 0,
+        "ttlSecondsAfterFinished": settings.job_ttl_seconds,
+        # Exit code 3 is the runner's "do not retry": the Job says so in its Failed reason
+        # (PodFailurePolicy), which keeps the verdict even when the pod is already gone.
+        "podFailurePolicy": {
+            "rules": [
+                {
+                    "action": "FailJob",
+                    "onExitCodes": {
+                        "containerName": CONTAINER_NAME,
+                        "operator": "In",
+                        "values": [int(resource.ExitCode.PERMANENT)],
+                    },
+                }
+            ]
+        },
+        "template": {
+            "metadata": {"labels": dict(job_labels)},
+            "spec": {
+                "restartPolicy": "Never",
+                "serviceAccountName": service_account(spec, settings),
+                "automountServiceAccountToken": True,
+                "terminationGracePeriodSeconds": settings.termination_grace_seconds,
+                "securityContext": {
+                    "runAsNonRoot": True,
+                    "runAsUser": RUNNER_UID,
+                    "runAsGroup": RUNNER_UID,
+                    "fsGroup": RUNNER_UID,
+                    "seccompProfile": {"type": "RuntimeDefault"},
+                },
+                "containers": [container],
+                "volumes": [{"name": SCRATCH_VOLUME, "emptyDir": {"sizeLimit": "1Gi"}}],
+            },
+        },
+    }
+    if spec.get("timeoutSeconds"):
+        job_spec["activeDeadlineSeconds"] = int(spec["timeoutSeconds"])
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": job_name(meta["name"], attempt),
+            "namespace": meta["namespace"],
+            "labels": job_labels,
+            "ownerReferences": [owner_reference(task)],
+        },
+        "spec": job_spec,
+    }

@@ -1,0 +1,197 @@
+"""Calls to the Kubernetes API (kubernetes_asyncio): Jobs, pods, LongTask status, Events.
+
+Every call is idempotent in effect: creating an existing Job returns None instead of failing,
+deleting a missing object is a no-op, a patch of a vanished LongTask returns None.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
+
+from kubernetes_asyncio import client, config
+from kubernetes_asyncio.client.exceptions import ApiException
+from longtask.core import resource
+
+from . import clock
+
+logger = logging.getLogger(__name__)
+
+COMPONENT = "longtask-operator"
+MERGE_PATCH = "application/merge-patch+json"
+# Longest a single API call may take before the reconcile is retried.
+REQUEST_TIMEOUT_SECONDS = 30
+
+
+async def connect() -> client.ApiClient:
+    """An API client from the in-cluster account, else from KUBECONFIG / ~/.kube/config."""
+    if os.environ.get("KUBERNETES_SERVICE_HOST") and not os.environ.get("KUBECONFIG"):
+        config.load_incluster_config()  # type: ignore[no-untyped-call]
+    else:
+        await config.load_kube_config()
+    return client.ApiClient()
+
+
+class Kube:
+    def __init__(self, api: client.ApiClient) -> None:
+        self.api = api
+        self.batch = client.BatchV1Api(api)
+        self.core = client.CoreV1Api(api)
+        self.custom = client.CustomObjectsApi(api)
+        # API writes issued, by verb: the operator's cost per task, exported as a metric.
+        self.writes: collections.Counter[str] = collections.Counter()
+
+    def _plain(self, model: Any) -> dict[str, Any]:
+        return self.api.sanitize_for_serialization(model)  # type: ignore[no-any-return]
+
+    async def create_job(self, manifest: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The created Job, or None when a Job of that name exists already."""
+        self.writes["create_job"] += 1
+        try:
+            created = await self.batch.create_namespaced_job(
+                manifest["metadata"]["namespace"],
+                cast(Any, dict(manifest)),
+                _request_timeout=REQUEST_TIMEOUT_SECONDS,
+            )
+        except ApiException as exc:
+            if exc.status == 409:
+                return None
+            raise
+        return self._plain(created)
+
+    async def read_job(self, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            job = await self.batch.read_namespaced_job(
+                name, namespace, _request_timeout=REQUEST_TIMEOUT_SECONDS
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return self._plain(job)
+
+    async def delete_job(self, namespace: str, name: str) -> None:
+        """Delete a Job and, in the background, its pods (they get SIGTERM, then SIGKILL)."""
+        self.writes["delete_job"] += 1
+        try:
+            await self.batch.delete_namespaced_job(
+                name,
+                namespace,
+                propagation_policy="Background",
+                _request_timeout=REQUEST_TIMEOUT_SECONDS,
+            )
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+
+    async def list_pods(self, namespace: str, job_name: str) -> list[dict[str, Any]]:
+        pods = await self.core.list_namespaced_pod(
+            namespace,
+            label_selector=f"batch.kubernetes.io/job-name={job_name}",
+            _request_timeout=REQUEST_TIMEOUT_SECONDS,
+        )
+        return [self._plain(p) for p in pods.items]
+
+    async def list_jobs(self, namespaces: Sequence[str]) -> list[dict[str, Any]]:
+        """Every Job this operator made, in the served namespaces (all when empty)."""
+        selector = f"{resource.LABEL_MANAGED_BY}={resource.MANAGED_BY}"
+        if not namespaces:
+            found = await self.batch.list_job_for_all_namespaces(
+                label_selector=selector, _request_timeout=REQUEST_TIMEOUT_SECONDS
+            )
+            return [self._plain(j) for j in found.items]
+        out: list[dict[str, Any]] = []
+        for namespace in namespaces:
+            found = await self.batch.list_namespaced_job(
+                namespace, label_selector=selector, _request_timeout=REQUEST_TIMEOUT_SECONDS
+            )
+            out.extend(self._plain(j) for j in found.items)
+        return out
+
+    async def patch_status(
+        self, namespace: str, name: str, patch: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        """Merge-patch the LongTask's status; the updated object, or None if it is gone."""
+        self.writes["patch_status"] += 1
+        try:
+            updated = await self.custom.patch_namespaced_custom_object_status(  # type: ignore[call-arg]
+                resource.GROUP,
+                resource.VERSION,
+                namespace,
+                resource.PLURAL,
+                name,
+                {"status": dict(patch)},
+                _content_type=MERGE_PATCH,
+                _request_timeout=REQUEST_TIMEOUT_SECONDS,
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return updated  # type: ignore[no-any-return]
+
+    async def delete_task(self, namespace: str, name: str, uid: str) -> None:
+        """Delete the LongTask (only that incarnation: a precondition on its UID)."""
+        self.writes["delete_task"] += 1
+        try:
+            await self.custom.delete_namespaced_custom_object(
+                resource.GROUP,
+                resource.VERSION,
+                namespace,
+                resource.PLURAL,
+                name,
+                body=cast(Any, {"preconditions": {"uid": uid}, "propagationPolicy": "Background"}),
+                _request_timeout=REQUEST_TIMEOUT_SECONDS,
+            )
+        except ApiException as exc:
+            if exc.status not in (404, 409):
+                raise
+
+    async def service_account_exists(self, namespace: str, name: str) -> bool:
+        try:
+            await self.core.read_namespaced_service_account(
+                name, namespace, _request_timeout=REQUEST_TIMEOUT_SECONDS
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+    async def post_event(
+        self, task: Mapping[str, Any], kind: str, reason: str, message: str
+    ) -> None:
+        """A Kubernetes Event on the LongTask; a failure is logged, never raised."""
+        meta = task["metadata"]
+        now = clock.format_time(clock.now())
+        body = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"generateName": f"{meta['name']}.", "namespace": meta["namespace"]},
+            "involvedObject": {
+                "apiVersion": resource.API_VERSION,
+                "kind": resource.KIND,
+                "name": meta["name"],
+                "namespace": meta["namespace"],
+                "uid": meta["uid"],
+            },
+            "type": kind,
+            "reason": reason,
+            "message": message[: resource.MESSAGE_MAX_CHARS],
+            "source": {"component": COMPONENT},
+            "reportingComponent": COMPONENT,
+            "reportingInstance": os.environ.get("HOSTNAME", COMPONENT)[:128],
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+        }
+        self.writes["create_event"] += 1
+        try:
+            await self.core.create_namespaced_event(
+                meta["namespace"], cast(Any, body), _request_timeout=REQUEST_TIMEOUT_SECONDS
+            )
+        except (ApiException, OSError) as exc:
+            logger.warning("posting event %s on %s failed: %s", reason, meta["name"], exc)

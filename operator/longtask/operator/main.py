@@ -1,0 +1,26 @@
+"""`longtask-operator`: run the operator with settings from the environment (see settings.py)."""
+
+from __future__ import annotations
+
+import kopf
+
+from . import handlers, settings
+
+
+def main() -> None:
+    config = settings.from_env()
+    kopf.configure(log_format=kopf.LogFormat.JSON, log_refkey="k8s")
+    registry = kopf.OperatorRegistry()
+    handlers.register(registry, config)
+    liveness = f"http://0.0.0.0:{config.liveness_port}/healthz" if config.liveness_port else None
+    kopf.run(
+        registry=registry,
+        standalone=True,
+        clusterwide=not config.namespaces,
+        namespaces=list(config.namespaces),
+        liveness_endpoint=liveness,
+    )
+
+
+if __name__ == "__main__":
+    main()

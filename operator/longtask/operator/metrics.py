@@ -1,0 +1,157 @@
+"""The operator's Prometheus metrics (names from longtask.core.metrics), on their own registry.
+
+Counters and histograms are updated from phase transitions as the operator makes them. The gauges
+(running, pending, stalled) are computed at scrape time from the in-memory store, so they cannot
+drift, and they are right again at once after a restart.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import prometheus_client
+from longtask.core import metrics as names
+from longtask.core.resource import ConditionType, Phase, Reason
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from . import clock, conditions
+from .reconcile import Transition
+
+# Buckets for tasks that run from seconds to hours.
+DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 43200, 86400)
+QUEUE_BUCKETS = (0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800)
+
+
+def _base(name: str) -> str:
+    """prometheus_client adds `_total` to counter names itself."""
+    return name.removesuffix("_total")
+
+
+class _StateCollector(Collector):
+    def __init__(
+        self,
+        tasks: Callable[[], Iterable[Mapping[str, Any]]],
+        writes: Callable[[], Mapping[str, int]],
+    ) -> None:
+        self._tasks = tasks
+        self._writes = writes
+
+    def collect(self) -> Iterable[Any]:
+        running: collections.Counter[str] = collections.Counter()
+        pending: collections.Counter[str] = collections.Counter()
+        stalled: collections.Counter[str] = collections.Counter()
+        for task in self._tasks():
+            namespace = task["metadata"]["namespace"]
+            status = task.get("status") or {}
+            phase = status.get("phase")
+            if phase == Phase.RUNNING:
+                running[namespace] += 1
+                if conditions.is_true(status.get("conditions") or [], ConditionType.STALLED):
+                    stalled[namespace] += 1
+            elif phase == Phase.PENDING or phase is None:
+                pending[namespace] += 1
+        for name, doc, counts in (
+            (names.TASKS_RUNNING, "Tasks whose attempt runs.", running),
+            (names.TASKS_PENDING, "Tasks waiting for their attempt's pod.", pending),
+            (names.TASKS_STALLED, "Running tasks without a recent heartbeat.", stalled),
+        ):
+            family = GaugeMetricFamily(name, doc, labels=["namespace"])
+            for namespace, value in sorted(counts.items()):
+                family.add_metric([namespace], value)
+            yield family
+        writes = CounterMetricFamily(
+            _base(names.OPERATOR_API_WRITES),
+            "Kubernetes API writes issued by the operator.",
+            labels=["verb"],
+        )
+        for verb, value in sorted(self._writes().items()):
+            writes.add_metric([verb], value)
+        yield writes
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = prometheus_client.CollectorRegistry()
+        ns = ["namespace"]
+        r = self.registry
+        self.submitted = prometheus_client.Counter(
+            _base(names.TASKS_SUBMITTED), "Tasks seen for the first time.", ns, registry=r
+        )
+        self.finished = prometheus_client.Counter(
+            _base(names.TASKS_FINISHED),
+            "Tasks that reached a final phase.",
+            [*ns, "outcome"],
+            registry=r,
+        )
+        self.duration = prometheus_client.Histogram(
+            names.TASK_DURATION,
+            "Seconds from creation to the final phase.",
+            ns,
+            buckets=DURATION_BUCKETS,
+            registry=r,
+        )
+        self.queue = prometheus_client.Histogram(
+            names.TASK_QUEUE,
+            "Seconds from creation to the first running attempt.",
+            ns,
+            buckets=QUEUE_BUCKETS,
+            registry=r,
+        )
+        self.retries = prometheus_client.Counter(
+            _base(names.TASK_RETRIES), "Attempts that failed and are retried.", ns, registry=r
+        )
+        self.dead_letters = prometheus_client.Counter(
+            _base(names.DEAD_LETTERS), "Tasks whose attempts were exhausted.", ns, registry=r
+        )
+        self.reconcile_errors = prometheus_client.Counter(
+            _base(names.RECONCILE_ERRORS),
+            "Reconciles that raised and were retried.",
+            ns,
+            registry=r,
+        )
+        self.redis_errors = prometheus_client.Counter(
+            _base(names.OPERATOR_REDIS_ERRORS), "Failed Redis calls of the operator.", registry=r
+        )
+
+    def watch_state(
+        self,
+        tasks: Callable[[], Iterable[Mapping[str, Any]]],
+        writes: Callable[[], Mapping[str, int]],
+    ) -> None:
+        self.registry.register(_StateCollector(tasks, writes))
+
+    def record(
+        self, task: Mapping[str, Any], transitions: Sequence[Transition], now: dt.datetime
+    ) -> None:
+        """Count what `transitions` (just written to the task's status) mean."""
+        meta = task["metadata"]
+        namespace = str(meta["namespace"])
+        created = clock.parse_time(meta.get("creationTimestamp"))
+        age = max(0.0, (now - created).total_seconds()) if created else None
+        started_before = bool((task.get("status") or {}).get("startTime"))
+        for change in transitions:
+            if change.old is None:
+                self.submitted.labels(namespace).inc()
+            if change.new is Phase.RUNNING and not started_before and age is not None:
+                self.queue.labels(namespace).observe(age)
+                started_before = True
+            if change.new is Phase.RETRYING:
+                self.retries.labels(namespace).inc()
+            if change.new.is_final:
+                self.finished.labels(namespace, change.new.value).inc()
+                if age is not None:
+                    self.duration.labels(namespace).observe(age)
+                if change.reason is Reason.ATTEMPTS_EXHAUSTED:
+                    self.dead_letters.labels(namespace).inc()
+
+    def serve(self, host: str, port: int) -> None:
+        """Serve /metrics in a background thread (port 0: not at all)."""
+        if port:
+            prometheus_client.start_http_server(port, addr=host, registry=self.registry)
+
+    def exposition(self) -> bytes:
+        return prometheus_client.generate_latest(self.registry)

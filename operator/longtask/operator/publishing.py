@@ -1,0 +1,182 @@
+"""Writes to Redis: phase changes and the end event into each task's stream, the state hash, the
+dead-letter stream; and reads of heartbeats for stall detection.
+
+Redis never blocks a transition: the status in Kubernetes is written first and is the truth, and
+writes are only queued by the reconcilers; one background loop sends them, in order. A failed
+write is logged and counted and stays queued (bounded) for the next try, so a short Redis outage
+loses no phase or end event. Short socket timeouts keep a hung Redis from holding the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import dataclasses
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, cast
+
+import redis.asyncio as aioredis
+from longtask.core import events, keys
+from redis.exceptions import RedisError
+
+from .reconcile import Transition
+
+logger = logging.getLogger(__name__)
+
+SOCKET_TIMEOUT_SECONDS = 2.0
+BACKLOG_MAX = 10_000
+
+
+@dataclasses.dataclass(frozen=True)
+class Command:
+    """One Redis write: xadd (fields, maxlen in `number`), hset (fields) or expire (`number`)."""
+
+    op: str
+    key: str
+    fields: Mapping[str, str] | None = None
+    number: int = 0
+
+
+def task_commands(
+    uid: str, transitions: Sequence[Transition], deadletter: Mapping[str, Any] | None
+) -> list[Command]:
+    """The writes that tell Redis readers about `transitions` of task `uid` (pure)."""
+    out: list[Command] = []
+    for change in transitions:
+        status = events.make(
+            events.EventType.STATUS,
+            change.attempt,
+            phase=change.new.value,
+            reason=change.reason.value,
+            message=change.message,
+        )
+        out.append(Command("xadd", keys.events(uid), events.encode(status), keys.EVENTS_MAXLEN))
+        out.append(
+            Command(
+                "hset",
+                keys.state(uid),
+                {keys.STATE_PHASE: change.new.value, keys.STATE_ATTEMPT: str(change.attempt)},
+            )
+        )
+        if change.new.is_final:
+            end = events.make(
+                events.EventType.END,
+                change.attempt,
+                phase=change.new.value,
+                reason=change.reason.value,
+                message=change.message,
+            )
+            out.append(Command("xadd", keys.events(uid), events.encode(end), keys.EVENTS_MAXLEN))
+            for key in (
+                keys.events(uid),
+                keys.state(uid),
+                keys.logs(uid),
+                keys.checkpoint(uid),
+                keys.result(uid),
+            ):
+                out.append(Command("expire", key, number=keys.FINISHED_TTL_SECONDS))
+    if deadletter is not None:
+        fields = {k: str(v) for k, v in deadletter.items()}
+        out.append(Command("xadd", keys.DEADLETTER, fields, keys.DEADLETTER_MAXLEN))
+    return out
+
+
+class Publisher:
+    """Redis writes of the operator, tolerant of Redis being away."""
+
+    def __init__(self, url: str, on_error: Callable[[], None] = lambda: None) -> None:
+        self._client: aioredis.Redis | None = (
+            aioredis.Redis.from_url(
+                url,
+                decode_responses=True,
+                socket_timeout=SOCKET_TIMEOUT_SECONDS,
+                socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
+            )
+            if url
+            else None
+        )
+        self._backlog: collections.deque[Command] = collections.deque(maxlen=BACKLOG_MAX)
+        self._on_error = on_error
+        self._wakeup = asyncio.Event()
+
+    @property
+    def enabled(self) -> bool:
+        return self._client is not None
+
+    @property
+    def backlog(self) -> int:
+        return len(self._backlog)
+
+    async def _execute(self, commands: Iterable[Command]) -> None:
+        assert self._client is not None
+        pipe = self._client.pipeline(transaction=False)
+        for cmd in commands:
+            if cmd.op == "xadd":
+                pipe.xadd(
+                    cmd.key, cast(Any, dict(cmd.fields or {})), maxlen=cmd.number, approximate=True
+                )
+            elif cmd.op == "hset":
+                pipe.hset(cmd.key, mapping=cast(Any, dict(cmd.fields or {})))
+            elif cmd.op == "expire":
+                pipe.expire(cmd.key, cmd.number)
+        await pipe.execute()
+
+    def submit(self, commands: Sequence[Command]) -> None:
+        """Queue `commands` for the background loop (never waits for Redis)."""
+        if self._client is None or not commands:
+            return
+        self._backlog.extend(commands)
+        self._wakeup.set()
+
+    async def run(self, retry_seconds: float = 1.0) -> None:
+        """Send queued writes until cancelled; after a failure, try again in `retry_seconds`."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=retry_seconds)
+            self._wakeup.clear()
+            await self.flush()
+
+    async def flush(self) -> bool:
+        if self._client is None or not self._backlog:
+            return True
+        pending = list(self._backlog)
+        try:
+            await self._execute(pending)
+        except (RedisError, OSError) as exc:
+            self._on_error()
+            logger.warning(
+                "redis write failed; %d writes kept for retry: %s", len(pending), type(exc).__name__
+            )
+            return False
+        for _ in pending:
+            self._backlog.popleft()
+        return True
+
+    async def heartbeats(self, uids: Sequence[str]) -> dict[str, int] | None:
+        """Last heartbeat (unix ms, 0 = none) of each task, or None when Redis cannot say."""
+        if self._client is None:
+            return None
+        if not uids:
+            return {}
+        pipe = self._client.pipeline(transaction=False)
+        for uid in uids:
+            pipe.hget(keys.state(uid), keys.STATE_HEARTBEAT)
+        try:
+            values = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            self._on_error()
+            logger.warning("redis heartbeat read failed: %s", type(exc).__name__)
+            return None
+        out: dict[str, int] = {}
+        for uid, value in zip(uids, values, strict=True):
+            try:
+                out[uid] = int(float(value)) if value is not None else 0
+            except (TypeError, ValueError):
+                out[uid] = 0
+        return out
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()

@@ -1,0 +1,55 @@
+"""The Kubernetes permissions the operator needs (for the chart's ClusterRole / Role).
+
+Each rule: API group, resources, verbs, and why. `longtasks/finalizers: update` lets the Jobs'
+owner references set blockOwnerDeletion (the OwnerReferencesPermissionEnforcement admission plugin
+requires it). kopf needs list/watch on CRDs and namespaces to discover the resource and, with
+LONGTASK_NAMESPACES empty, to serve every namespace.
+"""
+
+from __future__ import annotations
+
+from typing import Final, TypedDict
+
+
+class Rule(TypedDict):
+    apiGroups: list[str]
+    resources: list[str]
+    verbs: list[str]
+
+
+RULES: Final[list[Rule]] = [
+    # Watch LongTasks; delete finished ones (ttlSecondsAfterFinished).
+    {
+        "apiGroups": ["longtask.io"],
+        "resources": ["longtasks"],
+        "verbs": ["get", "list", "watch", "delete"],
+    },
+    # Write phase, attempts, conditions.
+    {
+        "apiGroups": ["longtask.io"],
+        "resources": ["longtasks/status"],
+        "verbs": ["get", "patch", "update"],
+    },
+    # Owner references with blockOwnerDeletion on the Jobs.
+    {"apiGroups": ["longtask.io"], "resources": ["longtasks/finalizers"], "verbs": ["update"]},
+    # One Job per attempt; delete it to cancel.
+    {
+        "apiGroups": ["batch"],
+        "resources": ["jobs"],
+        "verbs": ["get", "list", "watch", "create", "delete"],
+    },
+    # Exit codes and Running state of attempt pods.
+    {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]},
+    # Admission: the task's service account must exist.
+    {"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["get"]},
+    # Kubernetes Events on LongTasks (core and events.k8s.io, whichever the cluster serves).
+    {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch"]},
+    {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
+    # kopf: discover the CRD and the namespaces it serves.
+    {
+        "apiGroups": ["apiextensions.k8s.io"],
+        "resources": ["customresourcedefinitions"],
+        "verbs": ["get", "list", "watch"],
+    },
+    {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list", "watch"]},
+]

@@ -1,0 +1,385 @@
+"""The lifecycle of a LongTask as a pure function: (task, observation) → plan.
+
+`decide` is level-triggered: it looks at the task's recorded status and at what is observed now
+(the current attempt's Job, its pods when needed, the heartbeat) and returns what to do. Running
+it twice on the same input gives the same plan, and every effect it asks for is idempotent
+(deterministic Job names, merge patches), so a restarted operator simply decides again.
+
+Order of effects (the controller's job): delete Job, create Job, patch status, then Events, Redis
+and metrics. A Job is created before the status records its attempt, so a crash in between
+recreates the same Job name (AlreadyExists) instead of a second Job.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import random
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from longtask.core import resource
+from longtask.core.resource import ConditionType, Phase, Reason
+
+from . import attempts, backoff, clock, conditions, jobs
+from .settings import Settings
+
+# While a Job has an active pod that is not yet Running, look again this often.
+POD_POLL_SECONDS = 2.0
+NORMAL = "Normal"
+WARNING = "Warning"
+
+
+@dataclasses.dataclass(frozen=True)
+class Observation:
+    """What the controller saw for one task just before deciding."""
+
+    now: dt.datetime
+    job: Mapping[str, Any] | None = None
+    """The current attempt's Job, when it exists."""
+    job_missing: bool = False
+    """Confirmed with the API server: the current attempt's Job does not exist."""
+    pods: list[Mapping[str, Any]] | None = None
+    """The current attempt's pods, when listed (see attempts.needs_pods)."""
+    admission_problems: tuple[str, ...] | None = None
+    """Admission result for a new task (None = not checked)."""
+    heartbeat_ms: int | None = None
+    """Last heartbeat in Redis (unix ms); 0 = none yet; None = unknown (no Redis, not read)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Transition:
+    old: Phase | None
+    new: Phase
+    reason: Reason
+    message: str
+    attempt: int
+
+
+@dataclasses.dataclass(frozen=True)
+class KubeEvent:
+    type: str
+    reason: Reason
+    message: str
+
+
+@dataclasses.dataclass
+class Plan:
+    """Effects to apply, in the order of the fields."""
+
+    delete_job: str | None = None
+    create_job: dict[str, Any] | None = None
+    status: dict[str, Any] | None = None
+    transitions: list[Transition] = dataclasses.field(default_factory=list)
+    events: list[KubeEvent] = dataclasses.field(default_factory=list)
+    deadletter: dict[str, Any] | None = None
+    stalled: bool | None = None
+    """New value of the Stalled condition, when it changed."""
+    delete_task: bool = False
+    requeue_after: float | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.delete_job or self.create_job or self.status or self.delete_task)
+
+
+def phase_of(task: Mapping[str, Any]) -> Phase | None:
+    raw = (task.get("status") or {}).get("phase")
+    try:
+        return Phase(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def current_attempt(task: Mapping[str, Any]) -> int:
+    return int((task.get("status") or {}).get("attempt") or 0)
+
+
+class _Draft:
+    """Accumulates one status patch and its plan while `decide` walks the lifecycle."""
+
+    def __init__(self, task: Mapping[str, Any], obs: Observation) -> None:
+        self.task = task
+        self.meta: Mapping[str, Any] = task["metadata"]
+        self.spec: Mapping[str, Any] = task.get("spec") or {}
+        self.status: Mapping[str, Any] = task.get("status") or {}
+        self.obs = obs
+        self.now = clock.format_time(obs.now)
+        self.phase = phase_of(task)
+        self.attempt = current_attempt(task)
+        self.conditions: list[dict[str, Any]] = [
+            dict(c) for c in self.status.get("conditions") or []
+        ]
+        self.attempts: list[dict[str, Any]] = [dict(a) for a in self.status.get("attempts") or []]
+        self.patch: dict[str, Any] = {}
+        self.plan = Plan()
+
+    @property
+    def generation(self) -> int | None:
+        gen = self.meta.get("generation")
+        return int(gen) if gen is not None else None
+
+    def condition(self, kind: ConditionType, status: bool, reason: Reason, message: str) -> None:
+        self.conditions = conditions.set_condition(
+            self.conditions, kind, status, reason, message, self.generation, self.now
+        )
+        self.patch["conditions"] = self.conditions
+
+    def move(self, new: Phase, reason: Reason, message: str, event_type: str = NORMAL) -> None:
+        self.plan.transitions.append(Transition(self.phase, new, reason, message, self.attempt))
+        self.plan.events.append(KubeEvent(event_type, reason, message))
+        self.patch["phase"] = new.value
+        self.patch["reason"] = reason.value
+        self.phase = new
+
+    def end_attempt(self, outcome: resource.AttemptOutcome, verdict: attempts.Verdict) -> None:
+        if not self.attempts or self.attempts[-1].get("number") != self.attempt:
+            self.attempts.append(
+                {"number": self.attempt, "jobName": jobs.job_name(self.meta["name"], self.attempt)}
+            )
+        record = self.attempts[-1]
+        record.update({"finish": self.now, "outcome": outcome.value})
+        if verdict.reason is not None:
+            record["reason"] = verdict.reason.value
+        if verdict.exit_code is not None:
+            record["exitCode"] = verdict.exit_code
+        if verdict.message:
+            record["message"] = verdict.message[: resource.MESSAGE_MAX_CHARS]
+        self.patch["attempts"] = self.attempts
+
+    def start_attempt(self, number: int, settings: Settings) -> None:
+        job = jobs.build_job(self.task, number, settings)
+        name = job["metadata"]["name"]
+        self.attempt = number
+        self.attempts.append(
+            {"number": number, "jobName": name, "start": self.now, "outcome": "Running"}
+        )
+        self.patch.update(
+            {"attempt": number, "jobName": name, "attempts": self.attempts, "nextAttemptTime": None}
+        )
+        total = backoff.max_attempts(self.spec)
+        message = f"attempt {number} of {total}: created Job {name}"
+        self.condition(ConditionType.RUNNING, False, Reason.JOB_CREATED, message)
+        self.move(Phase.PENDING, Reason.JOB_CREATED, message)
+        self.plan.create_job = job
+
+    def mark_running(self) -> None:
+        if not self.status.get("startTime"):
+            self.patch["startTime"] = self.now
+        message = f"attempt {self.attempt} is running"
+        self.condition(ConditionType.RUNNING, True, Reason.POD_RUNNING, message)
+        self.move(Phase.RUNNING, Reason.POD_RUNNING, message)
+
+    def finish(self, phase: Phase, reason: Reason, message: str, event_type: str = NORMAL) -> None:
+        self.patch["completionTime"] = self.now
+        self.patch["nextAttemptTime"] = None
+        self.condition(ConditionType.RUNNING, False, reason, message)
+        kind = {
+            Phase.SUCCEEDED: ConditionType.SUCCEEDED,
+            Phase.FAILED: ConditionType.FAILED,
+            Phase.CANCELLED: ConditionType.CANCELLED,
+        }[phase]
+        self.condition(kind, True, reason, message)
+        if conditions.is_true(self.conditions, ConditionType.STALLED):
+            self.condition(ConditionType.STALLED, False, reason, "the task ended")
+            self.plan.stalled = False
+        self.move(phase, reason, message, event_type)
+        ttl = self.spec.get("ttlSecondsAfterFinished")
+        if ttl is not None:
+            self.plan.requeue_after = float(ttl)
+
+    def result(self) -> Plan:
+        if self.patch:
+            self.patch["observedGeneration"] = self.generation
+            self.plan.status = self.patch
+        return self.plan
+
+
+def decide(
+    task: Mapping[str, Any],
+    obs: Observation,
+    settings: Settings,
+    rand: Callable[[], float] = random.random,
+) -> Plan:
+    """The plan that moves `task` one step along its lifecycle, given what was observed."""
+    draft = _Draft(task, obs)
+    if draft.meta.get("deletionTimestamp"):
+        return Plan()  # owner references remove the Jobs; nothing to record on a dying object
+    if draft.phase is None:
+        _admit(draft, settings)
+    elif draft.phase.is_final:
+        _after_end(draft)
+    elif draft.phase is Phase.RETRYING:
+        _backing_off(draft, settings)
+    else:
+        _attempting(draft, settings, rand)
+    return draft.result()
+
+
+def _cancel_requested(draft: _Draft) -> bool:
+    return bool(draft.spec.get("cancel"))
+
+
+def _admit(draft: _Draft, settings: Settings) -> None:
+    problems = draft.obs.admission_problems
+    if problems is None:
+        draft.plan.requeue_after = 1.0  # the controller checks admission first; be safe anyway
+        return
+    if problems:
+        message = "refused: " + "; ".join(problems)
+        draft.patch["message"] = message[: resource.MESSAGE_MAX_CHARS]
+        draft.finish(Phase.FAILED, Reason.INVALID_SPEC, message, WARNING)
+    elif _cancel_requested(draft):
+        draft.finish(Phase.CANCELLED, Reason.CANCEL_REQUESTED, "cancelled before it started")
+    else:
+        draft.start_attempt(1, settings)
+
+
+def _backing_off(draft: _Draft, settings: Settings) -> None:
+    if _cancel_requested(draft):
+        draft.finish(
+            Phase.CANCELLED,
+            Reason.CANCEL_REQUESTED,
+            f"cancelled while waiting to retry after attempt {draft.attempt}",
+        )
+        return
+    due = clock.parse_time(draft.status.get("nextAttemptTime"))
+    if due is not None and due > draft.obs.now:
+        draft.plan.requeue_after = (due - draft.obs.now).total_seconds()
+        return
+    draft.start_attempt(draft.attempt + 1, settings)
+
+
+def _attempting(draft: _Draft, settings: Settings, rand: Callable[[], float]) -> None:
+    job_name = jobs.job_name(draft.meta["name"], draft.attempt)
+    if _cancel_requested(draft):
+        if not draft.obs.job_missing:
+            draft.plan.delete_job = job_name
+        verdict = attempts.Verdict(
+            attempts.State.FAILED, Reason.CANCEL_REQUESTED, None, "cancelled by spec.cancel"
+        )
+        draft.end_attempt(resource.AttemptOutcome.CANCELLED, verdict)
+        draft.finish(
+            Phase.CANCELLED, Reason.CANCEL_REQUESTED, f"cancelled during attempt {draft.attempt}"
+        )
+        return
+    if draft.obs.job is not None:
+        verdict = attempts.judge(draft.obs.job, draft.obs.pods)
+    elif draft.obs.job_missing:
+        verdict = attempts.Verdict(
+            attempts.State.FAILED,
+            Reason.POD_LOST,
+            None,
+            f"Job {job_name} disappeared before the attempt finished",
+        )
+    else:
+        draft.plan.requeue_after = 1.0
+        return
+    if verdict.state is attempts.State.WAITING:
+        active = ((draft.obs.job or {}).get("status") or {}).get("active") or 0
+        if active:
+            draft.plan.requeue_after = POD_POLL_SECONDS
+        return
+    if verdict.state is attempts.State.RUNNING:
+        if draft.phase is Phase.PENDING:
+            draft.mark_running()
+        else:
+            _check_stall(draft)
+        return
+    if verdict.state is attempts.State.SUCCEEDED:
+        if draft.phase is Phase.PENDING:
+            draft.mark_running()  # it ran, if too briefly to be seen running
+        draft.end_attempt(resource.AttemptOutcome.SUCCEEDED, verdict)
+        if draft.status.get("progress") is None:
+            draft.patch["progress"] = 100
+        draft.finish(Phase.SUCCEEDED, Reason.COMPLETED, f"attempt {draft.attempt} succeeded")
+        return
+    _attempt_failed(draft, verdict, rand)
+
+
+def _attempt_failed(draft: _Draft, verdict: attempts.Verdict, rand: Callable[[], float]) -> None:
+    draft.end_attempt(resource.AttemptOutcome.FAILED, verdict)
+    what = f"attempt {draft.attempt} failed ({verdict.reason}): {verdict.message}"
+    if verdict.permanent:
+        draft.finish(Phase.FAILED, Reason.PERMANENT_FAILURE, what, WARNING)
+        return
+    total = backoff.max_attempts(draft.spec)
+    if draft.attempt < total:
+        wait = backoff.delay(backoff.Backoff.from_spec(draft.spec), draft.attempt, rand)
+        due = draft.obs.now + dt.timedelta(seconds=wait)
+        draft.patch["nextAttemptTime"] = clock.format_time(due)
+        message = f"{what}; attempt {draft.attempt + 1} of {total} in {wait:.1f}s"
+        draft.condition(ConditionType.RUNNING, False, Reason.BACKOFF, message)
+        if conditions.is_true(draft.conditions, ConditionType.STALLED):
+            draft.condition(ConditionType.STALLED, False, Reason.BACKOFF, "the attempt ended")
+            draft.plan.stalled = False
+        draft.move(Phase.RETRYING, Reason.BACKOFF, message, WARNING)
+        draft.plan.requeue_after = wait
+        return
+    message = f"{what}; all {total} attempts failed"
+    draft.condition(ConditionType.DEAD_LETTERED, True, Reason.ATTEMPTS_EXHAUSTED, message)
+    draft.finish(Phase.FAILED, Reason.ATTEMPTS_EXHAUSTED, message, WARNING)
+    draft.plan.deadletter = {
+        "namespace": draft.meta["namespace"],
+        "name": draft.meta["name"],
+        "uid": draft.meta["uid"],
+        "attempts": draft.attempt,
+        "reason": (verdict.reason or Reason.ATTEMPT_FAILED).value,
+        "error": verdict.message,
+        "ts": clock.to_ms(draft.obs.now),
+    }
+
+
+def stall_seconds(spec: Mapping[str, Any]) -> int:
+    return int(spec.get("stallSeconds") or resource.DEFAULT_STALL_SECONDS)
+
+
+def is_stale(task: Mapping[str, Any], heartbeat_ms: int, now: dt.datetime) -> bool:
+    """Whether the current attempt has been silent for longer than stallSeconds."""
+    records = (task.get("status") or {}).get("attempts") or []
+    started = clock.parse_time(records[-1].get("start")) if records else None
+    baseline = max(heartbeat_ms, clock.to_ms(started) if started else 0)
+    if baseline == 0:
+        return False
+    return clock.to_ms(now) - baseline > stall_seconds(task.get("spec") or {}) * 1000
+
+
+def _check_stall(draft: _Draft) -> None:
+    if draft.obs.heartbeat_ms is None:
+        return  # unknown (Redis down or not read yet): leave the condition as it is
+    stale = is_stale(draft.task, draft.obs.heartbeat_ms, draft.obs.now)
+    was = conditions.is_true(draft.conditions, ConditionType.STALLED)
+    if stale and not was:
+        limit = stall_seconds(draft.spec)
+        message = f"no heartbeat for more than {limit}s during attempt {draft.attempt}"
+        draft.condition(ConditionType.STALLED, True, Reason.NO_HEARTBEAT, message)
+        draft.plan.events.append(KubeEvent(WARNING, Reason.NO_HEARTBEAT, message))
+        draft.plan.stalled = True
+    elif was and not stale:
+        message = f"heartbeats resumed during attempt {draft.attempt}"
+        draft.condition(ConditionType.STALLED, False, Reason.HEARTBEAT_RESUMED, message)
+        draft.plan.events.append(KubeEvent(NORMAL, Reason.HEARTBEAT_RESUMED, message))
+        draft.plan.stalled = False
+
+
+def _after_end(draft: _Draft) -> None:
+    job = draft.obs.job
+    if (
+        draft.phase is Phase.CANCELLED
+        and job is not None
+        and attempts.judge(job).state in (attempts.State.WAITING, attempts.State.RUNNING)
+        and not (job.get("metadata") or {}).get("deletionTimestamp")
+    ):
+        # A crash between deciding to cancel and deleting the Job: finish the deletion.
+        draft.plan.delete_job = job["metadata"]["name"]
+    ttl = draft.spec.get("ttlSecondsAfterFinished")
+    if ttl is None:
+        return
+    ended = clock.parse_time(draft.status.get("completionTime"))
+    if ended is None:
+        return
+    remaining = (ended + dt.timedelta(seconds=int(ttl)) - draft.obs.now).total_seconds()
+    if remaining <= 0:
+        draft.plan.delete_task = True
+    else:
+        draft.plan.requeue_after = remaining

@@ -1,0 +1,90 @@
+"""Operator configuration, read once from the environment.
+
+Environment variables:
+- `LONGTASK_REDIS_URL` (or `REDIS_URL`): Redis of the task streams; empty disables Redis (the
+  status in Kubernetes stays the truth; SSE clients then rely on the gateway's watch fallback).
+- `LONGTASK_RUNNER_REDIS_URL`: Redis URL handed to runner pods (default: `LONGTASK_REDIS_URL`).
+- `LONGTASK_RUNNER_IMAGE`: default runner image (default `longtask/runner:0.1.0`).
+- `LONGTASK_RUNNER_SERVICE_ACCOUNT`: default service account of attempt pods (`longtask-runner`).
+- `LONGTASK_METRICS_PORT`: port of the Prometheus endpoint (default 8080; 0 disables it).
+- `LONGTASK_METRICS_HOST`: address it listens on (default `0.0.0.0`).
+- `LONGTASK_NAMESPACES`: comma-separated namespaces to serve; empty serves all namespaces.
+- `LONGTASK_JOB_TTL_SECONDS`: `ttlSecondsAfterFinished` of attempt Jobs (default 3600).
+- `LONGTASK_WORKERS`: concurrent reconcilers (default 8).
+- `LONGTASK_STALL_SWEEP_SECONDS`: how often heartbeats of running tasks are read (default 5).
+- `LONGTASK_LIVENESS_PORT`: port of kopf's liveness endpoint `/healthz` (default: none).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+
+DEFAULT_RUNNER_IMAGE = "longtask/runner:0.1.0"
+DEFAULT_RUNNER_SERVICE_ACCOUNT = "longtask-runner"
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """What the operator is configured with; every field has a safe default."""
+
+    redis_url: str = ""
+    """Redis of the task streams, state hashes and the dead-letter stream ("" = no Redis)."""
+    runner_redis_url: str = ""
+    """Redis URL put into each attempt's pod environment."""
+    runner_image: str = DEFAULT_RUNNER_IMAGE
+    """Image of attempt pods when the LongTask names none."""
+    runner_service_account: str = DEFAULT_RUNNER_SERVICE_ACCOUNT
+    """Service account of attempt pods when the LongTask names none."""
+    metrics_host: str = "0.0.0.0"  # scraped from other pods
+    """Address of the metrics endpoint."""
+    metrics_port: int = 8080
+    """Port of the metrics endpoint; 0 disables it."""
+    namespaces: tuple[str, ...] = ()
+    """Namespaces served; empty means all namespaces."""
+    job_ttl_seconds: int = 3600
+    """How long a finished attempt's Job (and its pod log) stays before Kubernetes deletes it."""
+    workers: int = 8
+    """Reconcilers running at once (different tasks; one task is never reconciled twice at once)."""
+    stall_sweep_seconds: float = 5.0
+    """Interval of the heartbeat sweep over running tasks."""
+    termination_grace_seconds: int = 30
+    """Grace period of attempt pods between SIGTERM and SIGKILL."""
+    liveness_port: int | None = None
+    """Port of kopf's liveness endpoint, when set."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def from_env(env: Mapping[str, str] | None = None) -> Settings:
+    """Settings from environment variables (see the module docstring)."""
+    env = os.environ if env is None else env
+    redis_url = env.get("LONGTASK_REDIS_URL") or env.get("REDIS_URL") or ""
+    namespaces = tuple(
+        ns.strip() for ns in env.get("LONGTASK_NAMESPACES", "").split(",") if ns.strip()
+    )
+    liveness = env.get("LONGTASK_LIVENESS_PORT", "").strip()
+    sweep = env.get("LONGTASK_STALL_SWEEP_SECONDS", "").strip()
+    return Settings(
+        redis_url=redis_url,
+        runner_redis_url=env.get("LONGTASK_RUNNER_REDIS_URL") or redis_url,
+        runner_image=env.get("LONGTASK_RUNNER_IMAGE") or DEFAULT_RUNNER_IMAGE,
+        runner_service_account=env.get("LONGTASK_RUNNER_SERVICE_ACCOUNT")
+        or DEFAULT_RUNNER_SERVICE_ACCOUNT,
+        metrics_host=env.get("LONGTASK_METRICS_HOST") or "0.0.0.0",
+        metrics_port=_int(env, "LONGTASK_METRICS_PORT", 8080),
+        namespaces=namespaces,
+        job_ttl_seconds=_int(env, "LONGTASK_JOB_TTL_SECONDS", 3600),
+        workers=max(1, _int(env, "LONGTASK_WORKERS", 8)),
+        stall_sweep_seconds=float(sweep) if sweep else 5.0,
+        liveness_port=int(liveness) if liveness else None,
+    )

@@ -1,0 +1,125 @@
+"""In-memory views of the LongTasks and attempt Jobs the operator serves, fed by watch events.
+
+Objects are slimmed when stored (no managedFields or annotations; a finished task drops its params,
+command and result), so memory stays bounded with thousands of LongTasks. A stored object is never
+replaced by an older resourceVersion of itself: the operator stores the responses of its own
+writes, and a watch event from before such a write may still arrive afterwards.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from longtask.core import resource
+
+Key = tuple[str, str]  # (namespace, name)
+
+_META_KEYS = (
+    "name",
+    "namespace",
+    "uid",
+    "generation",
+    "resourceVersion",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "labels",
+)
+
+
+def key_of(obj: Mapping[str, Any]) -> Key:
+    meta = obj["metadata"]
+    return (str(meta["namespace"]), str(meta["name"]))
+
+
+def _slim_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: copy.deepcopy(meta[k]) for k in _META_KEYS if k in meta}
+
+
+def slim_task(task: Mapping[str, Any]) -> dict[str, Any]:
+    """What reconciling needs of a LongTask; a finished one keeps no payload."""
+    spec = copy.deepcopy(dict(task.get("spec") or {}))
+    status = copy.deepcopy(dict(task.get("status") or {}))
+    if status.get("phase") in {p.value for p in resource.FINAL_PHASES}:
+        for field in ("params", "command", "env"):
+            spec.pop(field, None)
+        status.pop("result", None)
+    return {
+        "apiVersion": task.get("apiVersion", resource.API_VERSION),
+        "kind": task.get("kind", resource.KIND),
+        "metadata": _slim_meta(task["metadata"]),
+        "spec": spec,
+        "status": status,
+    }
+
+
+def slim_job(job: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "metadata": _slim_meta(job["metadata"]),
+        "status": copy.deepcopy(dict(job.get("status") or {})),
+    }
+
+
+def _newer_or_equal(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """Whether `new` may replace `old` (another object under the same name always may)."""
+    old_meta, new_meta = old["metadata"], new["metadata"]
+    if old_meta.get("uid") != new_meta.get("uid"):
+        return True
+    try:
+        return int(new_meta.get("resourceVersion", 0)) >= int(old_meta.get("resourceVersion", 0))
+    except ValueError:
+        return True  # resourceVersions are opaque in principle; trust the arrival order then
+
+
+class Store:
+    """LongTasks by (namespace, name) and attempt Jobs by (namespace, name)."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[Key, dict[str, Any]] = {}
+        self._jobs: dict[Key, dict[str, Any]] = {}
+
+    def put_task(self, task: Mapping[str, Any]) -> bool:
+        """Store a LongTask; False when an older version was offered and ignored."""
+        slim = slim_task(task)
+        key = key_of(slim)
+        held = self._tasks.get(key)
+        if held is not None and not _newer_or_equal(held, slim):
+            return False
+        self._tasks[key] = slim
+        return True
+
+    def drop_task(self, key: Key, uid: str | None = None) -> None:
+        held = self._tasks.get(key)
+        if held is not None and (uid is None or held["metadata"].get("uid") == uid):
+            del self._tasks[key]
+
+    def task(self, key: Key) -> dict[str, Any] | None:
+        return self._tasks.get(key)
+
+    def tasks(self) -> Iterator[dict[str, Any]]:
+        return iter(list(self._tasks.values()))
+
+    def put_job(self, job: Mapping[str, Any]) -> bool:
+        slim = slim_job(job)
+        key = key_of(slim)
+        held = self._jobs.get(key)
+        if held is not None and not _newer_or_equal(held, slim):
+            return False
+        self._jobs[key] = slim
+        return True
+
+    def drop_job(self, key: Key, uid: str | None = None) -> None:
+        held = self._jobs.get(key)
+        if held is not None and (uid is None or held["metadata"].get("uid") == uid):
+            del self._jobs[key]
+
+    def job(self, key: Key) -> dict[str, Any] | None:
+        return self._jobs.get(key)
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    @property
+    def job_count(self) -> int:
+        return len(self._jobs)

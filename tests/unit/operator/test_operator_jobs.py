@@ -1,0 +1,124 @@
+"""The Job builder: names, owner reference, labels, runner env, hardened pod."""
+
+from __future__ import annotations
+
+import json
+
+from longtask.core import resource, runnerenv
+from longtask.operator import jobs
+from longtask.operator.settings import Settings
+
+from tests.fixtures.operator import make_task
+
+SETTINGS = Settings(redis_url="redis://r:6379/0", runner_redis_url="redis://r:6379/0")
+
+
+def env_of(job: dict) -> dict[str, str]:  # type: ignore[type-arg]
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    return {e["name"]: e.get("value") for e in container["env"]}
+
+
+def test_job_name_is_task_and_attempt() -> None:
+    assert jobs.job_name("demo", 3) == "demo-3"
+
+
+def test_long_names_are_truncated_to_63_with_a_distinguishing_hash() -> None:
+    base = "a" * 63
+    first, second = jobs.job_name(base, 1), jobs.job_name(base, 12)
+    other = jobs.job_name("a" * 62 + "b", 1)
+    assert len(first) <= 63 and len(second) <= 63
+    assert first.endswith("-1") and second.endswith("-12")
+    assert first != other
+    assert jobs.job_name(base, 1) == first  # deterministic
+
+
+def test_job_is_owned_by_the_task_and_labelled() -> None:
+    job = jobs.build_job(make_task(), 2, SETTINGS)
+    owner = job["metadata"]["ownerReferences"][0]
+    assert owner == {
+        "apiVersion": "longtask.io/v1alpha1",
+        "kind": "LongTask",
+        "name": "demo",
+        "uid": "uid-1",
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+    labels = job["metadata"]["labels"]
+    assert labels[resource.LABEL_NAME] == "demo"
+    assert labels[resource.LABEL_UID] == "uid-1"
+    assert labels[resource.LABEL_ATTEMPT] == "2"
+    assert job["spec"]["template"]["metadata"]["labels"] == labels
+    assert job["metadata"]["name"] == "demo-2"
+
+
+def test_job_runs_the_runner_once_with_deadline_and_ttl() -> None:
+    task = make_task(spec={"command": ["sleep", "1"], "timeoutSeconds": 30})
+    spec = jobs.build_job(task, 1, SETTINGS)["spec"]
+    assert spec["backoffLimit"] == 0
+    assert spec["activeDeadlineSeconds"] == 30
+    assert spec["ttlSecondsAfterFinished"] == SETTINGS.job_ttl_seconds
+    pod = spec["template"]["spec"]
+    assert pod["restartPolicy"] == "Never"
+    assert pod["containers"][0]["command"] == ["longtask-runner"]
+    rule = spec["podFailurePolicy"]["rules"][0]
+    assert rule["action"] == "FailJob" and rule["onExitCodes"]["values"] == [3]
+
+
+def test_no_deadline_without_timeout() -> None:
+    assert "activeDeadlineSeconds" not in jobs.build_job(make_task(), 1, SETTINGS)["spec"]
+
+
+def test_command_task_passes_argv_as_json_and_the_contract_env() -> None:
+    task = make_task(spec={"command": ["sh", "-c", "echo 'hi there'"], "params": {"n": 1}})
+    env = env_of(jobs.build_job(task, 4, SETTINGS))
+    assert json.loads(env[runnerenv.COMMAND]) == ["sh", "-c", "echo 'hi there'"]
+    assert runnerenv.TASK not in env
+    assert env[runnerenv.NAMESPACE] == "ns"
+    assert env[runnerenv.NAME] == "demo"
+    assert env[runnerenv.UID] == "uid-1"
+    assert env[runnerenv.ATTEMPT] == "4"
+    assert json.loads(env[runnerenv.PARAMS]) == {"n": 1}
+    assert env[runnerenv.REDIS_URL] == "redis://r:6379/0"
+
+
+def test_python_task_and_user_env_without_reserved_names() -> None:
+    task = make_task(
+        spec={
+            "task": "pkg.mod:fn",
+            "env": [{"name": "A", "value": "1"}, {"name": runnerenv.UID, "value": "evil"}],
+        }
+    )
+    env = env_of(jobs.build_job(task, 1, SETTINGS))
+    assert env[runnerenv.TASK] == "pkg.mod:fn"
+    assert env["A"] == "1"
+    assert env[runnerenv.UID] == "uid-1"
+    assert env[runnerenv.PARAMS] == "{}"
+
+
+def test_image_and_account_from_spec_or_defaults() -> None:
+    default = jobs.build_job(make_task(), 1, SETTINGS)["spec"]["template"]["spec"]
+    assert default["containers"][0]["image"] == "longtask/runner:0.1.0"
+    assert default["serviceAccountName"] == "longtask-runner"
+    custom = make_task(spec={"command": ["x"], "image": "me/img:1", "serviceAccountName": "sa"})
+    pod = jobs.build_job(custom, 1, SETTINGS)["spec"]["template"]["spec"]
+    assert pod["containers"][0]["image"] == "me/img:1"
+    assert pod["serviceAccountName"] == "sa"
+
+
+def test_pod_is_hardened() -> None:
+    task = make_task(spec={"command": ["x"], "resources": {"limits": {"cpu": "1"}}})
+    pod = jobs.build_job(task, 1, SETTINGS)["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["fsGroup"] == 65532
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert pod["automountServiceAccountToken"] is True
+    assert pod["terminationGracePeriodSeconds"] == 30
+    container = pod["containers"][0]
+    sc = container["securityContext"]
+    assert sc["readOnlyRootFilesystem"] is True
+    assert sc["allowPrivilegeEscalation"] is False
+    assert sc["capabilities"] == {"drop": ["ALL"]}
+    assert sc["runAsUser"] == 65532 and sc["runAsGroup"] == 65532
+    assert container["resources"] == {"limits": {"cpu": "1"}}
+    assert {"name": "scratch", "mountPath": "/tmp"} in container["volumeMounts"]
+    assert {"name": "scratch", "emptyDir": {"sizeLimit": "1Gi"}} in pod["volumes"]

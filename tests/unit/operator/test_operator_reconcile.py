@@ -1,0 +1,348 @@
+"""The lifecycle decisions: admission, attempts, retries, cancellation, stalls, retention."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from longtask.core.resource import ConditionType, Phase, Reason
+from longtask.operator import clock, conditions, reconcile
+from longtask.operator.reconcile import Observation
+from longtask.operator.settings import Settings
+
+from tests.fixtures.operator import T0, make_job, make_pod, make_task
+
+SETTINGS = Settings()
+NOW = T0
+
+
+def decide(task: dict[str, Any], rand: float = 0.5, **obs: Any) -> reconcile.Plan:
+    return reconcile.decide(
+        task, Observation(now=obs.pop("now", NOW), **obs), SETTINGS, lambda: rand
+    )
+
+
+def running_task(attempt: int = 1, **spec: Any) -> dict[str, Any]:
+    started = clock.format_time(NOW - dt.timedelta(seconds=30))
+    return make_task(
+        spec={"command": ["x"], **spec},
+        status={
+            "phase": "Running",
+            "attempt": attempt,
+            "jobName": f"demo-{attempt}",
+            "startTime": started,
+            "attempts": [
+                {"number": n, "jobName": f"demo-{n}", "start": started, "outcome": "Running"}
+                for n in range(1, attempt + 1)
+            ],
+        },
+    )
+
+
+def phases(plan: reconcile.Plan) -> list[tuple[Phase | None, Phase]]:
+    return [(t.old, t.new) for t in plan.transitions]
+
+
+def condition(plan: reconcile.Plan, kind: ConditionType) -> dict[str, Any] | None:
+    assert plan.status is not None
+    found = conditions.find(plan.status.get("conditions", []), kind)
+    return dict(found) if found else None
+
+
+# Admission ---------------------------------------------------------------------------------
+
+
+def test_new_task_without_admission_result_waits() -> None:
+    plan = decide(make_task())
+    assert plan.empty and plan.requeue_after == 1.0
+
+
+def test_accepted_task_creates_attempt_1_and_goes_pending() -> None:
+    plan = decide(make_task(), admission_problems=())
+    assert plan.create_job is not None and plan.create_job["metadata"]["name"] == "demo-1"
+    assert phases(plan) == [(None, Phase.PENDING)]
+    status = plan.status
+    assert status is not None
+    assert status["phase"] == "Pending" and status["attempt"] == 1 and status["jobName"] == "demo-1"
+    assert status["attempts"] == [
+        {"number": 1, "jobName": "demo-1", "start": clock.format_time(NOW), "outcome": "Running"}
+    ]
+    assert status["observedGeneration"] == 1
+    assert plan.events[0].reason is Reason.JOB_CREATED
+
+
+def test_refused_task_fails_with_the_reason_and_creates_no_job() -> None:
+    plan = decide(make_task(), admission_problems=("spec.params is too big",))
+    assert plan.create_job is None
+    assert phases(plan) == [(None, Phase.FAILED)]
+    assert plan.status is not None and plan.status["reason"] == "InvalidSpec"
+    assert "spec.params is too big" in plan.status["message"]
+    failed = condition(plan, ConditionType.FAILED)
+    assert failed is not None and failed["status"] == "True" and failed["reason"] == "InvalidSpec"
+    assert plan.events[0].type == "Warning"
+    assert plan.deadletter is None
+
+
+def test_task_cancelled_before_start_never_gets_a_job() -> None:
+    task = make_task(spec={"command": ["x"], "cancel": True})
+    plan = decide(task, admission_problems=())
+    assert plan.create_job is None and phases(plan) == [(None, Phase.CANCELLED)]
+
+
+def test_a_deleting_task_is_left_alone() -> None:
+    task = make_task()
+    task["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    assert decide(task, admission_problems=()).empty
+
+
+# Attempt progress --------------------------------------------------------------------------
+
+
+def pending_task() -> dict[str, Any]:
+    task = running_task()
+    task["status"]["phase"] = "Pending"
+    del task["status"]["startTime"]
+    return task
+
+
+def test_pending_with_a_waiting_job_does_nothing_but_polls_when_a_pod_is_active() -> None:
+    assert decide(pending_task(), job=make_job()).empty
+    plan = decide(pending_task(), job=make_job(active=1), pods=[make_pod(phase="Pending")])
+    assert plan.empty and plan.requeue_after == reconcile.POD_POLL_SECONDS
+
+
+def test_running_pod_moves_pending_to_running_and_sets_start_time() -> None:
+    plan = decide(pending_task(), job=make_job(active=1, ready=1))
+    assert phases(plan) == [(Phase.PENDING, Phase.RUNNING)]
+    assert plan.status is not None and plan.status["startTime"] == clock.format_time(NOW)
+    running = condition(plan, ConditionType.RUNNING)
+    assert running is not None and running["status"] == "True"
+
+
+def test_running_is_stable_and_writes_nothing() -> None:
+    assert decide(running_task(), job=make_job(active=1, ready=1)).empty
+
+
+def test_completion_succeeds_keeps_runner_progress_and_records_the_attempt() -> None:
+    task = running_task()
+    task["status"]["progress"] = 87
+    plan = decide(task, job=make_job(conditions=[{"type": "Complete"}]))
+    assert phases(plan) == [(Phase.RUNNING, Phase.SUCCEEDED)]
+    status = plan.status
+    assert status is not None
+    assert "progress" not in status  # the runner's value stays
+    assert status["completionTime"] == clock.format_time(NOW)
+    assert status["attempts"][-1] | {} == {
+        "number": 1,
+        "jobName": "demo-1",
+        "start": task["status"]["attempts"][0]["start"],
+        "finish": clock.format_time(NOW),
+        "outcome": "Succeeded",
+        "reason": "Completed",
+        "exitCode": 0,
+        "message": "the runner exited 0",
+    }
+    succeeded = condition(plan, ConditionType.SUCCEEDED)
+    assert succeeded is not None and succeeded["status"] == "True"
+    running = condition(plan, ConditionType.RUNNING)
+    assert running is not None and running["status"] == "False"
+
+
+def test_fast_success_passes_through_running_and_sets_progress_100() -> None:
+    plan = decide(pending_task(), job=make_job(conditions=[{"type": "Complete"}]))
+    assert phases(plan) == [(Phase.PENDING, Phase.RUNNING), (Phase.RUNNING, Phase.SUCCEEDED)]
+    assert plan.status is not None and plan.status["progress"] == 100
+    assert plan.status["phase"] == "Succeeded"
+
+
+def test_retryable_failure_schedules_the_next_attempt_with_jittered_backoff() -> None:
+    task = running_task(retry={"maxAttempts": 3, "backoff": {"initialSeconds": 10, "factor": 2}})
+    job = make_job(conditions=[{"type": "Failed", "reason": "BackoffLimitExceeded"}], failed=1)
+    plan = decide(task, rand=0.25, job=job, pods=[make_pod(exit_code=1, phase="Failed")])
+    assert phases(plan) == [(Phase.RUNNING, Phase.RETRYING)]
+    assert plan.status is not None
+    assert plan.status["nextAttemptTime"] == clock.format_time(NOW + dt.timedelta(seconds=2.5))
+    assert plan.requeue_after == 2.5
+    record = plan.status["attempts"][-1]
+    assert record["outcome"] == "Failed" and record["exitCode"] == 1
+    assert record["reason"] == "AttemptFailed"
+    assert plan.create_job is None and plan.deadletter is None
+
+
+def test_retrying_waits_until_the_next_attempt_time() -> None:
+    task = running_task()
+    task["status"]["phase"] = "Retrying"
+    task["status"]["nextAttemptTime"] = clock.format_time(NOW + dt.timedelta(seconds=7))
+    plan = decide(task)
+    assert plan.empty and plan.requeue_after == pytest.approx(7.0)
+
+
+def test_retrying_starts_the_next_attempt_when_due() -> None:
+    task = running_task()
+    task["status"]["phase"] = "Retrying"
+    task["status"]["attempts"][0].update({"outcome": "Failed", "finish": "x"})
+    task["status"]["nextAttemptTime"] = clock.format_time(NOW - dt.timedelta(seconds=1))
+    plan = decide(task)
+    assert plan.create_job is not None and plan.create_job["metadata"]["name"] == "demo-2"
+    assert phases(plan) == [(Phase.RETRYING, Phase.PENDING)]
+    assert plan.status is not None
+    assert plan.status["attempt"] == 2 and plan.status["nextAttemptTime"] is None
+    assert [a["number"] for a in plan.status["attempts"]] == [1, 2]
+
+
+def test_exit_code_3_fails_at_once_without_dead_letter() -> None:
+    job = make_job(conditions=[{"type": "Failed", "reason": "PodFailurePolicy"}])
+    plan = decide(running_task(), job=job)
+    assert phases(plan) == [(Phase.RUNNING, Phase.FAILED)]
+    assert plan.status is not None and plan.status["reason"] == "PermanentFailure"
+    assert plan.status["attempts"][-1]["exitCode"] == 3
+    assert plan.deadletter is None
+    assert condition(plan, ConditionType.DEAD_LETTERED) is None
+
+
+def test_exhausted_attempts_fail_and_dead_letter() -> None:
+    task = running_task(attempt=3, retry={"maxAttempts": 3})
+    job = make_job("demo-3", conditions=[{"type": "Failed", "reason": "BackoffLimitExceeded"}])
+    plan = decide(task, job=job, pods=[make_pod(exit_code=1, phase="Failed")])
+    assert phases(plan) == [(Phase.RUNNING, Phase.FAILED)]
+    assert plan.status is not None and plan.status["reason"] == "AttemptsExhausted"
+    dead = condition(plan, ConditionType.DEAD_LETTERED)
+    assert dead is not None and dead["status"] == "True"
+    assert plan.deadletter is not None
+    assert plan.deadletter["uid"] == "uid-1" and plan.deadletter["attempts"] == 3
+    assert plan.deadletter["error"] == "the runner exited 1"
+
+
+def test_deadline_is_a_retryable_failed_attempt() -> None:
+    job = make_job(conditions=[{"type": "Failed", "reason": "DeadlineExceeded", "message": "m"}])
+    plan = decide(running_task(timeoutSeconds=5), job=job)
+    assert phases(plan) == [(Phase.RUNNING, Phase.RETRYING)]
+    assert plan.status is not None
+    assert plan.status["attempts"][-1]["reason"] == "DeadlineExceeded"
+
+
+def test_a_vanished_job_is_a_lost_attempt() -> None:
+    plan = decide(running_task(), job_missing=True)
+    assert phases(plan) == [(Phase.RUNNING, Phase.RETRYING)]
+    assert plan.status is not None and plan.status["attempts"][-1]["reason"] == "PodLost"
+
+
+def test_unknown_job_state_requeues_without_writing() -> None:
+    plan = decide(running_task())
+    assert plan.empty and plan.requeue_after == 1.0
+
+
+# Cancellation ------------------------------------------------------------------------------
+
+
+def test_cancel_while_running_deletes_the_job_and_ends_cancelled() -> None:
+    plan = decide(running_task(cancel=True), job=make_job(active=1, ready=1))
+    assert plan.delete_job == "demo-1" and plan.create_job is None
+    assert phases(plan) == [(Phase.RUNNING, Phase.CANCELLED)]
+    assert plan.status is not None and plan.status["attempts"][-1]["outcome"] == "Cancelled"
+    cancelled = condition(plan, ConditionType.CANCELLED)
+    assert cancelled is not None and cancelled["status"] == "True"
+
+
+def test_cancel_during_backoff_creates_no_job() -> None:
+    task = running_task(cancel=True)
+    task["status"]["phase"] = "Retrying"
+    task["status"]["nextAttemptTime"] = clock.format_time(NOW - dt.timedelta(seconds=1))
+    plan = decide(task)
+    assert plan.create_job is None and plan.delete_job is None
+    assert phases(plan) == [(Phase.RETRYING, Phase.CANCELLED)]
+
+
+def test_cancelled_task_whose_job_survived_a_crash_deletes_it() -> None:
+    task = running_task()
+    task["status"]["phase"] = "Cancelled"
+    plan = decide(task, job=make_job(active=1, ready=1))
+    assert plan.delete_job == "demo-1" and plan.status is None
+
+
+# Stalls ------------------------------------------------------------------------------------
+
+
+def ms_ago(seconds: float) -> int:
+    return clock.to_ms(NOW - dt.timedelta(seconds=seconds))
+
+
+def test_old_heartbeat_marks_stalled_and_fresh_one_clears_it() -> None:
+    task = running_task(stallSeconds=10)
+    task["status"]["attempts"][0]["start"] = clock.format_time(NOW - dt.timedelta(minutes=5))
+    job = make_job(active=1, ready=1)
+    plan = decide(task, job=job, heartbeat_ms=ms_ago(11))
+    stalled = condition(plan, ConditionType.STALLED)
+    assert (
+        stalled is not None and stalled["status"] == "True" and stalled["reason"] == "NoHeartbeat"
+    )
+    assert plan.stalled is True and plan.transitions == []
+    assert plan.events[0].type == "Warning"
+    assert plan.status is not None
+    task["status"]["conditions"] = plan.status["conditions"]
+    assert decide(task, job=job, heartbeat_ms=ms_ago(12)).empty
+    cleared = decide(task, job=job, heartbeat_ms=ms_ago(1))
+    resumed = condition(cleared, ConditionType.STALLED)
+    assert resumed is not None and resumed["status"] == "False"
+    assert resumed["reason"] == "HeartbeatResumed" and cleared.stalled is False
+
+
+def test_no_heartbeat_yet_counts_from_the_attempt_start() -> None:
+    task = running_task(stallSeconds=60)  # attempt started 30 s ago
+    assert decide(task, job=make_job(active=1, ready=1), heartbeat_ms=0).empty
+    assert not decide(
+        task, job=make_job(active=1, ready=1), heartbeat_ms=0, now=NOW + dt.timedelta(seconds=31)
+    ).empty
+
+
+def test_unknown_heartbeat_changes_nothing() -> None:
+    task = running_task(stallSeconds=10)
+    assert decide(task, job=make_job(active=1, ready=1), heartbeat_ms=None).empty
+
+
+def test_ending_clears_stalled() -> None:
+    task = running_task()
+    task["status"]["conditions"] = [{"type": "Stalled", "status": "True", "reason": "NoHeartbeat"}]
+    plan = decide(task, job=make_job(conditions=[{"type": "Complete"}]))
+    stalled = condition(plan, ConditionType.STALLED)
+    assert stalled is not None and stalled["status"] == "False" and plan.stalled is False
+
+
+# Retention ---------------------------------------------------------------------------------
+
+
+def finished_task(ttl: int | None, ended_ago: float) -> dict[str, Any]:
+    spec: dict[str, Any] = {"command": ["x"]}
+    if ttl is not None:
+        spec["ttlSecondsAfterFinished"] = ttl
+    return make_task(
+        spec=spec,
+        status={
+            "phase": "Succeeded",
+            "attempt": 1,
+            "completionTime": clock.format_time(NOW - dt.timedelta(seconds=ended_ago)),
+        },
+    )
+
+
+def test_finished_task_without_ttl_is_kept() -> None:
+    plan = decide(finished_task(None, 1000))
+    assert plan.empty and plan.requeue_after is None
+
+
+def test_finished_task_is_deleted_after_its_ttl() -> None:
+    waiting = decide(finished_task(60, 20))
+    assert not waiting.delete_task and waiting.requeue_after == pytest.approx(40)
+    assert decide(finished_task(60, 61)).delete_task
+
+
+def test_finishing_with_ttl_requeues_for_deletion() -> None:
+    task = running_task(ttlSecondsAfterFinished=5)
+    plan = decide(task, job=make_job(conditions=[{"type": "Complete"}]))
+    assert plan.requeue_after == 5.0
+
+
+def test_decide_is_deterministic_for_the_same_input() -> None:
+    job = make_job(conditions=[{"type": "Failed", "reason": "DeadlineExceeded"}])
+    assert decide(running_task(), job=job) == decide(running_task(), job=job)
