@@ -1,0 +1,145 @@
+"""`TaskContext`: what a Python task gets as its first argument.
+
+Every method is cheap and safe to call from the task's thread or event loop: reporting stores
+the latest value and returns (the reporter thread does the I/O, see `reporter`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Final, TypeVar
+
+from longtask.core import resource
+from longtask.runner.errors import TaskCancelled
+from longtask.runner.reporter import Reporter
+
+T = TypeVar("T")
+
+CHECKPOINT_MAX_BYTES: Final = 1024 * 1024
+TASK_LOGGER: Final = "longtask.task"
+
+
+class TaskContext:
+    """The task's handle on the runner: progress, cancellation, checkpoints and a logger."""
+
+    def __init__(
+        self,
+        *,
+        reporter: Reporter,
+        cancelled: threading.Event,
+        namespace: str | None = None,
+        name: str | None = None,
+        uid: str | None = None,
+        attempt: int = 1,
+        last_checkpoint: str | None = None,
+    ) -> None:
+        self._reporter = reporter
+        self._cancelled = cancelled
+        self._checkpoint = last_checkpoint
+        self.namespace = namespace
+        """Namespace of the LongTask (None when run by hand)."""
+        self.name = name
+        """Name of the LongTask (None when run by hand)."""
+        self.uid = uid
+        """UID of the LongTask: stable across attempts, handy as an idempotency key."""
+        self.attempt = attempt
+        """This attempt's number, 1-based."""
+        self.logger = logging.getLogger(TASK_LOGGER)
+        """A logger whose records go to the pod log and to the task's log stream."""
+
+    # -- progress -----------------------------------------------------------------------------
+
+    def progress(self, percent: float, message: str | None = None) -> None:
+        """Reports progress (0-100, clamped) and a message (None keeps the last one).
+
+        Costs about a microsecond and never blocks: call it as often as you like; the runner
+        sends the latest value at a bounded rate.
+        """
+        percent = float(percent)
+        if percent != percent:  # NaN: ignore rather than poison the status
+            return
+        percent = 0.0 if percent < 0.0 else 100.0 if percent > 100.0 else percent
+        if message is None:
+            latest = self._reporter.latest
+            message = latest[1] if latest is not None else ""
+        elif len(message) > resource.MESSAGE_MAX_CHARS:
+            message = message[: resource.MESSAGE_MAX_CHARS]
+        self._reporter.progress(percent, message)
+
+    def track(
+        self,
+        items: Iterable[T],
+        total: int | None = None,
+        message: str | Callable[[T], str] = "{done}/{total}",
+        start: float = 0.0,
+        end: float = 100.0,
+    ) -> Iterator[T]:
+        """Iterates over `items`, advancing progress from `start` to `end` as it goes.
+
+        Before each item it raises `TaskCancelled` if the task was cancelled, then reports
+        `done / total` of the span with `message` (a format string with `{done}`, `{total}` and
+        `{item}`, or a function of the item). `total` defaults to `len(items)`; without one,
+        only the message advances. After the last item, progress is `end`.
+        """
+        if total is None:
+            try:
+                total = len(items)  # type: ignore[arg-type]
+            except TypeError:
+                total = None
+        done = 0
+        for item in items:
+            self.raise_if_cancelled()
+            self.progress(
+                self._span(start, end, done, total), self._text(message, done, total, item)
+            )
+            yield item
+            done += 1
+        self.progress(end, self._text(message, done, total if total is not None else done, None))
+
+    @staticmethod
+    def _span(start: float, end: float, done: int, total: int | None) -> float:
+        if not total:
+            return start
+        return start + (end - start) * min(done, total) / total
+
+    @staticmethod
+    def _text(message: str | Callable[[Any], str], done: int, total: int | None, item: Any) -> str:
+        if callable(message):
+            return message(item) if item is not None else ""
+        shown = "?" if total is None else total
+        return message.format(done=done, total=shown, item=item)
+
+    # -- cancellation -------------------------------------------------------------------------
+
+    @property
+    def cancelled(self) -> bool:
+        """True once the runner got SIGTERM (cancel or deadline): stop soon, the grace period
+        (LONGTASK_GRACE_SECONDS, default 20 s) is running."""
+        return self._cancelled.is_set()
+
+    def raise_if_cancelled(self) -> None:
+        """Raises `TaskCancelled` once the task is cancelled (the attempt then exits 143)."""
+        if self._cancelled.is_set():
+            raise TaskCancelled("the task was cancelled")
+
+    # -- checkpoints --------------------------------------------------------------------------
+
+    def checkpoint(self, state: Any) -> None:
+        """Saves `state` (JSON-serializable, at most 1 MiB) for the next attempt.
+
+        The value is serialized now (later changes to `state` do not leak in) and written to
+        Redis in the background; only the newest checkpoint is kept.
+        """
+        encoded = json.dumps(state, separators=(",", ":"), allow_nan=False)
+        if len(encoded.encode()) > CHECKPOINT_MAX_BYTES:
+            raise ValueError(f"a checkpoint is limited to {CHECKPOINT_MAX_BYTES} bytes of JSON")
+        self._checkpoint = encoded
+        self._reporter.checkpoint(encoded)
+
+    @property
+    def last_checkpoint(self) -> Any:
+        """The newest checkpoint: this attempt's, else the previous attempts' (None if none)."""
+        return None if self._checkpoint is None else json.loads(self._checkpoint)

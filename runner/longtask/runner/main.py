@@ -1,0 +1,65 @@
+"""`longtask-runner`: the container command of every attempt's pod.
+
+Reads the runner environment, runs the task (a Python callable or a command), reports through
+the background reporter and exits with the contract's code (0, 1, 3 or 143).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import os
+import sys
+from typing import Final
+
+from longtask.core import resource
+from longtask.runner import command, pytask, settings
+from longtask.runner.errors import SettingsError
+from longtask.runner.reporter import Outcome, Reporter
+from longtask.runner.termination import Termination
+
+log = logging.getLogger("longtask.runner")
+
+FINAL_REPORT_SECONDS: Final = 10.0
+
+
+async def _execute(cfg: settings.Settings, reporter: Reporter) -> tuple[int, Outcome]:
+    termination = Termination()
+    termination.install()
+    if cfg.command is not None:
+        return await command.run(cfg.command, cfg, reporter, termination)
+    return await pytask.run(cfg, reporter, termination)
+
+
+def main() -> int:
+    logging.basicConfig(
+        level=os.environ.get("LONGTASK_LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        cfg = settings.from_environ(os.environ)
+    except SettingsError as exc:
+        log.error("%s", exc)
+        return resource.ExitCode.PERMANENT
+    reporter = Reporter(cfg)
+    reporter.start()
+    code, outcome = asyncio.run(_execute(cfg, reporter))
+    Termination.ignore_during_final_report()
+    stats = reporter.finish(outcome, FINAL_REPORT_SECONDS)
+    log.info(
+        "attempt %d of %s ended with exit code %d; reporting: %s",
+        cfg.attempt,
+        cfg.name or cfg.task or "command",
+        code,
+        json.dumps(dataclasses.asdict(stats)),
+    )
+    sys.stdout.flush()
+    sys.stderr.flush()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

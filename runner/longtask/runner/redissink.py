@@ -1,0 +1,87 @@
+"""Writes a task's events, state, logs, checkpoint and result to Redis (keys from `core.keys`).
+
+Every call either finishes or raises quickly: socket timeouts are short and redis-py's own retry
+is limited to one immediate reconnect, because the reporter owns the backoff policy and must stay
+responsive while Redis is down.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Final
+
+import redis.asyncio as aioredis
+from longtask.core import events, keys
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+SOCKET_TIMEOUT_SECONDS: Final = 3.0
+
+
+@dataclasses.dataclass
+class Batch:
+    """What one flush writes, in one pipeline round trip."""
+
+    events: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    logs: list[str] = dataclasses.field(default_factory=list)
+    state: dict[str, str | int | float] = dataclasses.field(default_factory=dict)
+    checkpoint: str | None = None
+    refresh_ttl: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.events or self.logs or self.state or self.checkpoint is not None)
+
+
+class RedisSink:
+    """The Redis side of one attempt's reporting."""
+
+    def __init__(self, url: str, uid: str, attempt: int) -> None:
+        self._uid = uid
+        self._attempt = attempt
+        self._client: aioredis.Redis = aioredis.from_url(
+            url,
+            decode_responses=True,
+            socket_timeout=SOCKET_TIMEOUT_SECONDS,
+            socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
+            retry=Retry(NoBackoff(), 1),
+        )
+
+    async def write(self, batch: Batch) -> None:
+        pipe = self._client.pipeline(transaction=False)
+        for line in batch.logs:
+            pipe.xadd(
+                keys.logs(self._uid),
+                {"line": line, "attempt": str(self._attempt)},
+                maxlen=keys.LOGS_MAXLEN,
+                approximate=True,
+            )
+        for event in batch.events:
+            pipe.xadd(
+                keys.events(self._uid),
+                events.encode(event),  # type: ignore[arg-type]
+                maxlen=keys.EVENTS_MAXLEN,
+                approximate=True,
+            )
+        if batch.state:
+            pipe.hset(keys.state(self._uid), mapping=batch.state)  # type: ignore[arg-type]
+        if batch.checkpoint is not None:
+            pipe.set(keys.checkpoint(self._uid), batch.checkpoint, ex=keys.FINISHED_TTL_SECONDS)
+        if batch.refresh_ttl:
+            # The operator expires a finished task's keys; this is a backstop so that an
+            # abandoned task's keys do not outlive it for ever.
+            for key in (keys.events(self._uid), keys.state(self._uid), keys.logs(self._uid)):
+                pipe.expire(key, keys.FINISHED_TTL_SECONDS)
+        await pipe.execute()
+
+    async def read_checkpoint(self) -> str | None:
+        value = await self._client.get(keys.checkpoint(self._uid))
+        return None if value is None else str(value)
+
+    async def store_result(self, encoded: str) -> str:
+        """Stores a large result; returns the key that `status.resultRef` names."""
+        key = keys.result(self._uid)
+        await self._client.set(key, encoded, ex=keys.FINISHED_TTL_SECONDS)
+        return key
+
+    async def close(self) -> None:
+        await self._client.aclose()
