@@ -1,0 +1,162 @@
+"""The gateway's calls without I/O: how to build each request and how to read its response.
+
+Each function returns a `Call`: method, path, query, body, headers, and the function that turns
+the response into a model (or raises the matching `errors.ApiError`). `Client` and `AsyncClient`
+only send calls, so both behave the same by construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final, Generic, TypeVar
+from urllib.parse import quote
+
+import httpx
+import pydantic
+
+from longtask.api import schemas
+from longtask.api.client import errors
+from longtask.core import resource
+
+T = TypeVar("T")
+M = TypeVar("M", bound=pydantic.BaseModel)
+
+API_PREFIX: Final = "/v1"
+# An error body is a short JSON object; do not parse megabytes of an unexpected page.
+ERROR_BODY_MAX_BYTES: Final = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Call(Generic[T]):
+    """One request to the gateway and the parser of its response."""
+
+    method: str
+    path: str
+    parse: Callable[[httpx.Response], T]
+    params: Mapping[str, str | int] = field(default_factory=dict)
+    json: Any = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def _seg(value: str) -> str:
+    return quote(value, safe="")
+
+
+def task_path(namespace: str, name: str | None = None) -> str:
+    base = f"{API_PREFIX}/namespaces/{_seg(namespace)}/tasks"
+    return base if name is None else f"{base}/{_seg(name)}"
+
+
+def raise_for_status(response: httpx.Response) -> None:
+    """Raise the `errors.ApiError` subclass of an error response; return on success."""
+    if response.is_success:
+        return
+    status = response.status_code
+    error, message, details = _status_error(status), response.reason_phrase or "error", None
+    body = response.content[:ERROR_BODY_MAX_BYTES] if response.is_stream_consumed else b""
+    try:
+        parsed = schemas.Error.model_validate_json(body)
+        error, message, details = parsed.error, parsed.message, parsed.details
+    except pydantic.ValidationError:
+        pass
+    raise errors.for_status(status)(status, error, message, details)
+
+
+def _status_error(status: int) -> str:
+    return {401: "unauthorized", 403: "forbidden", 404: "not_found"}.get(status, "error")
+
+
+def model(cls: type[M]) -> Callable[[httpx.Response], M]:
+    """A parser: the response's JSON as `cls`, after raising for an error status."""
+
+    def parse(response: httpx.Response) -> M:
+        raise_for_status(response)
+        try:
+            return cls.model_validate_json(response.content)
+        except pydantic.ValidationError as exc:
+            raise errors.InvalidResponse(
+                f"{response.request.method} {response.request.url.path}: not a {cls.__name__} "
+                f"({exc.error_count()} errors)"
+            ) from None
+
+    return parse
+
+
+def no_content(response: httpx.Response) -> None:
+    raise_for_status(response)
+
+
+def submit(
+    namespace: str, body: schemas.TaskCreate, idempotency_key: str | None = None
+) -> Call[schemas.Task]:
+    headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+    return Call(
+        "POST",
+        task_path(namespace),
+        model(schemas.Task),
+        json=body.model_dump(mode="json", by_alias=True, exclude_none=True),
+        headers=headers,
+    )
+
+
+def get(namespace: str, name: str) -> Call[schemas.Task]:
+    return Call("GET", task_path(namespace, name), model(schemas.Task))
+
+
+def list_page(
+    namespace: str,
+    *,
+    phase: resource.Phase | str | None = None,
+    label_selector: str | None = None,
+    limit: int | None = None,
+    continue_: str | None = None,
+) -> Call[schemas.TaskList]:
+    params: dict[str, str | int] = {}
+    if phase is not None:
+        params["phase"] = str(phase)
+    if label_selector:
+        params["labelSelector"] = label_selector
+    if limit is not None:
+        params["limit"] = limit
+    if continue_:
+        params["continue"] = continue_
+    return Call("GET", task_path(namespace), model(schemas.TaskList), params=params)
+
+
+def cancel(namespace: str, name: str) -> Call[schemas.Task]:
+    return Call("POST", f"{task_path(namespace, name)}/cancel", model(schemas.Task))
+
+
+def retry(namespace: str, name: str) -> Call[schemas.Task]:
+    return Call("POST", f"{task_path(namespace, name)}/retry", model(schemas.Task))
+
+
+def delete(namespace: str, name: str) -> Call[None]:
+    return Call("DELETE", task_path(namespace, name), no_content)
+
+
+def logs(
+    namespace: str, name: str, *, after: str | None = None, limit: int | None = None
+) -> Call[schemas.TaskLogs]:
+    params: dict[str, str | int] = {}
+    if after:
+        params["after"] = after
+    if limit is not None:
+        params["limit"] = limit
+    return Call("GET", f"{task_path(namespace, name)}/logs", model(schemas.TaskLogs), params=params)
+
+
+def deadletters(
+    *, before: str | None = None, limit: int | None = None
+) -> Call[schemas.DeadLetterList]:
+    params: dict[str, str | int] = {}
+    if before:
+        params["before"] = before
+    if limit is not None:
+        params["limit"] = limit
+    return Call("GET", f"{API_PREFIX}/deadletters", model(schemas.DeadLetterList), params=params)
+
+
+def events_path(namespace: str, name: str) -> str:
+    return f"{task_path(namespace, name)}/events"

@@ -1,0 +1,170 @@
+"""Every error the gateway answers, as JSON `{"error", "message", "details"}`.
+
+`ApiError` is raised by routes; the handlers installed by `install` turn validation errors,
+malformed JSON, HTTP errors, Kubernetes API errors and Redis outages into that shape with the
+right status code. Bad input never yields a 5xx; a 5xx says the cluster or Redis is unwell.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any, Final
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from kubernetes_asyncio.client.exceptions import ApiException
+from redis.exceptions import RedisError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+# Kubernetes status code → (gateway status code, error code).
+_KUBE_STATUS: Final[dict[int, tuple[int, str]]] = {
+    400: (400, "bad_request"),
+    401: (502, "kubernetes_unauthorized"),  # the gateway's own credentials were refused
+    403: (403, "forbidden"),
+    404: (404, "not_found"),
+    405: (405, "method_not_allowed"),
+    409: (409, "conflict"),
+    410: (410, "expired"),
+    413: (413, "too_large"),
+    415: (400, "bad_request"),
+    422: (422, "invalid"),
+    429: (429, "too_many_requests"),
+    504: (504, "kubernetes_timeout"),
+}
+
+
+class ApiError(Exception):
+    """An error response: status code, short error code, sentence, optional details."""
+
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        message: str,
+        details: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error = error
+        self.message = message
+        self.details = details
+        self.headers = headers
+
+
+def body(error: str, message: str, details: Any = None) -> dict[str, Any]:
+    return {"error": error, "message": message, "details": details}
+
+
+def response(err: ApiError) -> JSONResponse:
+    return JSONResponse(
+        body(err.error, err.message, err.details), status_code=err.status, headers=err.headers
+    )
+
+
+def _field(loc: Sequence[Any]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def validation_details(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Field-level messages: where, what, and pydantic's error type (no input echoed back)."""
+    details = []
+    for err in errors:
+        message = str(err.get("msg", "invalid value"))
+        details.append(
+            {"field": _field(err.get("loc", ())), "message": message, "type": err.get("type")}
+        )
+    return details
+
+
+def from_validation(exc: RequestValidationError) -> ApiError:
+    errors = list(exc.errors())
+    if any(err.get("type") == "json_invalid" for err in errors):
+        return ApiError(400, "malformed_json", "the request body is not valid JSON")
+    details = validation_details(errors)
+    first = details[0] if details else {"field": "", "message": "invalid request"}
+    summary = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
+    if len(details) > 1:
+        summary += f" (and {len(details) - 1} more)"
+    return ApiError(422, "invalid", summary, details)
+
+
+def kube_status_message(exc: ApiException) -> tuple[str, Any]:
+    """The message and causes of a Kubernetes Status body, when there is one."""
+    try:
+        status = json.loads(exc.body) if exc.body else {}
+    except (TypeError, ValueError):
+        status = {}
+    if not isinstance(status, dict):
+        status = {}
+    message = str(status.get("message") or exc.reason or "Kubernetes API error")
+    causes = (status.get("details") or {}).get("causes") if isinstance(status, dict) else None
+    return message, causes
+
+
+def from_kube(exc: ApiException) -> ApiError:
+    """The gateway error for a Kubernetes API error."""
+    message, causes = kube_status_message(exc)
+    code = int(exc.status or 0)
+    if code in _KUBE_STATUS:
+        status, error = _KUBE_STATUS[code]
+    elif code >= 500:
+        status, error = 503, "kubernetes_unavailable"
+    else:
+        status, error = 502, "kubernetes_error"
+    return ApiError(status, error, message, causes)
+
+
+def _status_error(code: int) -> str:
+    try:
+        return HTTPStatus(code).phrase.lower().replace(" ", "_").replace("-", "_")
+    except ValueError:
+        return "error"
+
+
+def install(app: FastAPI) -> None:
+    """Install the handlers that give every error the JSON shape."""
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return response(from_validation(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = exc.detail if isinstance(exc.detail, str) else _status_error(exc.status_code)
+        return JSONResponse(
+            body(_status_error(exc.status_code), message),
+            status_code=exc.status_code,
+            headers=exc.headers,
+        )
+
+    @app.exception_handler(ApiException)
+    async def _kube(_: Request, exc: ApiException) -> JSONResponse:
+        err = from_kube(exc)
+        if err.status >= 500:
+            log.warning("Kubernetes API error %s: %s", exc.status, err.message)
+        return response(err)
+
+    @app.exception_handler(RedisError)
+    async def _redis(_: Request, exc: RedisError) -> JSONResponse:
+        log.warning("Redis error: %s", type(exc).__name__)
+        return response(ApiError(503, "redis_unavailable", "Redis is unreachable; retry later"))
+
+    @app.exception_handler(TimeoutError)
+    async def _timeout(_: Request, exc: TimeoutError) -> JSONResponse:
+        return response(ApiError(504, "timeout", "a backend did not answer in time"))
+
+    @app.exception_handler(OSError)
+    async def _oserror(_: Request, exc: OSError) -> JSONResponse:
+        log.warning("backend unreachable: %s", type(exc).__name__)
+        return response(ApiError(503, "unavailable", "a backend is unreachable; retry later"))

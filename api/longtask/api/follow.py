@@ -1,0 +1,213 @@
+"""Following a task: the sequence of SSE frames one client receives, whatever the transport.
+
+`follow_task` yields batches of frames: first a `snapshot` (no id), then every entry of the
+task's event stream after the resume id, read from the hub (see `hub`), until the `end` event.
+While Redis is unreachable it follows a watch of the LongTask instead (`tracking`) and goes back
+to the stream when Redis returns, reading on from the last stream id it delivered. The SSE and
+WebSocket routes only encode these batches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, Final
+
+from longtask.api import sse, streamids, taskobjects
+from longtask.api.hub import Entry, Signal, StreamHub, Subscription, rows
+from longtask.api.kube import Kube
+from longtask.api.tracking import StatusTracker
+from longtask.core import keys
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+
+PAGE: Final = 500
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectUpdate:
+    """A LongTask version from the fallback watch (None: the object is gone)."""
+
+    obj: dict[str, Any] | None
+
+
+@dataclass
+class Followers:
+    """What following needs: the hub, a Redis client for catch-up reads, the cluster."""
+
+    hub: StreamHub
+    redis: Redis
+    kube: Kube
+    end_grace_seconds: float = 10.0
+    dropped: int = 0  # clients dropped for falling behind
+
+
+class Dropped(Exception):
+    """The client fell too far behind and is cut off (it resumes by Last-Event-ID)."""
+
+
+async def read_after(redis: Redis, key: str, after: str) -> AsyncIterator[list[Entry]]:
+    """Pages of the entries of `key` after id `after` (exclusive), until the end."""
+    cursor = after
+    while True:
+        page = rows(await redis.xrange(key, min=f"({cursor}", max="+", count=PAGE))
+        if page:
+            yield [Entry(key, i, f) for i, f in page]
+            cursor = page[-1][0]
+        if len(page) < PAGE:
+            return
+
+
+def snapshot(obj: dict[str, Any]) -> sse.Frame:
+    view = taskobjects.task_view(obj)
+    return sse.frame(sse.SNAPSHOT, view.model_dump(mode="json", by_alias=True))
+
+
+async def _watch_into(kube: Kube, namespace: str, name: str, sub: Subscription) -> None:
+    async for kind, obj in kube.watch(namespace, name):
+        if kind == "LIST":
+            items = obj.get("items") or []
+            sub.offer(ObjectUpdate(items[0] if items else None))
+        else:
+            sub.offer(ObjectUpdate(None if kind == "DELETED" else obj))
+
+
+class _Follow:
+    """The state of one client's follow (kept out of the generator for readability)."""
+
+    def __init__(self, deps: Followers, obj: dict[str, Any], after: str) -> None:
+        meta = obj.get("metadata") or {}
+        self.deps = deps
+        self.namespace = str(meta.get("namespace"))
+        self.name = str(meta.get("name"))
+        self.key = keys.events(str(meta.get("uid")))
+        self.tracker = StatusTracker.of(obj)
+        self.last = after
+        self.watcher: asyncio.Task[None] | None = None
+        self.done = False
+
+    def accept(self, entries: list[Entry]) -> list[sse.Frame]:
+        """Frames of the entries after the last delivered id; stops at `end`."""
+        frames = []
+        for entry in entries:
+            if self.done or not streamids.is_after(entry.id, self.last):
+                continue
+            frame = sse.entry_frame(entry.id, entry.fields)
+            self.last = entry.id
+            self.tracker.observe(frame.payload())
+            frames.append(frame)
+            if frame.is_end:
+                self.done = True
+        return frames
+
+    async def catch_up(self, cached: list[Entry] | None) -> AsyncIterator[list[sse.Frame]]:
+        if cached is not None:
+            if replay := self.accept(cached):
+                yield replay
+            return
+        async for page in read_after(self.deps.redis, self.key, self.last):
+            if frames := self.accept(page):
+                yield frames
+            if self.done:
+                return
+
+    def start_watch(self, sub: Subscription) -> None:
+        if self.watcher is None:
+            self.watcher = asyncio.create_task(
+                _watch_into(self.deps.kube, self.namespace, self.name, sub)
+            )
+
+    async def stop_watch(self) -> None:
+        if self.watcher is not None:
+            self.watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.watcher
+            self.watcher = None
+
+
+async def follow_task(
+    deps: Followers, obj: dict[str, Any], after: str
+) -> AsyncIterator[list[sse.Frame]]:
+    """Batches of frames for one client of one task (see the module docstring)."""
+    state = _Follow(deps, obj, after)
+    yield [snapshot(obj)]
+    sub, cached = await deps.hub.subscribe(state.key, after)
+    try:
+        watching = not deps.hub.available
+        if not watching:
+            try:
+                async for caught in state.catch_up(cached):
+                    yield caught
+            except RedisError:
+                deps.hub.report_failure()
+                watching = True
+        if watching:
+            state.start_watch(sub)
+        while not state.done:
+            # A final task whose stream holds no end (expired, or the writer never got to it)
+            # gets one after a grace period, so clients never wait forever.
+            grace = deps.end_grace_seconds if state.tracker.final and not watching else None
+            try:
+                batch = await sub.next_batch(grace)
+            except TimeoutError:
+                yield [state.tracker.end(synthetic=True)]
+                return
+            frames: list[sse.Frame] = []
+            for item in batch:
+                if state.done:
+                    break
+                if isinstance(item, Entry):
+                    frames += state.accept([item])
+                elif item is Signal.DOWN and not watching:
+                    watching = True
+                    state.start_watch(sub)
+                elif item is Signal.UP and watching:
+                    await state.stop_watch()
+                    watching = False
+                    try:
+                        async for caught in state.catch_up(None):
+                            frames += caught
+                    except RedisError:
+                        deps.hub.report_failure()
+                        watching = True
+                        state.start_watch(sub)
+                elif isinstance(item, ObjectUpdate) and watching:
+                    if item.obj is None:
+                        frames.append(state.tracker.end(deleted=True))
+                        state.done = True
+                    else:
+                        changes = state.tracker.changes(item.obj)
+                        frames += changes
+                        state.done = any(f.is_end for f in changes)
+            if frames:
+                yield frames
+            if sub.overflowed and not state.done:
+                deps.dropped += 1
+                raise Dropped(f"client of {state.namespace}/{state.name} fell behind")
+    finally:
+        await state.stop_watch()
+        deps.hub.unsubscribe(sub)
+
+
+async def follow_namespace(kube: Kube, namespace: str) -> AsyncIterator[list[sse.Frame]]:
+    """The namespace-wide stream for dashboards: `snapshot` (every task), then `task` and
+    `deleted` events from a watch of the namespace's LongTasks (no ids: a reconnect gets a
+    fresh snapshot)."""
+    async for kind, obj in kube.watch(namespace):
+        if kind == "LIST":
+            items = [
+                taskobjects.task_view(item).model_dump(mode="json", by_alias=True)
+                for item in obj.get("items") or []
+            ]
+            yield [sse.frame(sse.SNAPSHOT, {"items": items})]
+        elif kind == "DELETED":
+            meta = obj.get("metadata") or {}
+            yield [sse.frame("deleted", {"name": meta.get("name"), "uid": meta.get("uid")})]
+        else:
+            view = taskobjects.task_view(obj).model_dump(mode="json", by_alias=True)
+            yield [sse.frame("task", view)]

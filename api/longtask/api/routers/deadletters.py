@@ -1,0 +1,87 @@
+"""Dead letters: tasks whose attempts were exhausted, newest first, from the Redis stream."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from longtask.api import deps, schemas, streamids
+from longtask.api.errors import ApiError
+from longtask.api.hub import rows
+from longtask.core import keys
+from redis.exceptions import RedisError
+
+router = APIRouter(tags=["deadletters"])
+
+PAGE = 200
+# Pages read per request at most when filtering by namespace (bounded work per call).
+MAX_PAGES = 25
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value is not None and value.isdigit() else None
+
+
+def dead_letter(entry_id: str, fields: dict[str, Any]) -> schemas.DeadLetter:
+    text = {str(k): str(v) for k, v in fields.items()}
+    return schemas.DeadLetter(
+        id=entry_id,
+        namespace=text.get("namespace"),
+        name=text.get("name"),
+        uid=text.get("uid"),
+        error=text.get("error"),
+        reason=text.get("reason"),
+        attempts=_int(text.get("attempts")),
+        ts=_int(text.get("ts")),
+        fields=text,
+    )
+
+
+@router.get(
+    "/v1/deadletters",
+    response_model=schemas.DeadLetterList,
+    responses={code: {"model": schemas.Error} for code in (401, 403, 422, 503)},
+    summary="Dead-lettered tasks, newest first",
+)
+async def list_dead_letters(
+    runtime: deps.RuntimeDep,
+    principal: deps.PrincipalDep,
+    namespace: Annotated[
+        str | None,
+        Query(pattern=schemas.NAMESPACE_PATTERN, max_length=63, description="Only this one."),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    before: Annotated[
+        str | None, Query(max_length=streamids.MAX_LEN, description="Older than this id.")
+    ] = None,
+) -> schemas.DeadLetterList:
+    # Without a namespace the caller must be allowed to list tasks in every namespace.
+    await deps.authorise(runtime, principal, "list", namespace)
+    try:
+        end = f"({streamids.resume_point(None, before)}" if before else "+"
+    except ValueError as exc:
+        raise ApiError(422, "invalid", f"before: {exc}") from None
+    items: list[schemas.DeadLetter] = []
+    last: str | None = None
+    more = True
+    try:
+        for _ in range(MAX_PAGES):
+            if not more or len(items) >= limit:
+                break
+            page = rows(
+                await runtime.redis.xrevrange(keys.DEADLETTER, max=end, min="-", count=PAGE)
+            )
+            more = len(page) == PAGE
+            for entry_id, fields in page:
+                last = entry_id
+                letter = dead_letter(last, fields)
+                if namespace is None or letter.namespace == namespace:
+                    items.append(letter)
+                if len(items) == limit:
+                    more = more or entry_id != page[-1][0]
+                    break
+            if last is not None:
+                end = f"({last}"
+    except RedisError:
+        raise ApiError(503, "redis_unavailable", "dead letters live in Redis") from None
+    return schemas.DeadLetterList(items=items, next=last if more and last else None)

@@ -1,0 +1,115 @@
+"""The gateway's long-lived resources, opened at start-up and closed at shutdown.
+
+One Kubernetes client, one Redis pool for short commands (a blocking pool: it waits for a free
+connection instead of raising MaxConnectionsError when hundreds of clients catch up at once),
+one separate Redis client for the hub's blocking XREAD, the hub, the authorizer, the signer.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from longtask.api import apikeys, auth, streamtokens
+from longtask.api.follow import Followers
+from longtask.api.hub import StreamHub
+from longtask.api.kube import Kube
+from longtask.api.settings import AuthMode, Settings
+from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis
+
+REDIS_CONNECT_TIMEOUT = 2.0
+REDIS_COMMAND_TIMEOUT = 5.0
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    kube: Kube
+    redis: Redis
+    reader: Redis
+    hub: StreamHub
+    followers: Followers
+    authorizer: auth.Authorizer
+    signer: streamtokens.Signer
+
+    async def close(self) -> None:
+        await self.hub.stop()
+        await self.reader.aclose()
+        await self.redis.aclose()
+        await self.kube.close()
+
+
+def grants_of(settings: Settings) -> list[apikeys.Grant]:
+    """Every API key grant the settings define (plaintext LONGTASK_API_KEY is hashed here)."""
+    grants = apikeys.parse(settings.api_keys.get_secret_value())
+    if settings.api_keys_file is not None:
+        grants += apikeys.parse(settings.api_keys_file.read_text())
+    if settings.api_key is not None and settings.api_key.get_secret_value():
+        grants.append(apikeys.Grant(apikeys.hash_key(settings.api_key.get_secret_value()), None))
+    return grants
+
+
+def check(settings: Settings) -> None:
+    """Refuse configurations that are unsafe or cannot work (raises ValueError)."""
+    if settings.auth_mode is AuthMode.NONE and not settings.is_loopback():
+        raise ValueError(
+            f"auth mode 'none' only binds a loopback address, not {settings.host!r}; "
+            "use LONGTASK_AUTH_MODE=apikey or kubernetes"
+        )
+    if settings.auth_mode is AuthMode.APIKEY and not grants_of(settings):
+        raise ValueError("auth mode 'apikey' needs LONGTASK_API_KEY, _API_KEYS or _API_KEYS_FILE")
+
+
+async def open_runtime(settings: Settings) -> Runtime:
+    check(settings)
+    kube = await Kube.connect(settings.kubeconfig)
+    pool = BlockingConnectionPool.from_url(
+        settings.redis_url,
+        decode_responses=True,
+        max_connections=settings.redis_max_connections,
+        timeout=REDIS_COMMAND_TIMEOUT,
+        socket_connect_timeout=REDIS_CONNECT_TIMEOUT,
+        socket_timeout=REDIS_COMMAND_TIMEOUT,
+    )
+    redis = Redis(connection_pool=pool)
+    reader = Redis(
+        connection_pool=ConnectionPool.from_url(
+            settings.redis_url,
+            decode_responses=True,
+            max_connections=4,
+            socket_connect_timeout=REDIS_CONNECT_TIMEOUT,
+            # Longer than the XREAD block (hub design choice 1).
+            socket_timeout=settings.xread_block_ms / 1000 + REDIS_COMMAND_TIMEOUT,
+        )
+    )
+    hub = StreamHub(
+        reader,
+        redis,
+        block_ms=settings.xread_block_ms,
+        count=settings.xread_count,
+        queue_size=settings.client_queue_size,
+        retry_seconds=settings.redis_retry_seconds,
+    )
+    hub.start()
+    authorizer: auth.Authorizer
+    if settings.auth_mode is AuthMode.NONE:
+        authorizer = auth.NoAuth()
+    elif settings.auth_mode is AuthMode.APIKEY:
+        authorizer = auth.ApiKeyAuth(grants_of(settings))
+    else:
+        authorizer = auth.KubernetesAuth(kube, settings.auth_cache_seconds)
+    secret = (
+        settings.stream_token_secret.get_secret_value().encode()
+        if settings.stream_token_secret is not None
+        else secrets.token_bytes(32)
+    )
+    return Runtime(
+        settings=settings,
+        kube=kube,
+        redis=redis,
+        reader=reader,
+        hub=hub,
+        followers=Followers(hub, redis, kube, settings.final_end_grace_seconds),
+        authorizer=authorizer,
+        signer=streamtokens.Signer(secret),
+    )

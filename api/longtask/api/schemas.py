@@ -1,0 +1,341 @@
+"""Request and response models of the gateway's JSON API (the Python client imports them).
+
+Field names are camelCase on the wire, like the LongTask resource itself, and snake_case in
+Python (`TaskCreate(timeout_seconds=60)`; serialise with `model_dump(by_alias=True)`). Request
+models refuse unknown fields; response models ignore them so older clients keep working.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from typing import Annotated, Any, Final
+
+from longtask.core import resource
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+# metadata.name of a LongTask: a DNS-1123 label of at most 63 characters (the CRD's own rule).
+NAME_PATTERN: Final = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+NAMESPACE_PATTERN: Final = NAME_PATTERN
+# generateName: the API server appends 5 random characters; the result must be a name.
+GENERATE_NAME_PATTERN: Final = r"^[a-z0-9][-a-z0-9]{0,57}$"
+TASK_PATTERN: Final = (
+    r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*"
+    r"(\.[A-Za-z_][A-Za-z0-9_]*)*$"
+)
+_LABEL_NAME = r"([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]"
+_DNS_SUBDOMAIN = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
+LABEL_KEY_RE: Final = re.compile(rf"^({_DNS_SUBDOMAIN}/)?{_LABEL_NAME}$")
+LABEL_VALUE_RE: Final = re.compile(rf"^({_LABEL_NAME})?$")
+QUANTITY_PATTERN: Final = (
+    r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|"
+    r"([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
+)
+# Label and annotation keys under this prefix are the gateway's and operator's own.
+RESERVED_PREFIX: Final = f"{resource.GROUP}/"
+MAX_LABELS: Final = 64
+ANNOTATIONS_MAX_BYTES: Final = 64 * 1024
+
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=63)]
+
+
+def json_size(value: Any) -> int:
+    """Bytes of the compact JSON of `value` (how the 64 KiB params limit is measured)."""
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class _Response(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+
+class EnvVar(_Request):
+    """An environment variable of the task's container (plain values only: no secret refs)."""
+
+    name: Annotated[str, StringConstraints(pattern=r"^[-._a-zA-Z][-._a-zA-Z0-9]*$", max_length=256)]
+    value: Annotated[str, StringConstraints(max_length=32768)] = ""
+
+
+Quantity = Annotated[str, StringConstraints(pattern=QUANTITY_PATTERN, max_length=64)]
+
+
+class Resources(_Request):
+    """Compute resources of the task's container."""
+
+    requests: dict[Annotated[str, StringConstraints(max_length=253)], Quantity] = Field(
+        default_factory=dict, max_length=16
+    )
+    limits: dict[Annotated[str, StringConstraints(max_length=253)], Quantity] = Field(
+        default_factory=dict, max_length=16
+    )
+
+
+class Backoff(_Request):
+    """Delay before attempt n+1: initialSeconds x factor^(n-1), capped at maxSeconds."""
+
+    initial_seconds: float | None = Field(None, ge=0, le=86400)
+    factor: float | None = Field(None, ge=1, le=100)
+    max_seconds: float | None = Field(None, ge=0, le=86400)
+    jitter: bool | None = None
+
+    @model_validator(mode="after")
+    def _max_not_below_initial(self) -> Backoff:
+        if (
+            self.initial_seconds is not None
+            and self.max_seconds is not None
+            and self.max_seconds < self.initial_seconds
+        ):
+            raise ValueError("maxSeconds must be at least initialSeconds")
+        return self
+
+
+class RetryPolicy(_Request):
+    """How failed attempts are retried."""
+
+    max_attempts: int | None = Field(None, ge=1, le=resource.MAX_ATTEMPTS_LIMIT)
+    backoff: Backoff | None = None
+
+
+class TaskSpecFields(_Request):
+    """The LongTask spec a client may set (see the CRD for each field's meaning)."""
+
+    task: Annotated[str, StringConstraints(pattern=TASK_PATTERN, max_length=512)] | None = Field(
+        None, description='A Python callable "module:function" in the runner image.'
+    )
+    command: list[Annotated[str, StringConstraints(max_length=32768)]] | None = Field(
+        None, min_length=1, max_length=256, description="An argv list to run."
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="JSON object handed to the task (at most 64 KiB)."
+    )
+    image: Annotated[str, StringConstraints(min_length=1, max_length=512)] | None = None
+    env: list[EnvVar] = Field(default_factory=list, max_length=128)
+    resources: Resources | None = None
+    service_account_name: (
+        Annotated[str, StringConstraints(pattern=rf"^{_DNS_SUBDOMAIN}$", max_length=253)] | None
+    ) = None
+    timeout_seconds: int | None = Field(None, ge=1, le=2592000)
+    stall_seconds: int | None = Field(None, ge=10, le=86400)
+    retry: RetryPolicy | None = None
+    priority: int | None = Field(None, ge=-1000, le=1000)
+    queue: Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=63)] | None = None
+    ttl_seconds_after_finished: int | None = Field(None, ge=0, le=2**31 - 1)
+
+    @field_validator("params")
+    @classmethod
+    def _params_fit(cls, value: dict[str, Any]) -> dict[str, Any]:
+        size = json_size(value)
+        if size > resource.PARAMS_MAX_BYTES:
+            raise ValueError(
+                f"params is {size} bytes of JSON; at most {resource.PARAMS_MAX_BYTES} are allowed"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_of_task_and_command(self) -> TaskSpecFields:
+        if (self.task is None) == (self.command is None):
+            raise ValueError("exactly one of task and command must be set")
+        return self
+
+
+class TaskCreate(TaskSpecFields):
+    """Body of `POST /v1/namespaces/{ns}/tasks`: name (or generateName), labels and the spec."""
+
+    name: Name | None = Field(None, description="The task's name; generated when unset.")
+    generate_name: (
+        Annotated[str, StringConstraints(pattern=GENERATE_NAME_PATTERN, max_length=58)] | None
+    ) = Field(None, description="Prefix of a generated name (default 'task-').")
+    labels: dict[str, str] = Field(default_factory=dict, max_length=MAX_LABELS)
+    annotations: dict[str, str] = Field(default_factory=dict, max_length=MAX_LABELS)
+
+    @field_validator("labels")
+    @classmethod
+    def _labels_valid(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, val in value.items():
+            _check_key(key)
+            if not LABEL_VALUE_RE.match(val):
+                raise ValueError(
+                    f"label {key!r}: value must be at most 63 alphanumerics, '-', '_' or '.', "
+                    "starting and ending with an alphanumeric"
+                )
+        return value
+
+    @field_validator("annotations")
+    @classmethod
+    def _annotations_valid(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            _check_key(key)
+        if json_size(value) > ANNOTATIONS_MAX_BYTES:
+            raise ValueError(f"annotations exceed {ANNOTATIONS_MAX_BYTES} bytes")
+        return value
+
+    @model_validator(mode="after")
+    def _one_name(self) -> TaskCreate:
+        if self.name is not None and self.generate_name is not None:
+            raise ValueError("set at most one of name and generateName")
+        return self
+
+
+def _check_key(key: str) -> None:
+    if len(key) > 317 or not LABEL_KEY_RE.match(key) or len(key.rsplit("/", 1)[-1]) > 63:
+        raise ValueError(f"{key!r} is not a valid key: [prefix/]name, name at most 63 characters")
+    if key.startswith(RESERVED_PREFIX):
+        raise ValueError(f"keys under {RESERVED_PREFIX} are reserved for longtask")
+
+
+class Condition(_Response):
+    type: str
+    status: str
+    reason: str | None = None
+    message: str | None = None
+    last_transition_time: datetime | None = None
+    observed_generation: int | None = None
+
+
+class AttemptStatus(_Response):
+    number: int | None = None
+    job_name: str | None = None
+    start: datetime | None = None
+    finish: datetime | None = None
+    outcome: str | None = None
+    reason: str | None = None
+    message: str | None = None
+    exit_code: int | None = None
+
+
+class Links(_Response):
+    """Where to go next for this task (paths on the gateway)."""
+
+    self_: str = Field(alias="self")
+    events: str
+    logs: str
+    cancel: str
+    retry: str
+    stream_token: str
+
+
+class Task(_Response):
+    """A LongTask as the gateway shows it: identity, spec, status and links."""
+
+    namespace: str
+    name: str
+    uid: str
+    phase: resource.Phase = resource.Phase.PENDING
+    progress: float | None = None
+    message: str | None = None
+    attempt: int | None = None
+    reason: str | None = None
+    created_at: datetime | None = None
+    start_time: datetime | None = None
+    completion_time: datetime | None = None
+    next_attempt_time: datetime | None = None
+    cancel_requested: bool = False
+    retry_of: str | None = Field(None, description="The task this one re-runs, if a retry.")
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+    spec: dict[str, Any] = Field(
+        default_factory=dict, description="The LongTask spec as stored (see TaskCreate's fields)."
+    )
+    result: Any = None
+    result_ref: str | None = None
+    conditions: list[Condition] = Field(default_factory=list)
+    attempts: list[AttemptStatus] = Field(default_factory=list)
+    links: Links
+
+
+class TaskList(_Response):
+    items: list[Task]
+    continue_: str | None = Field(
+        None, alias="continue", description="Pass as ?continue= to get the next page."
+    )
+
+
+class Event(_Response):
+    """One event of a task's stream (the `data` of an SSE event), as written by runner/operator."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="progress, status, heartbeat, result, log, end or snapshot.")
+    ts: int | None = Field(None, description="Unix milliseconds.")
+    attempt: int | None = None
+    progress: float | None = None
+    message: str | None = None
+    phase: str | None = None
+    reason: str | None = None
+
+
+class StreamEvent(_Response):
+    """A message of the WebSocket endpoint: the same fields as an SSE event."""
+
+    id: str | None = Field(None, description="Redis stream id; none for snapshot and watch events.")
+    event: str
+    data: dict[str, Any]
+
+
+class LogLine(_Response):
+    id: str
+    attempt: int | None = None
+    line: str
+
+
+class TaskLogs(_Response):
+    items: list[LogLine]
+    next: str | None = Field(None, description="Pass as ?after= to read on.")
+
+
+class DeadLetter(_Response):
+    id: str = Field(description="Stream id of the entry.")
+    namespace: str | None = None
+    name: str | None = None
+    uid: str | None = None
+    error: str | None = Field(None, description="The last attempt's error message.")
+    reason: str | None = Field(None, description="Why the last attempt failed.")
+    attempts: int | None = None
+    ts: int | None = Field(None, description="When it was dead-lettered (unix ms).")
+    fields: dict[str, str] = Field(default_factory=dict, description="Every field of the entry.")
+
+
+class DeadLetterList(_Response):
+    items: list[DeadLetter]
+    next: str | None = Field(None, description="Pass as ?before= for older entries.")
+
+
+class StreamToken(_Response):
+    token: str
+    expires_at: datetime
+    url: str = Field(description="The stream's path with the token as ?token=.")
+
+
+class Error(_Response):
+    """Every error response: a short code, a sentence, and optional details (e.g. field errors)."""
+
+    error: str
+    message: str
+    details: Any = None
+
+
+class Check(_Response):
+    ok: bool
+    error: str | None = None
+
+
+class Readiness(_Response):
+    ready: bool
+    kubernetes: Check
+    redis: Check
+
+
+class Health(_Response):
+    status: str = "ok"

@@ -1,0 +1,85 @@
+"""Encoding of Server-Sent Events: frames, batches, comments and the retry hint.
+
+Only real stream entries carry an `id:` (the Redis stream id): a snapshot, a ping or an event
+derived from the LongTask watch never moves a client's resume point, because an event without
+an id field leaves the browser's last event id as it was. Several pending frames are encoded
+into one chunk, so a client that fell behind costs one write instead of one per event.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from longtask.core import events
+
+SNAPSHOT: Final = "snapshot"
+# Event names a client sees; anything else a writer puts in `type` is sent as "unknown".
+_EVENT_NAME_RE: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
+# Events a client must never miss: a queue overflow drops the client (it resumes by id), never
+# these events. Progress and heartbeats are just as kept; the set names what matters most.
+ESSENTIAL: Final = frozenset(
+    {events.EventType.STATUS, events.EventType.RESULT, events.EventType.LOG, events.EventType.END}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One SSE event: its name, its JSON data and, for stream entries only, the stream id."""
+
+    event: str
+    data: str
+    id: str | None = None
+
+    @property
+    def is_end(self) -> bool:
+        return self.event == events.EventType.END
+
+    def payload(self) -> dict[str, Any]:
+        value = json.loads(self.data)
+        return value if isinstance(value, dict) else {"value": value}
+
+
+def event_name(kind: object) -> str:
+    name = str(kind)
+    return name if _EVENT_NAME_RE.match(name) else "unknown"
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
+def entry_frame(entry_id: str, fields: Mapping[Any, Any]) -> Frame:
+    """The frame of a Redis stream entry; a malformed entry becomes an `unknown` event."""
+    try:
+        event = events.decode(dict(fields))
+    except ValueError:
+        return Frame("unknown", dumps({"type": "unknown"}), entry_id)
+    return Frame(event_name(event.get("type")), dumps(event), entry_id)
+
+
+def frame(event: str, data: Mapping[str, Any], id: str | None = None) -> Frame:
+    return Frame(event_name(event), dumps(dict(data)), id)
+
+
+def encode(item: Frame, retry_ms: int | None = None) -> bytes:
+    lines = []
+    if retry_ms is not None:
+        lines.append(f"retry: {int(retry_ms)}")
+    if item.id is not None:
+        lines.append(f"id: {item.id}")
+    lines.append(f"event: {item.event}")
+    lines.extend(f"data: {line}" for line in item.data.splitlines() or [""])
+    return ("\n".join(lines) + "\n\n").encode()
+
+
+def encode_batch(items: Iterable[Frame]) -> bytes:
+    """Several frames as one chunk (one write to the client)."""
+    return b"".join(encode(item) for item in items)
+
+
+def comment(text: str) -> bytes:
+    return "".join(f": {line}\n" for line in text.splitlines() or [""]).encode() + b"\n"

@@ -1,0 +1,186 @@
+"""Pure functions between the gateway's models and LongTask objects (plain dicts).
+
+Builds the object a submit or a retry creates, the idempotency hashes, and the `Task` view of an
+object. No I/O: the routers call the API server, these functions shape what goes in and out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Final
+
+from longtask.api import schemas
+from longtask.core import resource
+
+DEFAULT_GENERATE_NAME: Final = "task-"
+# Label values hold at most 63 characters: a 40-hex prefix of the key's SHA-256 (160 bits).
+KEY_LABEL_CHARS: Final = 40
+# Spec fields copied when a task is re-run (everything but cancel).
+_RETRY_DROPPED_SPEC: Final = frozenset({"cancel"})
+# kubectl's copy of the whole object: noise in a view, stale in a retry.
+_LAST_APPLIED: Final = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def key_hash(idempotency_key: str) -> str:
+    """SHA-256 hex of an Idempotency-Key (the key itself is never stored)."""
+    return hashlib.sha256(idempotency_key.encode()).hexdigest()
+
+
+def request_hash(create: schemas.TaskCreate) -> str:
+    """SHA-256 hex of the canonical JSON of a submit body: same body, same hash."""
+    canonical = json.dumps(
+        create.model_dump(mode="json", by_alias=True, exclude_none=True),
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def key_selector(idempotency_key: str) -> str:
+    """Label selector of the task created with this Idempotency-Key."""
+    return f"{resource.LABEL_IDEMPOTENCY}={key_hash(idempotency_key)[:KEY_LABEL_CHARS]}"
+
+
+def spec_of(fields: schemas.TaskSpecFields) -> dict[str, Any]:
+    """The LongTask spec (camelCase) of a request, without unset or empty optional fields."""
+    spec = fields.model_dump(
+        mode="json",
+        by_alias=True,
+        exclude_none=True,
+        include=set(schemas.TaskSpecFields.model_fields),
+    )
+    if not spec.get("env"):
+        spec.pop("env", None)
+    return spec
+
+
+def new_task(
+    namespace: str, create: schemas.TaskCreate, idempotency_key: str | None = None
+) -> dict[str, Any]:
+    """The LongTask object a submit creates.
+
+    With an Idempotency-Key and no explicit name, the name is derived from the key, so that two
+    concurrent requests with the same key collide on the name instead of creating two tasks.
+    """
+    metadata: dict[str, Any] = {
+        "namespace": namespace,
+        "labels": dict(create.labels),
+        "annotations": dict(create.annotations),
+    }
+    if idempotency_key is not None:
+        digest = key_hash(idempotency_key)
+        metadata["labels"][resource.LABEL_IDEMPOTENCY] = digest[:KEY_LABEL_CHARS]
+        metadata["annotations"][resource.ANNOTATION_IDEMPOTENCY] = digest
+        metadata["annotations"][resource.ANNOTATION_REQUEST_HASH] = request_hash(create)
+    if create.name is not None:
+        metadata["name"] = create.name
+    elif idempotency_key is not None:
+        prefix = create.generate_name or DEFAULT_GENERATE_NAME
+        metadata["name"] = prefix + key_hash(idempotency_key)[:10]
+    else:
+        metadata["generateName"] = create.generate_name or DEFAULT_GENERATE_NAME
+    return {
+        "apiVersion": resource.API_VERSION,
+        "kind": resource.KIND,
+        "metadata": metadata,
+        "spec": spec_of(create),
+    }
+
+
+def idempotency_match(obj: dict[str, Any], idempotency_key: str, body_hash: str) -> bool | None:
+    """None when `obj` was not created with this key; else whether it was with this body."""
+    annotations = obj.get("metadata", {}).get("annotations") or {}
+    if annotations.get(resource.ANNOTATION_IDEMPOTENCY) != key_hash(idempotency_key):
+        return None
+    return bool(annotations.get(resource.ANNOTATION_REQUEST_HASH) == body_hash)
+
+
+def retry_task(obj: dict[str, Any]) -> dict[str, Any]:
+    """A new LongTask re-running `obj` with the same spec, labels, linked by annotation."""
+    meta = obj.get("metadata", {})
+    name = str(meta.get("name", "task"))
+    labels = {
+        k: v
+        for k, v in (meta.get("labels") or {}).items()
+        if not k.startswith(schemas.RESERVED_PREFIX)
+    }
+    annotations = {
+        k: v
+        for k, v in (meta.get("annotations") or {}).items()
+        if not k.startswith(schemas.RESERVED_PREFIX) and k != _LAST_APPLIED
+    }
+    annotations[resource.ANNOTATION_RETRY_OF] = name
+    spec = {k: v for k, v in (obj.get("spec") or {}).items() if k not in _RETRY_DROPPED_SPEC}
+    # Keep the generated name a valid name: prefix at most 58 characters, ending with "-".
+    prefix = name[:50].rstrip("-") + "-retry-"
+    return {
+        "apiVersion": resource.API_VERSION,
+        "kind": resource.KIND,
+        "metadata": {
+            "namespace": meta.get("namespace"),
+            "generateName": prefix,
+            "labels": labels,
+            "annotations": annotations,
+        },
+        "spec": spec,
+    }
+
+
+def phase_of(obj: dict[str, Any]) -> resource.Phase:
+    """The task's phase; Pending until the operator wrote one."""
+    raw = (obj.get("status") or {}).get("phase")
+    try:
+        return resource.Phase(str(raw))
+    except ValueError:
+        return resource.Phase.PENDING
+
+
+def links(namespace: str, name: str) -> schemas.Links:
+    base = f"/v1/namespaces/{namespace}/tasks/{name}"
+    return schemas.Links.model_validate(
+        {
+            "self": base,
+            "events": f"{base}/events",
+            "logs": f"{base}/logs",
+            "cancel": f"{base}/cancel",
+            "retry": f"{base}/retry",
+            "streamToken": f"{base}/stream-token",
+        }
+    )
+
+
+def task_view(obj: dict[str, Any]) -> schemas.Task:
+    """The `Task` the API returns for a LongTask object."""
+    meta = obj.get("metadata") or {}
+    status = obj.get("status") or {}
+    spec = obj.get("spec") or {}
+    namespace, name = str(meta.get("namespace", "")), str(meta.get("name", ""))
+    annotations = meta.get("annotations") or {}
+    view_annotations = {k: v for k, v in annotations.items() if k != _LAST_APPLIED}
+    return schemas.Task.model_validate(
+        {
+            "namespace": namespace,
+            "name": name,
+            "uid": meta.get("uid", ""),
+            "phase": phase_of(obj),
+            "progress": status.get("progress"),
+            "message": status.get("message"),
+            "attempt": status.get("attempt"),
+            "reason": status.get("reason"),
+            "createdAt": meta.get("creationTimestamp"),
+            "startTime": status.get("startTime"),
+            "completionTime": status.get("completionTime"),
+            "nextAttemptTime": status.get("nextAttemptTime"),
+            "cancelRequested": bool(spec.get("cancel", False)),
+            "retryOf": annotations.get(resource.ANNOTATION_RETRY_OF),
+            "labels": meta.get("labels") or {},
+            "annotations": view_annotations,
+            "spec": spec,
+            "result": status.get("result"),
+            "resultRef": status.get("resultRef"),
+            "conditions": status.get("conditions") or [],
+            "attempts": status.get("attempts") or [],
+            "links": links(namespace, name),
+        }
+    )
