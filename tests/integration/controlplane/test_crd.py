@@ -126,7 +126,7 @@ def test_invalid_longtask_is_refused_naming_the_field(
         create(objects, namespace, body)
     # 422 for schema violations; 400 for strict decoding (an unknown field).
     assert refused.value.status in (400, 422), refused.value.body
-    message = json.loads(refused.value.body)["message"]
+    message = json.loads(str(refused.value.body))["message"]
     assert field in message, f"{case}: {message}"
 
 

@@ -68,7 +68,7 @@ def test_job_running_python_completes_and_keeps_its_output(
     terminated = pod.status.container_statuses[0].state.terminated
     assert (terminated.exit_code, terminated.reason) == (0, "Completed")
     assert pod.status.phase == "Succeeded"
-    assert f"hello from {pod.metadata.name}" in stack.pod_log(namespace, pod.metadata.name, "main")
+    assert f"hello from {pod.metadata.name}" in stack.pod_log(namespace, str(pod.metadata.name), "main")
 
 
 def test_job_exiting_7_fails_and_the_pod_shows_exit_code_7(
@@ -101,7 +101,7 @@ def test_deleting_a_running_pod_sends_sigterm_to_its_process(
         "pod to run",
         lambda: (p := only_pod(core, namespace, "sleeper")) and p.status.phase == "Running" and p,
     )
-    name = pod.metadata.name
+    name = str(pod.metadata.name)
     poll("process to be ready", lambda: "ready" in stack.pod_log(namespace, name, "main"))
 
     core.delete_namespaced_pod(name, namespace)
@@ -140,7 +140,7 @@ def test_pod_uses_its_service_account_token_and_rbac_applies(
     assert poll("job to finish", lambda: job_condition(batch, namespace, "whoami")) == "Complete"
     pod = only_pod(core, namespace, "whoami")
     assert pod is not None
-    output = stack.pod_log(namespace, pod.metadata.name, "main")
+    output = stack.pod_log(namespace, str(pod.metadata.name), "main")
     assert "longtask.io/mine" in output and "ALLOWED-GET" in output
     assert "DENIED-SECRETS" in output
     assert f"system:serviceaccount:{namespace}:longtask-runner" in output
