@@ -1,0 +1,300 @@
+"""Key properties of the objects the chart renders: least-privilege RBAC, hardened pods, one
+operator replica, the CRD kept on uninstall and equal to deploy/crds, wiring of the components'
+environment to the settings their code reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from longtask.core import resource
+
+from tests.fixtures.packaging import CHART, KUBE_VERSION, REPO, find, one, run
+
+Objects = list[dict[str, Any]]
+Rule = tuple[str, str, frozenset[str]]
+
+OPERATOR_NAMESPACED_RULES: set[Rule] = {
+    ("longtask.io", "longtasks", frozenset({"get", "list", "watch", "patch"})),
+    ("longtask.io", "longtasks/status", frozenset({"patch"})),
+    ("batch", "jobs", frozenset({"create", "get", "list", "watch", "delete"})),
+    ("", "pods", frozenset({"get", "list", "watch"})),
+    ("", "events", frozenset({"create", "patch"})),
+    ("", "serviceaccounts", frozenset({"get"})),
+}
+OPERATOR_CLUSTER_RULES: set[Rule] = {
+    ("apiextensions.k8s.io", "customresourcedefinitions", frozenset({"get", "list", "watch"})),
+    ("", "namespaces", frozenset({"list", "watch"})),
+}
+GATEWAY_NAMESPACED_RULES: set[Rule] = {
+    ("longtask.io", "longtasks", frozenset({"get", "list", "watch", "create", "patch", "delete"})),
+    ("longtask.io", "longtasks/status", frozenset({"get"})),
+}
+GATEWAY_CLUSTER_RULES: set[Rule] = {
+    ("authentication.k8s.io", "tokenreviews", frozenset({"create"})),
+    ("authorization.k8s.io", "subjectaccessreviews", frozenset({"create"})),
+}
+RUNNER_RULES: set[Rule] = {
+    ("longtask.io", "longtasks", frozenset({"get"})),
+    ("longtask.io", "longtasks/status", frozenset({"patch"})),
+}
+
+
+def rules(role: dict[str, Any]) -> set[Rule]:
+    """A role's rules as (group, resource, verbs), one per group and resource."""
+    out: set[Rule] = set()
+    for rule in role["rules"]:
+        assert "resourceNames" not in rule and "nonResourceURLs" not in rule
+        for group in rule["apiGroups"]:
+            for res in rule["resources"]:
+                out.add((group, res, frozenset(rule["verbs"])))
+    return out
+
+
+def pod_specs(objects: Objects) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (o["metadata"]["name"], o["spec"]["template"]["spec"])
+        for o in objects
+        if o["kind"] in {"Deployment", "StatefulSet", "DaemonSet", "Job"}
+    ]
+
+
+def env_of(container: dict[str, Any]) -> dict[str, Any]:
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container.get("env", [])}
+
+
+def test_operator_runs_exactly_one_replica_replaced_with_recreate(
+    rendered: dict[str, Objects],
+) -> None:
+    for objects in rendered.values():
+        operator = one(objects, "Deployment", "lt-longtask-operator")
+        assert operator["spec"]["replicas"] == 1
+        assert operator["spec"]["strategy"] == {"type": "Recreate"}
+
+
+@pytest.mark.parametrize("values", ["default", "all-features", "external-redis"])
+def test_every_pod_is_hardened_with_resources_and_probes(
+    rendered: dict[str, Objects], values: str
+) -> None:
+    specs = pod_specs(rendered[values])
+    assert len(specs) >= 2
+    for name, spec in specs:
+        pod = spec["securityContext"]
+        assert pod["runAsNonRoot"] is True, name
+        assert pod["runAsUser"] != 0, name
+        assert pod["seccompProfile"] == {"type": "RuntimeDefault"}, name
+        assert "hostNetwork" not in spec and "hostPID" not in spec, name
+        for container in spec["containers"]:
+            sc = container["securityContext"]
+            assert sc["allowPrivilegeEscalation"] is False, name
+            assert sc["readOnlyRootFilesystem"] is True, name
+            assert sc["capabilities"] == {"drop": ["ALL"]}, name
+            assert container["resources"]["requests"]["cpu"], name
+            assert container["resources"]["limits"]["memory"], name
+            assert "livenessProbe" in container, name
+            assert "readinessProbe" in container or "startupProbe" in container, name
+
+
+def test_crd_is_the_one_in_deploy_crds_and_kept_on_uninstall(rendered: dict[str, Objects]) -> None:
+    source = yaml.safe_load((REPO / "deploy" / "crds" / "longtask.io_longtasks.yaml").read_text())
+    crd = one(rendered["default"], "CustomResourceDefinition", resource.CRD_NAME)
+    assert crd["spec"] == source["spec"]
+    assert crd["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+
+
+def test_crd_is_left_out_when_not_installed(rendered: dict[str, Objects]) -> None:
+    assert find(rendered["external-redis"], "CustomResourceDefinition") == []
+
+
+def test_cluster_wide_rbac_is_exactly_what_the_components_use(
+    rendered: dict[str, Objects],
+) -> None:
+    objects = rendered["default"]
+    assert rules(one(objects, "ClusterRole", "lt-longtask-operator")) == (
+        OPERATOR_CLUSTER_RULES | OPERATOR_NAMESPACED_RULES
+    )
+    assert rules(one(objects, "ClusterRole", "lt-longtask-gateway")) == (
+        GATEWAY_CLUSTER_RULES | GATEWAY_NAMESPACED_RULES
+    )
+    runner_roles = find(objects, "Role", "lt-longtask-runner")
+    assert [r["metadata"]["namespace"] for r in runner_roles] == ["longtask"]
+    assert rules(runner_roles[0]) == RUNNER_RULES
+
+
+def test_namespaced_mode_confines_rights_to_the_watched_namespaces(
+    rendered: dict[str, Objects],
+) -> None:
+    objects = rendered["all-features"]
+    assert rules(one(objects, "ClusterRole", "lt-longtask-operator")) == OPERATOR_CLUSTER_RULES
+    assert rules(one(objects, "ClusterRole", "lt-longtask-gateway")) == GATEWAY_CLUSTER_RULES
+    for component, expected in [
+        ("operator", OPERATOR_NAMESPACED_RULES),
+        ("gateway", GATEWAY_NAMESPACED_RULES),
+    ]:
+        roles = find(objects, "Role", f"lt-longtask-{component}")
+        assert sorted(r["metadata"]["namespace"] for r in roles) == ["team-a", "team-b"]
+        assert all(rules(r) == expected for r in roles)
+    runner_roles = find(objects, "Role", "lt-longtask-runner")
+    assert sorted(r["metadata"]["namespace"] for r in runner_roles) == ["batch", "team-a", "team-b"]
+    accounts = find(objects, "ServiceAccount", "longtask-runner")
+    assert sorted(a["metadata"]["namespace"] for a in accounts) == ["batch", "team-a", "team-b"]
+
+
+def test_each_binding_grants_its_role_to_its_own_account(rendered: dict[str, Objects]) -> None:
+    for objects in rendered.values():
+        for binding in find(objects, "RoleBinding") + find(objects, "ClusterRoleBinding"):
+            name = binding["metadata"]["name"]
+            assert binding["roleRef"]["name"] == name
+            (subject,) = binding["subjects"]
+            component = name.removeprefix("lt-longtask-")
+            if component == "runner":
+                assert subject["name"] == "longtask-runner"
+                assert subject["namespace"] == binding["metadata"]["namespace"]
+            else:
+                assert subject == {
+                    "kind": "ServiceAccount",
+                    "name": f"lt-longtask-{component}",
+                    "namespace": "longtask",
+                }
+
+
+def test_no_role_grants_secrets_exec_or_wildcards(rendered: dict[str, Objects]) -> None:
+    for objects in rendered.values():
+        for role in find(objects, "Role") + find(objects, "ClusterRole"):
+            for group, res, verbs in rules(role):
+                assert "*" not in verbs and res != "*" and group != "*"
+                assert res not in {"secrets", "pods/exec", "pods/attach", "serviceaccounts/token"}
+                assert not verbs & {"escalate", "bind", "impersonate"}
+
+
+def test_operator_environment_is_what_its_settings_read(rendered: dict[str, Objects]) -> None:
+    from longtask.operator import settings
+
+    operator = one(rendered["all-features"], "Deployment", "lt-longtask-operator")
+    container = operator["spec"]["template"]["spec"]["containers"][0]
+    env = env_of(container)
+    assert all(isinstance(v, str) for v in env.values())
+    read = settings.from_env(env)
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert read.metrics_port == ports["metrics"] == 8080
+    assert read.liveness_port == ports["health"]
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
+    assert read.namespaces == ("team-a", "team-b")
+    assert read.redis_url == "redis://lt-longtask-redis.longtask.svc:6379/0"
+    assert read.runner_image == "ghcr.io/longtask/longtask-runner:0.1.0"
+    assert read.runner_service_account == "longtask-runner"
+    assert read.workers == 16  # operator.extraEnv
+
+
+def test_gateway_environment_is_what_its_settings_read(
+    rendered: dict[str, Objects], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from longtask.api import settings
+
+    gateway = one(rendered["default"], "Deployment", "lt-longtask-gateway")
+    container = gateway["spec"]["template"]["spec"]["containers"][0]
+    env = env_of(container)
+    for name, value in env.items():
+        field = name.removeprefix("LONGTASK_").lower()
+        assert field in settings.Settings.model_fields, f"the gateway does not read {name}"
+        if isinstance(value, str):
+            monkeypatch.setenv(name, value)
+    read = settings.Settings()
+    assert read.auth_mode is settings.AuthMode.KUBERNETES
+    assert read.port == container["ports"][0]["containerPort"] == 8000
+    assert read.host == "0.0.0.0"
+    secret_ref = env["LONGTASK_STREAM_TOKEN_SECRET"]["secretKeyRef"]
+    secret = one(rendered["default"], "Secret", secret_ref["name"])
+    assert len(secret["data"][secret_ref["key"]]) >= 32
+
+
+def test_gateway_probes_and_service(rendered: dict[str, Objects]) -> None:
+    gateway = one(rendered["default"], "Deployment", "lt-longtask-gateway")
+    container = gateway["spec"]["template"]["spec"]["containers"][0]
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    service = one(rendered["default"], "Service", "lt-longtask-gateway")
+    assert service["spec"]["ports"][0]["targetPort"] == "http"
+    assert service["spec"]["selector"] == gateway["spec"]["selector"]["matchLabels"]
+
+
+def test_external_redis_comes_from_the_secret_and_no_redis_is_bundled(
+    rendered: dict[str, Objects],
+) -> None:
+    objects = rendered["external-redis"]
+    assert find(objects, "StatefulSet") == []
+    for deployment in find(objects, "Deployment"):
+        env = env_of(deployment["spec"]["template"]["spec"]["containers"][0])
+        assert env["LONGTASK_REDIS_URL"] == {
+            "secretKeyRef": {"name": "longtask-redis", "key": "url"}
+        }
+
+
+def test_bundled_redis_admits_only_longtask_pods(rendered: dict[str, Objects]) -> None:
+    policy = one(rendered["default"], "NetworkPolicy", "lt-longtask-redis")
+    sources = policy["spec"]["ingress"][0]["from"]
+    assert sources[0]["podSelector"]["matchLabels"]["app.kubernetes.io/instance"] == "lt"
+    assert sources[1]["podSelector"]["matchLabels"] == {
+        resource.LABEL_MANAGED_BY: resource.MANAGED_BY
+    }
+
+
+def test_ingress_keeps_server_sent_events_unbuffered(rendered: dict[str, Objects]) -> None:
+    ingress = one(rendered["all-features"], "Ingress", "lt-longtask-gateway")
+    annotations = ingress["metadata"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/proxy-buffering"] == "off"
+    assert int(annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"]) >= 3600
+    assert ingress["spec"]["tls"] == [
+        {"hosts": ["tasks.example.com"], "secretName": "tasks-example-com-tls"}
+    ]
+
+
+def test_gateway_disruption_budget_only_with_several_replicas(
+    rendered: dict[str, Objects],
+) -> None:
+    pdb = one(rendered["all-features"], "PodDisruptionBudget", "lt-longtask-gateway")
+    gateway = one(rendered["all-features"], "Deployment", "lt-longtask-gateway")
+    assert pdb["spec"]["selector"] == gateway["spec"]["selector"]
+    assert find(rendered["external-redis"], "PodDisruptionBudget") == []
+
+
+def test_service_monitors_name_the_jobs_the_alerts_select(rendered: dict[str, Objects]) -> None:
+    monitors = find(rendered["all-features"], "ServiceMonitor")
+    jobs = set()
+    for monitor in monitors:
+        (endpoint,) = monitor["spec"]["endpoints"]
+        assert endpoint["honorLabels"] is True  # keep the task's `namespace` label
+        (relabel,) = endpoint["relabelings"]
+        assert relabel["targetLabel"] == "job"
+        jobs.add(relabel["replacement"])
+        services = [
+            s
+            for s in find(rendered["all-features"], "Service")
+            if all(
+                s["metadata"]["labels"].get(k) == v
+                for k, v in monitor["spec"]["selector"]["matchLabels"].items()
+            )
+        ]
+        assert len(services) == 1
+        assert endpoint["port"] in {p["name"] for p in services[0]["spec"]["ports"]}
+    assert jobs == {"longtask-operator", "longtask-gateway"}
+    rules_text = (REPO / "deploy" / "prometheus" / "longtask-rules.yaml").read_text()
+    assert all(f'job="{job}"' in rules_text for job in jobs)
+
+
+def test_dashboard_config_map_holds_the_dashboard(rendered: dict[str, Objects]) -> None:
+    (config_map,) = find(rendered["all-features"], "ConfigMap")
+    assert config_map["metadata"]["labels"]["grafana_dashboard"] == "1"
+    source = (REPO / "deploy" / "grafana" / "longtask-dashboard.json").read_text()
+    assert config_map["data"] == {"longtask-dashboard.json": source}
+
+
+def test_long_release_names_stay_valid_object_names(helm: Path) -> None:
+    release = "a-release-name-that-is-long-enough-to-need-truncation"
+    done = run([helm, "template", release, CHART, "--kube-version", KUBE_VERSION])
+    assert done.returncode == 0, done.stderr
+    for obj in yaml.safe_load_all(done.stdout):
+        if obj:
+            assert len(obj["metadata"]["name"]) <= 63, obj["metadata"]["name"]

