@@ -10,7 +10,12 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.stack", "tests.fixtures.packaging"]
+pytest_plugins = [
+    "tests.fixtures.stack",
+    "tests.fixtures.packaging",
+    "tests.fixtures.gateway",
+    "tests.fixtures.operator",
+]
 
 STACK_FOLDERS = {"integration", "e2e", "drills"}
 

@@ -1,0 +1,137 @@
+"""The stream hub's bookkeeping, against an in-memory fake of the few Redis calls it makes."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from longtask.api import streamids
+from longtask.api.hub import Entry, Signal, StreamHub, Subscription
+
+
+class FakeRedis:
+    """XADD/XREAD/XREVRANGE over in-memory streams; `down` makes every call fail."""
+
+    def __init__(self) -> None:
+        self.streams: dict[str, list[tuple[str, dict[str, str]]]] = {}
+        self.changed = asyncio.Condition()
+        self.xread_calls = 0
+        self.down = False
+        self._seq = 0
+
+    async def xadd(self, key: str, fields: dict[str, str]) -> str:
+        self._seq += 1
+        entry_id = f"{self._seq}-0"
+        self.streams.setdefault(key, []).append((entry_id, fields))
+        async with self.changed:
+            self.changed.notify_all()
+        return entry_id
+
+    def _after(self, key: str, after: str) -> list[tuple[str, dict[str, str]]]:
+        return [e for e in self.streams.get(key, []) if streamids.is_after(e[0], after)]
+
+    async def xread(self, streams: dict[str, str], count: int, block: int) -> Any:
+        self.xread_calls += 1
+        if self.down:
+            raise RedisConnectionError("down")
+
+        def ready() -> list[Any]:
+            return [[k, self._after(k, i)[:count]] for k, i in streams.items() if self._after(k, i)]
+
+        if not ready():
+            async with self.changed:
+                try:
+                    await asyncio.wait_for(self.changed.wait_for(ready), block / 1000)
+                except TimeoutError:
+                    return []
+        return ready()
+
+    async def xrevrange(self, key: str, count: int) -> Any:
+        if self.down:
+            raise RedisConnectionError("down")
+        return list(reversed(self.streams.get(key, [])))[:count]
+
+
+async def drain(sub: Subscription, n: int) -> list[object]:
+    items: list[object] = []
+    async with asyncio.timeout(5):
+        while len(items) < n:
+            items += await sub.next_batch()
+    return items
+
+
+@pytest.fixture
+async def hub_and_redis() -> Any:
+    fake = FakeRedis()
+    hub = StreamHub(fake, fake, block_ms=50, queue_size=50, retry_seconds=0.01)  # type: ignore[arg-type]
+    hub.start()
+    yield hub, fake
+    await hub.stop()
+
+
+async def test_every_subscriber_gets_every_entry_from_shared_reads(hub_and_redis: Any) -> None:
+    hub, fake = hub_and_redis
+    subs = [(await hub.subscribe("s", streamids.START))[0] for _ in range(20)]
+    for i in range(10):
+        await fake.xadd("s", {"n": str(i)})
+    for sub in subs:
+        items = await drain(sub, 10)
+        assert [e.fields["n"] for e in items if isinstance(e, Entry)] == [str(i) for i in range(10)]
+    # 10 entries to 20 clients: reads are per batch of entries, not per client.
+    assert fake.xread_calls < 20 * 10
+
+
+async def test_new_stream_starts_at_its_tail_and_caller_reads_the_rest(hub_and_redis: Any) -> None:
+    hub, fake = hub_and_redis
+    await fake.xadd("s", {"n": "old"})
+    sub, cached = await hub.subscribe("s", streamids.START)
+    assert cached is None  # the caller must read (0-0, tail] itself
+    await fake.xadd("s", {"n": "new"})
+    items = await drain(sub, 1)
+    assert [e.fields["n"] for e in items if isinstance(e, Entry)] == ["new"]
+
+
+async def test_late_subscriber_catches_up_from_the_ring(hub_and_redis: Any) -> None:
+    hub, fake = hub_and_redis
+    first, _ = await hub.subscribe("s", streamids.START)
+    ids = [await fake.xadd("s", {"n": str(i)}) for i in range(5)]
+    await drain(first, 5)
+    _, cached = await hub.subscribe("s", ids[1])
+    assert cached is not None
+    assert [e.id for e in cached] == ids[2:]
+
+
+async def test_full_queue_marks_only_that_client_overflowed(hub_and_redis: Any) -> None:
+    hub, fake = hub_and_redis
+    slow, _ = await hub.subscribe("s", streamids.START)
+    fast, _ = await hub.subscribe("s", streamids.START)
+    for i in range(60):  # queue_size is 50; `fast` keeps reading, `slow` never does
+        await fake.xadd("s", {"n": str(i)})
+        await drain(fast, 1)
+    assert slow.overflowed
+    assert not fast.overflowed
+
+
+async def test_outage_signals_down_then_up(hub_and_redis: Any) -> None:
+    hub, fake = hub_and_redis
+    sub, _ = await hub.subscribe("s", streamids.START)
+    fake.down = True
+    assert await drain(sub, 1) == [Signal.DOWN]
+    assert not hub.available
+    fake.down = False
+    assert await drain(sub, 1) == [Signal.UP]
+    await fake.xadd("s", {"n": "after"})
+    items = await drain(sub, 1)
+    assert isinstance(items[0], Entry) and items[0].fields == {"n": "after"}
+
+
+async def test_unsubscribe_forgets_the_stream(hub_and_redis: Any) -> None:
+    hub, _ = hub_and_redis
+    a, _ = await hub.subscribe("s", streamids.START)
+    await hub.subscribe("t", streamids.START, a)
+    assert hub.streams == 2
+    hub.unsubscribe(a)
+    assert hub.streams == 0
