@@ -30,6 +30,7 @@ class Proc:
     pid: int
     started: int
     log: str
+    argv: list[str] = dataclasses.field(default_factory=list)
 
     def alive(self) -> bool:
         found = _stat(self.pid)
@@ -75,7 +76,9 @@ def start(
     # Nobody waits for it from here on: detach the Popen so its finalizer does not warn.
     popen.returncode = 0
     found = _stat(popen.pid)
-    return Proc(name=name, pid=popen.pid, started=found[1] if found else 0, log=str(log))
+    return Proc(
+        name=name, pid=popen.pid, started=found[1] if found else 0, log=str(log), argv=list(argv)
+    )
 
 
 def stop(proc: Proc, grace: float = 10.0) -> None:

@@ -42,6 +42,7 @@ class Stack:
     external_cluster: bool = False
     gateway_url: str = ""
     token: str = ""
+    operator_metrics_url: str = ""
     bin_dir: Path = BIN
 
     # ---- lifecycle ------------------------------------------------------------------------
@@ -208,16 +209,23 @@ class Stack:
         if not _importable("longtask.operator.main"):
             print("operator not built yet: skipped", file=sys.stderr)
             return
-        env = self.env | {"LONGTASK_METRICS_PORT": str(procs.free_port()), "PYTHONUNBUFFERED": "1"}
+        port = (
+            int(self.operator_metrics_url.rsplit(":", 1)[1].split("/")[0])
+            if self.operator_metrics_url
+            else procs.free_port()
+        )
+        self.operator_metrics_url = f"http://127.0.0.1:{port}/metrics"
+        env = self.env | {"LONGTASK_METRICS_PORT": str(port), "PYTHONUNBUFFERED": "1"}
         self.procs["operator"] = procs.start(
             "operator", [str(self.bin_dir / "longtask-operator")], self.state_dir / "logs", env
         )
 
-    def start_gateway(self) -> None:
+    def start_gateway(self, port: int | None = None) -> None:
+        """Starts the gateway in apikey mode; `port` keeps the URL of a gateway restarted."""
         if not _importable("longtask.api.main"):
             print("gateway not built yet: skipped", file=sys.stderr)
             return
-        port = procs.free_port()
+        port = port or procs.free_port()
         self.token = self.token or secrets.token_urlsafe(32)
         env = self.env | {
             "LONGTASK_AUTH_MODE": "apikey",
@@ -233,6 +241,33 @@ class Stack:
         self.gateway_url = f"http://127.0.0.1:{port}"
         procs.wait_until(lambda: procs.port_open(port), proc, "gateway", timeout=60)
 
+    def stop_component(self, name: str, kill: bool = False) -> None:
+        """Stops one part (SIGKILL at once with `kill`, as a crash would)."""
+        proc = self.procs[name]
+        procs.stop(proc, grace=0 if kill else 10)
+
+    def restart(self, name: str, kill: bool = False) -> None:
+        """Stops and starts one part with the same command line, port and data (drills)."""
+        proc = self.procs[name]
+        self.stop_component(name, kill)
+        if name == "gateway":
+            self.start_gateway(int(self.gateway_url.rsplit(":", 1)[1]))
+        elif name == "operator":
+            self.start_operator()
+        elif name == "redis":
+            self.start_redis()
+        else:
+            self.procs[name] = procs.start(name, proc.argv, self.state_dir / "logs")
+            if name == "kube-apiserver":
+                procs.wait_until(self._api_ready, self.procs[name], name, timeout=120)
+        self.save()
+
+    def _api_ready(self) -> bool:
+        try:
+            return self.kubectl("get", "--raw", "/readyz").strip() == "ok"
+        except RuntimeError:
+            return False
+
     # ---- persistence ----------------------------------------------------------------------
 
     def save(self) -> None:
@@ -243,6 +278,7 @@ class Stack:
             "external_cluster": self.external_cluster,
             "gateway_url": self.gateway_url,
             "token": self.token,
+            "operator_metrics_url": self.operator_metrics_url,
             "procs": {name: dataclasses.asdict(p) for name, p in self.procs.items()},
         }
         path = self.state_dir / "stack.json"
@@ -267,6 +303,7 @@ class Stack:
             external_cluster=record["external_cluster"],
             gateway_url=record.get("gateway_url", ""),
             token=record.get("token", ""),
+            operator_metrics_url=record.get("operator_metrics_url", ""),
         )
 
     def healthy(self) -> bool:
