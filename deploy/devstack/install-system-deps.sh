@@ -3,6 +3,10 @@
 set -euo pipefail
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
+# Headless Chromium for the dashboard's browser tests (skip with LONGTASK_BROWSER_TESTS=0).
+if [ "${LONGTASK_BROWSER_TESTS:-1}" != 0 ]; then
+  command -v chromium >/dev/null || need+=(chromium)
+fi
 [ ${#need[@]} -eq 0 ] && exit 0
 sudo=""; [ "$(id -u)" -ne 0 ] && sudo=sudo
 echo "installing ${need[*]}" >&2

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from longtask.api import apikeys
 
 KEY_A, KEY_B = "alpha-key", "beta-key"

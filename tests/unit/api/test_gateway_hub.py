@@ -6,10 +6,9 @@ import asyncio
 from typing import Any
 
 import pytest
-from redis.exceptions import ConnectionError as RedisConnectionError
-
 from longtask.api import streamids
 from longtask.api.hub import Entry, Signal, StreamHub, Subscription
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 
 class FakeRedis:

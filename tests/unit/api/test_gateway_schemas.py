@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
-
 from longtask.api import schemas
 from longtask.core import resource
+from pydantic import ValidationError
 
 
 def fields_of(error: ValidationError) -> set[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from longtask.api import streamids
 
 
@@ -13,7 +12,10 @@ def test_order_is_numeric_not_lexical() -> None:
     assert not streamids.is_after("9-9", "9-9")
 
 
-@pytest.mark.parametrize("bad", ["", "abc", "1-", "-1", "1-2-3", "1.5-0", "$", "+", "9" * 30 + "-0"])
+BAD_IDS = ["", "abc", "1-", "-1", "1-2-3", "1.5-0", "$", "+", "9" * 30 + "-0"]
+
+
+@pytest.mark.parametrize("bad", BAD_IDS)
 def test_malformed_ids_are_refused(bad: str) -> None:
     with pytest.raises(ValueError):
         streamids.parse(bad)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from longtask.api.streamtokens import Scope, Signer
 
 SIGNER = Signer(b"0123456789abcdef0123456789abcdef")
@@ -34,7 +33,7 @@ def test_namespace_token_does_not_open_a_task_named_star() -> None:
 def test_other_secret_or_tampering_fails() -> None:
     token = SIGNER.issue(TASK, 1000)
     assert not Signer(b"x" * 32).verify(token, TASK, now=0)
-    version, payload, mac = token.split(".")
+    version, _payload, mac = token.split(".")
     forged = Signer(b"x" * 32).issue(Scope("ns", "demo"), 10**9).split(".")[1]
     assert not SIGNER.verify(f"{version}.{forged}.{mac}", TASK, now=0)
     assert not SIGNER.verify("garbage", TASK, now=0)
