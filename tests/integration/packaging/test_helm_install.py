@@ -1,0 +1,230 @@
+"""`helm install` of the chart into the local control plane: every object is created, each
+account can do exactly what it needs (proven with `kubectl auth can-i --as`), and `helm
+uninstall` removes the release but leaves the CRD.
+
+The control plane runs no Deployment or StatefulSet controller and the local node does not run
+images, so the release's pods never run: the objects and the rights are what is checked. The
+session's CRD (applied by the stack) is adopted by the release, as on a cluster where longtask's
+CRD was applied by hand before the chart.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from longtask.core import resource
+from longtask.devstack.stack import Stack
+
+from tests.fixtures.packaging import CHART, REPO, run
+
+LONGTASKS = f"{resource.PLURAL}.{resource.GROUP}"
+
+
+@dataclass(frozen=True)
+class Release:
+    name: str
+    namespace: str  # operator, gateway, Redis
+    tasks: str  # the watched namespace, holding the runner's account
+    other: str  # a namespace the release was not given
+    manifest: list[dict[str, Any]]
+
+
+def kubectl(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
+    return run([stack.bin_dir / "kubectl", f"--kubeconfig={stack.kubeconfig}", *args])
+
+
+def helm_cmd(helm: Path, stack: Stack, *args: str | Path) -> list[str | Path]:
+    return [helm, f"--kubeconfig={stack.kubeconfig}", *args]
+
+
+def adopt_crd(stack: Stack, release: str, namespace: str) -> None:
+    """Mark the stack's CRD as the release's, so that helm takes it over instead of refusing."""
+    crd = f"crd/{resource.CRD_NAME}"
+    done = kubectl(stack, "label", "--overwrite", crd, "app.kubernetes.io/managed-by=Helm")
+    assert done.returncode == 0, done.stderr
+    done = kubectl(
+        stack,
+        "annotate",
+        "--overwrite",
+        crd,
+        f"meta.helm.sh/release-name={release}",
+        f"meta.helm.sh/release-namespace={namespace}",
+    )
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.fixture(scope="module")
+def release(stack: Stack, helm: Path) -> Iterator[Release]:
+    chart_crd = CHART / "files" / "crds" / "longtask.io_longtasks.yaml"
+    source_crd = REPO / "deploy" / "crds" / "longtask.io_longtasks.yaml"
+    # Installing a stale copy would change the CRD every other test of the session uses.
+    assert chart_crd.read_bytes() == source_crd.read_bytes(), "run `make manifests`"
+    suffix = secrets.token_hex(3)
+    rel = Release(f"pk-{suffix}", f"pk-{suffix}", f"pk-{suffix}-tasks", f"pk-{suffix}-other", [])
+    for ns in (rel.tasks, rel.other):
+        assert kubectl(stack, "create", "namespace", ns).returncode == 0
+    adopt_crd(stack, rel.name, rel.namespace)
+    install = run(
+        helm_cmd(
+            helm, stack, "install", rel.name, CHART,
+            "--namespace", rel.namespace, "--create-namespace",
+            "--set", f"watchNamespaces[0]={rel.tasks}",
+            "--set", "metrics.dashboard.enabled=true",
+            "--timeout", "2m",
+        )
+    )  # fmt: skip
+    try:
+        assert install.returncode == 0, install.stderr
+        assert "Next steps" in install.stdout  # NOTES.txt
+        got = run(helm_cmd(helm, stack, "get", "manifest", rel.name, "-n", rel.namespace))
+        assert got.returncode == 0, got.stderr
+        manifest = [o for o in yaml.safe_load_all(got.stdout) if o]
+        yield Release(rel.name, rel.namespace, rel.tasks, rel.other, manifest)
+    finally:
+        run(helm_cmd(helm, stack, "uninstall", rel.name, "-n", rel.namespace, "--wait"))
+        for ns in (rel.namespace, rel.tasks, rel.other):
+            kubectl(stack, "delete", "namespace", ns, "--wait=false", "--ignore-not-found")
+
+
+def test_install_creates_every_object_of_the_release(stack: Stack, release: Release) -> None:
+    assert len(release.manifest) > 15
+    missing = []
+    for obj in release.manifest:
+        meta = obj["metadata"]
+        args = ["get", f"{obj['kind']}.{obj['apiVersion'].split('/')[0]}", meta["name"]]
+        if obj["apiVersion"] in {"v1", "apps/v1"} or "/" not in obj["apiVersion"]:
+            args[1] = obj["kind"]
+        if "namespace" in meta:
+            args += ["-n", meta["namespace"]]
+        if kubectl(stack, *args).returncode != 0:
+            missing.append(f"{obj['kind']}/{meta['name']}")
+    assert missing == []
+
+
+def test_the_crd_is_the_releases_and_kept(stack: Stack, release: Release) -> None:
+    done = kubectl(stack, "get", f"crd/{resource.CRD_NAME}", "-o", "json")
+    crd = json.loads(done.stdout)
+    assert crd["metadata"]["annotations"]["meta.helm.sh/release-name"] == release.name
+    assert crd["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+
+
+def can_i(stack: Stack, account: str, verb: str, what: str, namespace: str | None) -> bool:
+    # `can-i VERB RES/NAME` means a named object: a subresource needs --subresource.
+    res, _, subresource = what.partition("/")
+    args = ["auth", "can-i", verb, res, f"--as={account}"]
+    args += [f"--subresource={subresource}"] if subresource else []
+    args += ["-n", namespace] if namespace else []
+    done = kubectl(stack, *args)
+    answer = done.stdout.strip()
+    assert answer in {"yes", "no"}, done.stderr
+    return answer == "yes"
+
+
+def check_rights(
+    stack: Stack,
+    account: str,
+    allowed: Sequence[tuple[str, str, str | None]],
+    forbidden: Sequence[tuple[str, str, str | None]],
+) -> None:
+    wrong = [
+        f"cannot {v} {w} in {ns}" for v, w, ns in allowed if not can_i(stack, account, v, w, ns)
+    ]
+    wrong += [f"can {v} {w} in {ns}" for v, w, ns in forbidden if can_i(stack, account, v, w, ns)]
+    assert wrong == [], account
+
+
+def test_operator_can_do_only_what_it_uses(stack: Stack, release: Release) -> None:
+    tasks, other = release.tasks, release.other
+    account = f"system:serviceaccount:{release.namespace}:{release.name}-longtask-operator"
+    allowed = [
+        *((v, LONGTASKS, tasks) for v in ("get", "list", "watch", "patch")),
+        ("patch", f"{LONGTASKS}/status", tasks),
+        *((v, "jobs.batch", tasks) for v in ("create", "get", "list", "watch", "delete")),
+        *((v, "pods", tasks) for v in ("get", "list", "watch")),
+        ("create", "events", tasks),
+        ("get", "serviceaccounts", tasks),
+        ("get", "customresourcedefinitions.apiextensions.k8s.io", None),
+        ("list", "namespaces", None),
+    ]
+    forbidden = [
+        ("get", "secrets", tasks),
+        ("create", "pods/exec", tasks),
+        ("create", "pods", tasks),
+        ("delete", "pods", tasks),
+        ("create", LONGTASKS, tasks),
+        ("update", LONGTASKS, tasks),
+        ("update", "jobs.batch", tasks),
+        ("create", "jobs.batch", other),  # not a watched namespace
+        ("get", LONGTASKS, other),
+        ("get", "configmaps", tasks),
+        ("create", "serviceaccounts/token", tasks),
+        ("create", "clusterrolebindings.rbac.authorization.k8s.io", None),
+        ("delete", "customresourcedefinitions.apiextensions.k8s.io", None),
+    ]
+    check_rights(stack, account, allowed, forbidden)
+
+
+def test_gateway_can_do_only_what_it_uses(stack: Stack, release: Release) -> None:
+    tasks, other = release.tasks, release.other
+    account = f"system:serviceaccount:{release.namespace}:{release.name}-longtask-gateway"
+    allowed = [
+        ("create", "tokenreviews.authentication.k8s.io", None),
+        ("create", "subjectaccessreviews.authorization.k8s.io", None),
+        *((v, LONGTASKS, tasks) for v in ("get", "list", "watch", "create", "patch", "delete")),
+        ("get", f"{LONGTASKS}/status", tasks),
+    ]
+    forbidden = [
+        ("patch", f"{LONGTASKS}/status", tasks),  # status is the operator's and the runner's
+        ("update", LONGTASKS, tasks),
+        ("create", LONGTASKS, other),
+        ("get", "secrets", tasks),
+        ("get", "secrets", release.namespace),
+        ("create", "jobs.batch", tasks),
+        ("create", "pods/exec", tasks),
+        ("list", "pods", tasks),
+        ("create", "serviceaccounts/token", tasks),
+    ]
+    check_rights(stack, account, allowed, forbidden)
+
+
+def test_runner_can_read_its_task_and_patch_status_only(stack: Stack, release: Release) -> None:
+    tasks, other = release.tasks, release.other
+    account = f"system:serviceaccount:{tasks}:longtask-runner"
+    allowed = [("get", LONGTASKS, tasks), ("patch", f"{LONGTASKS}/status", tasks)]
+    forbidden = [
+        ("list", LONGTASKS, tasks),
+        ("watch", LONGTASKS, tasks),
+        ("patch", LONGTASKS, tasks),  # another LongTask's (or its own) spec
+        ("update", LONGTASKS, tasks),
+        ("delete", LONGTASKS, tasks),
+        ("create", LONGTASKS, tasks),
+        ("get", LONGTASKS, other),
+        ("get", "secrets", tasks),
+        ("create", "pods/exec", tasks),
+        ("get", "pods", tasks),
+        ("create", "jobs.batch", tasks),
+        ("create", "serviceaccounts/token", tasks),
+    ]
+    check_rights(stack, account, allowed, forbidden)
+
+
+def test_uninstall_removes_the_release_and_leaves_the_crd(
+    stack: Stack, helm: Path, release: Release
+) -> None:
+    done = run(helm_cmd(helm, stack, "uninstall", release.name, "-n", release.namespace, "--wait"))
+    assert done.returncode == 0, done.stderr
+    assert "kept due to the resource policy" in done.stdout + done.stderr
+    assert kubectl(stack, "get", f"crd/{resource.CRD_NAME}").returncode == 0
+    for kind in ("clusterrole", "clusterrolebinding"):
+        gone = kubectl(stack, "get", kind, f"{release.name}-longtask-operator")
+        assert gone.returncode != 0 and "NotFound" in gone.stderr
+    gone = kubectl(stack, "get", "deployment", "-n", release.namespace, "-o", "name")
+    assert gone.stdout.strip() == ""
