@@ -89,15 +89,17 @@ class TaskContext:
                 total = len(items)  # type: ignore[arg-type]
             except TypeError:
                 total = None
-        done = 0
+        done, last = 0, None
         for item in items:
             self.raise_if_cancelled()
-            self.progress(
-                self._span(start, end, done, total), self._text(message, done, total, item)
-            )
+            text = self._text(message, done, total, item)
+            self.progress(self._span(start, end, done, total), text)
             yield item
-            done += 1
-        self.progress(end, self._text(message, done, total if total is not None else done, None))
+            done, last = done + 1, item
+        if done:
+            self.progress(end, self._text(message, done, done if total is None else total, last))
+        else:
+            self.progress(end)
 
     @staticmethod
     def _span(start: float, end: float, done: int, total: int | None) -> float:
@@ -108,7 +110,7 @@ class TaskContext:
     @staticmethod
     def _text(message: str | Callable[[Any], str], done: int, total: int | None, item: Any) -> str:
         if callable(message):
-            return message(item) if item is not None else ""
+            return message(item)
         shown = "?" if total is None else total
         return message.format(done=done, total=shown, item=item)
 

@@ -53,6 +53,8 @@ def _progress(line: str) -> Progress | None:
     if not rest[:1].isspace():
         return None  # "::progressive" or a bare "::progress"
     parts = rest.strip().split(None, 1)
+    if not parts:
+        return None
     try:
         percent = float(parts[0])
     except ValueError:

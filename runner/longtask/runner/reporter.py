@@ -491,6 +491,8 @@ class Reporter:
                     ]
                 else:
                     status["resultRef"] = ref
+        if not status:
+            return
         backoff = throttling.Backoff(initial=0.5, maximum=5.0)
         while True:
             try:

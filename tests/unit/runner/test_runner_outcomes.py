@@ -1,0 +1,78 @@
+"""How an attempt's end maps to exit codes and final messages (command and Python modes)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from longtask.core import resource
+from longtask.runner import command, pytask
+from longtask.runner.errors import PermanentError, TaskCancelled
+
+EXIT = resource.ExitCode
+
+
+@pytest.mark.parametrize(
+    ("returncode", "terminated", "expected"),
+    [
+        (0, False, EXIT.SUCCESS),
+        (1, False, EXIT.RETRYABLE),
+        (3, False, EXIT.PERMANENT),
+        (7, False, 7),
+        (-15, False, EXIT.TERMINATED),  # killed by SIGTERM from elsewhere
+        (-9, False, 137),
+        (0, True, EXIT.SUCCESS),  # finished within the grace period
+        (1, True, EXIT.TERMINATED),
+        (-9, True, EXIT.TERMINATED),
+    ],
+)
+def test_command_exit_codes(returncode: int, terminated: bool, expected: int) -> None:
+    assert command.exit_code(returncode, terminated) == expected
+
+
+@pytest.mark.parametrize(
+    ("error", "terminated", "expected"),
+    [
+        (None, False, EXIT.SUCCESS),
+        (None, True, EXIT.SUCCESS),
+        (PermanentError("bad"), False, EXIT.PERMANENT),
+        (ValueError("x"), False, EXIT.RETRYABLE),
+        (TaskCancelled("x"), True, EXIT.TERMINATED),
+        (ValueError("x"), True, EXIT.TERMINATED),
+        (asyncio.CancelledError(), False, EXIT.TERMINATED),
+    ],
+)
+def test_python_task_exit_codes(
+    error: BaseException | None, terminated: bool, expected: int
+) -> None:
+    assert pytask.classify(error, terminated) == expected
+
+
+def test_error_summary_is_the_first_line_with_the_type() -> None:
+    assert pytask.summary(RuntimeError("disk full\ntraceback noise")) == "RuntimeError: disk full"
+    assert pytask.summary(KeyError()) == "KeyError"
+    assert len(pytask.summary(ValueError("x" * 5000))) == resource.MESSAGE_MAX_CHARS
+
+
+def test_a_successful_python_task_ends_at_100_with_its_result() -> None:
+    code, outcome = pytask._outcome({"docs": 3}, None, terminated=False)
+    assert code == EXIT.SUCCESS
+    assert outcome.progress == 100.0 and outcome.result == '{"docs":3}'
+
+
+def test_a_result_that_is_not_json_is_a_permanent_failure() -> None:
+    code, outcome = pytask._outcome({"when": object()}, None, terminated=False)
+    assert code == EXIT.PERMANENT
+    assert outcome.message is not None and "JSON" in outcome.message
+
+
+def test_loading_finds_nested_attributes() -> None:
+    assert pytask.load("os.path:join") is __import__("os").path.join
+
+
+@pytest.mark.parametrize(
+    "spec", ["os.path", "no_such_module_xyz:run", "os.path:no_such_function", "os:sep", ":f"]
+)
+def test_loading_a_missing_or_uncallable_task_fails_clearly(spec: str) -> None:
+    with pytest.raises(pytask.LoadError):
+        pytask.load(spec)

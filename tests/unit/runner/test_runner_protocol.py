@@ -1,0 +1,80 @@
+"""The stdout line protocol of command tasks and the line splitter."""
+
+from __future__ import annotations
+
+import pytest
+from longtask.runner import protocol
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("::progress 42 parsing doc 3", protocol.Progress(42.0, "parsing doc 3")),
+        ("::progress 12.5", protocol.Progress(12.5, "")),
+        ("::progress   7   spaced  out  ", protocol.Progress(7.0, "spaced  out")),
+        ("::progress 0 start", protocol.Progress(0.0, "start")),
+        ("::progress 100 done", protocol.Progress(100.0, "done")),
+        ('::result {"docs": 3}', protocol.Result({"docs": 3})),
+        ("::result 7", protocol.Result(7)),
+        ("::result null", protocol.Result(None)),
+    ],
+)
+def test_protocol_lines_parse_to_reports(line: str, expected: protocol.Line) -> None:
+    assert protocol.parse(line) == expected
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "::progress",
+        "::progress ",
+        "::progress abc not a number",
+        "::progress 101 too much",
+        "::progress -1 negative",
+        "::progress nan what",
+        "::progress inf what",
+        "::progressive 10 another word",
+        "::result",
+        "::result {not json",
+        "::resultant 1",
+        "plain output",
+        "",
+        "  ::progress 10 indented is output",
+    ],
+)
+def test_malformed_protocol_lines_pass_through_as_output(line: str) -> None:
+    assert protocol.parse(line) == protocol.Output(line)
+
+
+def test_splitter_joins_lines_split_across_chunks() -> None:
+    splitter = protocol.LineSplitter()
+    lines = [
+        *splitter.feed(b"::progress 1"),
+        *splitter.feed(b"0 a\nsecond\r\nthi"),
+        *splitter.feed(b"rd\n"),
+    ]
+    assert lines == ["::progress 10 a", "second", "third"]
+    assert list(splitter.close()) == []
+
+
+def test_splitter_returns_an_unterminated_last_line_at_close() -> None:
+    splitter = protocol.LineSplitter()
+    assert list(splitter.feed(b"one\ntail")) == ["one"]
+    assert list(splitter.close()) == ["tail"]
+
+
+def test_splitter_cuts_a_line_longer_than_the_limit() -> None:
+    splitter = protocol.LineSplitter(max_bytes=4)
+    assert list(splitter.feed(b"abcdefghij\nxy\n")) == ["abcd", "efgh", "ij", "xy"]
+
+
+def test_splitter_never_buffers_more_than_the_limit_without_a_newline() -> None:
+    splitter = protocol.LineSplitter(max_bytes=8)
+    pieces = [piece for _ in range(100) for piece in splitter.feed(b"0123456789")]
+    assert all(len(piece) == 8 for piece in pieces)
+    assert len("".join(pieces)) + len("".join(splitter.close())) == 1000
+
+
+def test_splitter_replaces_invalid_utf8() -> None:
+    splitter = protocol.LineSplitter()
+    assert list(splitter.feed(b"caf\xc3\xa9 \xff\n")) == ["café \ufffd"]

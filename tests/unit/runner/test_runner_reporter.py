@@ -1,0 +1,225 @@
+"""The background reporter against in-memory sinks: coalescing, throttling, outages, the end.
+
+The sinks here are fakes of the Redis writer and the status patcher (no cluster); the same
+behaviour is checked against real Redis and a real API server in tests/integration/runner.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from longtask.core import events, keys
+from longtask.runner.redissink import Batch
+from longtask.runner.reporter import Outcome, Reporter
+from longtask.runner.settings import Settings
+from longtask.runner.statussink import StatusGone
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached before the deadline")
+        time.sleep(0.005)
+
+
+class FakeRedis:
+    def __init__(self) -> None:
+        self.fail = False
+        self.batches: list[Batch] = []
+        self.results: list[str] = []
+        self.lock = threading.Lock()
+
+    async def write(self, batch: Batch) -> None:
+        if self.fail:
+            raise ConnectionError("redis down")
+        with self.lock:
+            self.batches.append(batch)
+
+    async def read_checkpoint(self) -> str | None:
+        if self.fail:
+            raise ConnectionError("redis down")
+        return '{"at": 3}'
+
+    async def store_result(self, encoded: str) -> str:
+        self.results.append(encoded)
+        return "longtask:u:result"
+
+    async def close(self) -> None:
+        pass
+
+    def events(self, kind: str | None = None) -> list[dict[str, Any]]:
+        with self.lock:
+            found = [e for b in self.batches for e in b.events]
+        return [e for e in found if kind is None or e["type"] == kind]
+
+    def logs(self) -> list[str]:
+        with self.lock:
+            return [line for b in self.batches for line in b.logs]
+
+
+class FakeStatus:
+    def __init__(self) -> None:
+        self.failures_left = 0
+        self.gone = False
+        self.patches: list[dict[str, Any]] = []
+        self.calls = 0
+
+    async def patch(self, status: dict[str, Any]) -> None:
+        self.calls += 1
+        if self.gone:
+            raise StatusGone("404")
+        if self.failures_left:
+            self.failures_left -= 1
+            raise OSError("api server unreachable")
+        self.patches.append(status)
+
+    async def close(self) -> None:
+        pass
+
+
+SETTINGS = Settings(
+    namespace="ns",
+    name="t",
+    uid="u",
+    attempt=2,
+    task="m:f",
+    command=None,
+    params={},
+    redis_url="redis://unused",
+    status_interval=0.2,
+    heartbeat_interval=0.1,
+)
+
+
+@pytest.fixture
+def sinks() -> Iterator[tuple[Reporter, FakeRedis, FakeStatus]]:
+    redis, status = FakeRedis(), FakeStatus()
+    reporter = Reporter(
+        SETTINGS,
+        redis_sink=lambda _: redis,
+        status_sink=lambda _: status,
+        event_interval=0.01,
+    )
+    reporter.start()
+    yield reporter, redis, status
+
+
+def test_progress_events_are_in_order_and_the_final_one_is_never_dropped(
+    sinks: tuple[Reporter, FakeRedis, FakeStatus],
+) -> None:
+    reporter, redis, status = sinks
+    started = time.monotonic()
+    for i in range(100_000):
+        reporter.progress(i / 1000, f"step {i}")
+    wait_until(lambda: any(e["message"] == "step 99999" for e in redis.events("progress")))
+    stats = reporter.finish(Outcome(progress=100.0, result='{"ok":true}'), timeout=5.0)
+    elapsed = time.monotonic() - started
+
+    progress = redis.events("progress")
+    values = [e["progress"] for e in progress]
+    assert values == sorted(values) and len(set(values)) == len(values)
+    assert (progress[-1]["progress"], progress[-1]["message"]) == (100.0, "step 99999")
+    assert all(e["attempt"] == 2 and isinstance(e["ts"], int) for e in progress)
+    assert len(progress) < 100_000  # coalesced
+    assert redis.events("result")[-1]["result"] == {"ok": True}
+    assert status.patches[-1] == {
+        "progress": 100.0,
+        "message": "step 99999",
+        "result": {"ok": True},
+    }
+    assert len(status.patches) <= elapsed / SETTINGS.status_interval + 2
+    assert stats.status_patches == len(status.patches)
+
+
+def test_heartbeats_and_state_carry_the_attempt_and_the_latest_progress(
+    sinks: tuple[Reporter, FakeRedis, FakeStatus],
+) -> None:
+    reporter, redis, _ = sinks
+    reporter.progress(42.0, "half way")
+    wait_until(lambda: any(e.get("progress") == 42.0 for e in redis.events("heartbeat")))
+    reporter.finish(Outcome(), timeout=5.0)
+    state = [b.state for b in redis.batches if b.state][-1]
+    assert state[keys.STATE_PROGRESS] == 42.0 and state[keys.STATE_ATTEMPT] == 2
+    assert state[keys.STATE_HEARTBEAT] <= events.now_ms()
+
+
+def test_redis_outage_keeps_status_patches_and_delivers_logs_and_latest_progress_after(
+    sinks: tuple[Reporter, FakeRedis, FakeStatus],
+) -> None:
+    reporter, redis, status = sinks
+    redis.fail = True
+    reporter.log("during the outage")
+    reporter.progress(30.0, "while redis is down")
+    wait_until(lambda: reporter.stats.redis_failures >= 2)
+    wait_until(lambda: {"progress": 30.0, "message": "while redis is down"} in status.patches)
+    assert redis.events("progress") == [] and redis.events("log") == []
+    reporter.progress(60.0, "still down")
+    redis.fail = False
+    wait_until(lambda: any(e["message"] == "still down" for e in redis.events("progress")))
+    reporter.finish(Outcome(progress=100.0), timeout=5.0)
+    assert "during the outage" in redis.logs()
+    assert [e["message"] for e in redis.events("log")] == ["during the outage"]
+    assert redis.events("progress")[-1]["progress"] == 100.0
+
+
+def test_api_server_errors_are_retried_and_the_final_patch_arrives(
+    sinks: tuple[Reporter, FakeRedis, FakeStatus],
+) -> None:
+    reporter, _, status = sinks
+    status.failures_left = 2
+    reporter.progress(10.0, "a")
+    wait_until(lambda: status.calls >= 3)
+    reporter.progress(20.0, "b")
+    reporter.finish(Outcome(message="finished"), timeout=10.0)
+    assert status.patches[-1] == {"progress": 20.0, "message": "finished"}
+    assert reporter.stats.status_failures == 2
+
+
+def test_a_gone_task_stops_status_patches(sinks: tuple[Reporter, FakeRedis, FakeStatus]) -> None:
+    reporter, _, status = sinks
+    status.gone = True
+    reporter.progress(10.0, "a")
+    wait_until(lambda: status.calls == 1)
+    reporter.progress(20.0, "b")
+    reporter.finish(Outcome(progress=100.0), timeout=5.0)
+    assert status.calls == 1 and status.patches == []
+
+
+def test_a_large_result_goes_to_redis_and_the_status_points_to_it(
+    sinks: tuple[Reporter, FakeRedis, FakeStatus],
+) -> None:
+    reporter, redis, status = sinks
+    big = json.dumps({"text": "x" * 20_000}, separators=(",", ":"))
+    reporter.finish(Outcome(progress=100.0, result=big), timeout=5.0)
+    assert redis.results == [big]
+    assert status.patches[-1]["resultRef"] == "longtask:u:result"
+    assert "result" not in status.patches[-1]
+    assert redis.events("result")[-1]["resultRef"] == "longtask:u:result"
+
+
+def test_checkpoints_are_read_at_start_and_the_latest_is_written(
+    sinks: tuple[Reporter, FakeRedis, FakeStatus],
+) -> None:
+    reporter, redis, _ = sinks
+    assert reporter.load_checkpoint() == '{"at": 3}'
+    for i in range(1000):
+        reporter.checkpoint(json.dumps({"at": i}))
+    reporter.finish(Outcome(), timeout=5.0)
+    written = [b.checkpoint for b in redis.batches if b.checkpoint is not None]
+    assert written[-1] == '{"at": 999}'
+    assert len(written) < 1000
+
+
+def test_without_redis_a_checkpoint_read_gives_up_in_time(
+    sinks: tuple[Reporter, FakeRedis, FakeStatus],
+) -> None:
+    reporter, redis, _ = sinks
+    redis.fail = True
+    assert reporter.load_checkpoint(timeout=0.5) is None
+    reporter.finish(Outcome(), timeout=1.0)
