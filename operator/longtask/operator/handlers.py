@@ -42,6 +42,11 @@ class Runtime:
 def register(registry: kopf.OperatorRegistry, settings: Settings) -> Runtime:
     runtime = Runtime(settings=settings, metrics=Metrics())
 
+    @kopf.on.login(registry=registry)
+    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+        # kopf's own readers: no dependency on a synchronous Kubernetes client library.
+        return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+
     @kopf.on.startup(registry=registry)
     async def start(settings: kopf.OperatorSettings, **_: Any) -> None:
         settings.peering.standalone = True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import kopf
 
 from . import handlers, settings
@@ -10,6 +12,8 @@ from . import handlers, settings
 def main() -> None:
     config = settings.from_env()
     kopf.configure(log_format=kopf.LogFormat.JSON, log_refkey="k8s")
+    # kopf logs every handled watch event per object; the runner's progress patches would flood.
+    logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     registry = kopf.OperatorRegistry()
     handlers.register(registry, config)
     liveness = f"http://0.0.0.0:{config.liveness_port}/healthz" if config.liveness_port else None

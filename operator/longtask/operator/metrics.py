@@ -44,8 +44,10 @@ class _StateCollector(Collector):
         running: collections.Counter[str] = collections.Counter()
         pending: collections.Counter[str] = collections.Counter()
         stalled: collections.Counter[str] = collections.Counter()
+        seen: set[str] = set()
         for task in self._tasks():
             namespace = task["metadata"]["namespace"]
+            seen.add(namespace)
             status = task.get("status") or {}
             phase = status.get("phase")
             if phase == Phase.RUNNING:
@@ -60,8 +62,8 @@ class _StateCollector(Collector):
             (names.TASKS_STALLED, "Running tasks without a recent heartbeat.", stalled),
         ):
             family = GaugeMetricFamily(name, doc, labels=["namespace"])
-            for namespace, value in sorted(counts.items()):
-                family.add_metric([namespace], value)
+            for namespace in sorted(seen):  # zeros too: alerts need the series to exist
+                family.add_metric([namespace], counts[namespace])
             yield family
         writes = CounterMetricFamily(
             _base(names.OPERATOR_API_WRITES),
