@@ -14,7 +14,6 @@ from urllib.parse import quote
 
 import httpx
 import pydantic
-
 from longtask.api import schemas
 from longtask.api.client import errors
 from longtask.core import resource

@@ -24,7 +24,6 @@ from typing import Final
 import httpx
 import pydantic
 from httpx_sse import ServerSentEvent
-
 from longtask.api import schemas
 from longtask.api.client import errors
 from longtask.core import events, resource
@@ -74,15 +73,15 @@ class TaskEvent:
 
 
 def parse_event(sse: ServerSentEvent) -> TaskEvent:
-    """The typed event of an SSE message; ValueError when its data is not a JSON object."""
+    """The typed event of an SSE message; InvalidResponse when its data is not an event."""
     if len(sse.data) > EVENT_MAX_CHARS:
-        raise ValueError(f"event data exceeds {EVENT_MAX_CHARS} characters")
+        raise errors.InvalidResponse(f"event data exceeds {EVENT_MAX_CHARS} characters")
     try:
         raw = json.loads(sse.data) if sse.data else {}
     except json.JSONDecodeError as exc:
-        raise ValueError(f"event data is not JSON: {exc}") from None
+        raise errors.InvalidResponse(f"event data is not JSON: {exc}") from None
     if not isinstance(raw, dict):
-        raise ValueError("event data is not a JSON object")
+        raise errors.InvalidResponse("event data is not a JSON object")
     kind = sse.event or "message"
     event_id = sse.id or None
     try:
@@ -99,7 +98,9 @@ def parse_event(sse: ServerSentEvent) -> TaskEvent:
             return TaskEvent(SNAPSHOT, data, event_id, task)
         return TaskEvent(kind, schemas.Event.model_validate({"type": kind, **raw}), event_id)
     except pydantic.ValidationError as exc:
-        raise ValueError(f"malformed {kind} event: {exc.error_count()} errors") from None
+        raise errors.InvalidResponse(
+            f"malformed {kind} event: {exc.error_count()} errors"
+        ) from None
 
 
 def stream_id(value: str) -> tuple[int, int]:
@@ -158,7 +159,7 @@ class Resume:
             raise errors.GatewayUnreachable(
                 f"no working connection to the gateway for {waited:.0f} s: {exc}"
             ) from exc
-        delay = min(self.max_delay, self.initial_delay * 2**self.failures)
+        delay = min(self.max_delay, self.initial_delay * 2.0**self.failures)
         self.failures += 1
         return min(delay, max(0.0, self.give_up_after - waited))
 

@@ -1,0 +1,249 @@
+"""`AsyncClient`: the asyncio client of the longtask gateway (httpx.AsyncClient underneath).
+
+The same calls, the same resume logic and the same errors as `Client` (`sync`); only the I/O
+is awaited. A `wait` timeout is exact here (asyncio cancels the read).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+import httpx
+from httpx_sse import aconnect_sse
+from longtask.api import schemas
+from longtask.api.client import base, calls, errors, streams
+from longtask.core import resource
+
+T = TypeVar("T")
+ProgressCallback = Callable[[streams.TaskEvent], Awaitable[object] | object]
+
+
+class AsyncClient:
+    """An asyncio client of the gateway's `/v1` API (see `Client` for the defaults)."""
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        token: str | None = None,
+        *,
+        namespace: str | None = None,
+        timeout: httpx.Timeout | float | None = None,
+        give_up_after: float = streams.DEFAULT_GIVE_UP_AFTER,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.settings = base.Settings(base_url, token, namespace, give_up_after)
+        self._http = httpx.AsyncClient(transport=transport, **self.settings.http_options(timeout))
+
+    @property
+    def base_url(self) -> str:
+        return self.settings.config.base_url
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _send(self, call: calls.Call[T]) -> T:
+        try:
+            response = await self._http.request(
+                call.method,
+                call.path,
+                params=dict(call.params),
+                json=call.json,
+                headers=dict(call.headers),
+            )
+        except httpx.TransportError as exc:
+            raise errors.GatewayUnreachable(f"{self.base_url}: {exc}") from exc
+        return call.parse(response)
+
+    # ---- tasks ---------------------------------------------------------------------------
+
+    async def submit(
+        self,
+        body: schemas.TaskCreate | Mapping[str, Any] | None = None,
+        /,
+        *,
+        namespace: str | None = None,
+        idempotency_key: str | None = None,
+        **fields: Any,
+    ) -> schemas.Task:
+        create = base.task_body(body, fields)
+        return await self._send(calls.submit(self.settings.ns(namespace), create, idempotency_key))
+
+    async def get(self, name: str, *, namespace: str | None = None) -> schemas.Task:
+        return await self._send(calls.get(self.settings.ns(namespace), name))
+
+    async def list_page(
+        self,
+        *,
+        namespace: str | None = None,
+        phase: resource.Phase | str | None = None,
+        label_selector: str | None = None,
+        limit: int | None = None,
+        continue_: str | None = None,
+    ) -> schemas.TaskList:
+        call = calls.list_page(
+            self.settings.ns(namespace),
+            phase=phase,
+            label_selector=label_selector,
+            limit=limit,
+            continue_=continue_,
+        )
+        return await self._send(call)
+
+    async def list(
+        self,
+        *,
+        namespace: str | None = None,
+        phase: resource.Phase | str | None = None,
+        label_selector: str | None = None,
+        page_size: int = 100,
+    ) -> AsyncIterator[schemas.Task]:
+        token: str | None = None
+        while True:
+            page = await self.list_page(
+                namespace=namespace,
+                phase=phase,
+                label_selector=label_selector,
+                limit=page_size,
+                continue_=token,
+            )
+            for item in page.items:
+                yield item
+            token = page.continue_
+            if not token:
+                return
+
+    async def cancel(self, name: str, *, namespace: str | None = None) -> schemas.Task:
+        return await self._send(calls.cancel(self.settings.ns(namespace), name))
+
+    async def retry(self, name: str, *, namespace: str | None = None) -> schemas.Task:
+        return await self._send(calls.retry(self.settings.ns(namespace), name))
+
+    async def delete(self, name: str, *, namespace: str | None = None) -> None:
+        await self._send(calls.delete(self.settings.ns(namespace), name))
+
+    # ---- logs and dead letters -------------------------------------------------------------
+
+    async def logs_page(
+        self,
+        name: str,
+        *,
+        namespace: str | None = None,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> schemas.TaskLogs:
+        ns = self.settings.ns(namespace)
+        return await self._send(calls.logs(ns, name, after=after, limit=limit))
+
+    async def logs(
+        self,
+        name: str,
+        *,
+        namespace: str | None = None,
+        follow: bool = False,
+        after: str | None = None,
+    ) -> AsyncIterator[schemas.LogLine]:
+        ns = self.settings.ns(namespace)
+        final_seen = False
+        while True:
+            page = await self.logs_page(name, namespace=ns, after=after)
+            for line in page.items:
+                yield line
+            after = page.next or (page.items[-1].id if page.items else after)
+            if page.items:
+                continue
+            if not follow or final_seen:
+                return
+            final_seen = (await self.get(name, namespace=ns)).phase.is_final
+            if not final_seen:
+                await asyncio.sleep(base.LOGS_POLL_SECONDS)
+
+    async def deadletters(self, *, page_size: int = 100) -> AsyncIterator[schemas.DeadLetter]:
+        before: str | None = None
+        while True:
+            page = await self._send(calls.deadletters(before=before, limit=page_size))
+            for item in page.items:
+                yield item
+            before = page.next
+            if not before or not page.items:
+                return
+
+    # ---- following -------------------------------------------------------------------------
+
+    async def events(
+        self,
+        name: str,
+        *,
+        namespace: str | None = None,
+        last_event_id: str | None = None,
+        give_up_after: float | None = None,
+    ) -> AsyncGenerator[streams.TaskEvent, None]:
+        """The task's events until `end`, resuming by itself after dropped connections."""
+        state = self.settings.resume(last_event_id, give_up_after)
+        path = calls.events_path(self.settings.ns(namespace), name)
+        while not state.ended:
+            try:
+                async with aconnect_sse(
+                    self._http,
+                    "GET",
+                    path,
+                    headers=state.headers(),
+                    timeout=self.settings.stream_timeout(None),
+                ) as source:
+                    if not source.response.is_success:
+                        await source.response.aread()
+                        calls.raise_for_status(source.response)
+                    async for sse in source.aiter_sse():
+                        event = streams.parse_event(sse)
+                        if state.accept(event):
+                            yield event
+                        if state.ended:
+                            return
+                raise streams.StreamClosed()
+            except (httpx.TransportError, errors.ServerError) as exc:
+                await asyncio.sleep(state.next_delay(exc))
+
+    async def wait(
+        self,
+        name: str,
+        *,
+        namespace: str | None = None,
+        on_progress: ProgressCallback | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - the same signature as Client.wait
+    ) -> schemas.Task:
+        """Follow the task to its end and return its final state (see `Client.wait`);
+        `on_progress` may be a plain function or a coroutine function."""
+        ns = self.settings.ns(namespace)
+        try:
+            async with asyncio.timeout(timeout):
+                end: streams.TaskEvent | None = None
+                async with contextlib.aclosing(self.events(name, namespace=ns)) as stream:
+                    async for event in stream:
+                        if on_progress is not None and event.type in base.PROGRESS_EVENTS:
+                            result = on_progress(event)
+                            if isinstance(result, Awaitable):
+                                await result
+                        if event.is_end:
+                            end = event
+        except TimeoutError:
+            raise errors.WaitTimeout(f"task {ns}/{name} did not finish in time") from None
+        return streams.outcome(await self._final(name, ns, end))
+
+    async def _final(
+        self, name: str, namespace: str, end: streams.TaskEvent | None
+    ) -> schemas.Task:
+        settle = time.monotonic() + base.FINAL_STATUS_GRACE
+        task = await self.get(name, namespace=namespace)
+        while not task.phase.is_final and time.monotonic() < settle:
+            await asyncio.sleep(base.FINAL_STATUS_POLL)
+            task = await self.get(name, namespace=namespace)
+        return streams.final_view(task, end)

@@ -1,0 +1,269 @@
+"""`Client`: the blocking client of the longtask gateway (httpx.Client underneath).
+
+Requests and responses are `calls`'s; the event follow and its resume are `streams`'s; this
+module only sends, sleeps and iterates. `AsyncClient` (`aio`) is the same with `await`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TypeVar
+
+import httpx
+from httpx_sse import connect_sse
+from longtask.api import schemas
+from longtask.api.client import base, calls, errors, streams
+from longtask.core import resource
+
+T = TypeVar("T")
+ProgressCallback = Callable[[streams.TaskEvent], object]
+
+
+class Client:
+    """A client of the gateway's `/v1` API.
+
+    `base_url` and `token` default to the environment, then `.longtask/env` (see `config`);
+    `namespace` to LONGTASK_NAMESPACE or `default`. Use it as a context manager, or `close()`.
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        token: str | None = None,
+        *,
+        namespace: str | None = None,
+        timeout: httpx.Timeout | float | None = None,
+        give_up_after: float = streams.DEFAULT_GIVE_UP_AFTER,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.settings = base.Settings(base_url, token, namespace, give_up_after)
+        self._http = httpx.Client(transport=transport, **self.settings.http_options(timeout))
+
+    @property
+    def base_url(self) -> str:
+        return self.settings.config.base_url
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _send(self, call: calls.Call[T]) -> T:
+        try:
+            response = self._http.request(
+                call.method,
+                call.path,
+                params=dict(call.params),
+                json=call.json,
+                headers=dict(call.headers),
+            )
+        except httpx.TransportError as exc:
+            raise errors.GatewayUnreachable(f"{self.base_url}: {exc}") from exc
+        return call.parse(response)
+
+    # ---- tasks ---------------------------------------------------------------------------
+
+    def submit(
+        self,
+        body: schemas.TaskCreate | Mapping[str, Any] | None = None,
+        /,
+        *,
+        namespace: str | None = None,
+        idempotency_key: str | None = None,
+        **fields: Any,
+    ) -> schemas.Task:
+        """Create a task from a TaskCreate, a mapping or keyword fields (`command=[...]`)."""
+        create = base.task_body(body, fields)
+        return self._send(calls.submit(self.settings.ns(namespace), create, idempotency_key))
+
+    def get(self, name: str, *, namespace: str | None = None) -> schemas.Task:
+        return self._send(calls.get(self.settings.ns(namespace), name))
+
+    def list_page(
+        self,
+        *,
+        namespace: str | None = None,
+        phase: resource.Phase | str | None = None,
+        label_selector: str | None = None,
+        limit: int | None = None,
+        continue_: str | None = None,
+    ) -> schemas.TaskList:
+        """One page of tasks; pass its `continue_` back for the next one."""
+        call = calls.list_page(
+            self.settings.ns(namespace),
+            phase=phase,
+            label_selector=label_selector,
+            limit=limit,
+            continue_=continue_,
+        )
+        return self._send(call)
+
+    def list(
+        self,
+        *,
+        namespace: str | None = None,
+        phase: resource.Phase | str | None = None,
+        label_selector: str | None = None,
+        page_size: int = 100,
+    ) -> Iterator[schemas.Task]:
+        """Every task (matching the filters), reading page after page as it is iterated."""
+        token: str | None = None
+        while True:
+            page = self.list_page(
+                namespace=namespace,
+                phase=phase,
+                label_selector=label_selector,
+                limit=page_size,
+                continue_=token,
+            )
+            yield from page.items
+            token = page.continue_
+            if not token:
+                return
+
+    def cancel(self, name: str, *, namespace: str | None = None) -> schemas.Task:
+        """Request cancellation; Conflict when the task already finished."""
+        return self._send(calls.cancel(self.settings.ns(namespace), name))
+
+    def retry(self, name: str, *, namespace: str | None = None) -> schemas.Task:
+        """Re-run a Failed task as a new task (returned); Conflict when it did not fail."""
+        return self._send(calls.retry(self.settings.ns(namespace), name))
+
+    def delete(self, name: str, *, namespace: str | None = None) -> None:
+        self._send(calls.delete(self.settings.ns(namespace), name))
+
+    # ---- logs and dead letters -------------------------------------------------------------
+
+    def logs_page(
+        self,
+        name: str,
+        *,
+        namespace: str | None = None,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> schemas.TaskLogs:
+        return self._send(calls.logs(self.settings.ns(namespace), name, after=after, limit=limit))
+
+    def logs(
+        self,
+        name: str,
+        *,
+        namespace: str | None = None,
+        follow: bool = False,
+        after: str | None = None,
+    ) -> Iterator[schemas.LogLine]:
+        """The task's output lines; with `follow`, new lines until the task has finished."""
+        ns = self.settings.ns(namespace)
+        final_seen = False
+        while True:
+            page = self.logs_page(name, namespace=ns, after=after)
+            yield from page.items
+            after = page.next or (page.items[-1].id if page.items else after)
+            if page.items:
+                continue
+            if not follow or final_seen:
+                return
+            # Read once more after seeing the task final: lines written just before its end.
+            final_seen = self.get(name, namespace=ns).phase.is_final
+            if not final_seen:
+                time.sleep(base.LOGS_POLL_SECONDS)
+
+    def deadletters(self, *, page_size: int = 100) -> Iterator[schemas.DeadLetter]:
+        """Dead-lettered tasks, newest first, page after page."""
+        before: str | None = None
+        while True:
+            page = self._send(calls.deadletters(before=before, limit=page_size))
+            yield from page.items
+            before = page.next
+            if not before or not page.items:
+                return
+
+    # ---- following -------------------------------------------------------------------------
+
+    def events(
+        self,
+        name: str,
+        *,
+        namespace: str | None = None,
+        last_event_id: str | None = None,
+        give_up_after: float | None = None,
+    ) -> Iterator[streams.TaskEvent]:
+        """The task's events until `end`, resuming by itself after dropped connections."""
+        yield from self._follow(name, self.settings.ns(namespace), last_event_id, give_up_after)
+
+    def _follow(
+        self,
+        name: str,
+        namespace: str,
+        last_event_id: str | None = None,
+        give_up_after: float | None = None,
+        deadline: float | None = None,
+    ) -> Iterator[streams.TaskEvent]:
+        state = self.settings.resume(last_event_id, give_up_after)
+        path = calls.events_path(namespace, name)
+        while not state.ended:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise errors.WaitTimeout(f"task {namespace}/{name} did not finish in time")
+            try:
+                with connect_sse(
+                    self._http,
+                    "GET",
+                    path,
+                    headers=state.headers(),
+                    timeout=self.settings.stream_timeout(remaining),
+                ) as source:
+                    if not source.response.is_success:
+                        source.response.read()
+                        calls.raise_for_status(source.response)
+                    for sse in source.iter_sse():
+                        event = streams.parse_event(sse)
+                        if state.accept(event):
+                            yield event
+                        if state.ended:
+                            return
+                        if deadline is not None and time.monotonic() >= deadline:
+                            break
+                if deadline is None or time.monotonic() < deadline:
+                    raise streams.StreamClosed()
+            except (httpx.TransportError, errors.ServerError) as exc:
+                if deadline is not None and time.monotonic() >= deadline:
+                    continue  # the loop raises WaitTimeout
+                time.sleep(state.next_delay(exc))
+
+    def wait(
+        self,
+        name: str,
+        *,
+        namespace: str | None = None,
+        on_progress: ProgressCallback | None = None,
+        timeout: float | None = None,
+    ) -> schemas.Task:
+        """Follow the task to its end and return its final state.
+
+        Raises TaskFailed or TaskCancelled for those outcomes (the task is on the exception),
+        WaitTimeout after `timeout` seconds (at most one stream read timeout later when the
+        stream is silent). `on_progress` is called with each snapshot, progress, status and
+        end event."""
+        ns = self.settings.ns(namespace)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        end: streams.TaskEvent | None = None
+        for event in self._follow(name, ns, deadline=deadline):
+            if on_progress is not None and event.type in base.PROGRESS_EVENTS:
+                on_progress(event)
+            if event.is_end:
+                end = event
+        return streams.outcome(self._final(name, ns, end))
+
+    def _final(self, name: str, namespace: str, end: streams.TaskEvent | None) -> schemas.Task:
+        settle = time.monotonic() + base.FINAL_STATUS_GRACE
+        task = self.get(name, namespace=namespace)
+        while not task.phase.is_final and time.monotonic() < settle:
+            time.sleep(base.FINAL_STATUS_POLL)
+            task = self.get(name, namespace=namespace)
+        return streams.final_view(task, end)
