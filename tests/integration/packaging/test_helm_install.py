@@ -145,13 +145,15 @@ def test_operator_can_do_only_what_it_uses(stack: Stack, release: Release) -> No
     tasks, other = release.tasks, release.other
     account = f"system:serviceaccount:{release.namespace}:{release.name}-longtask-operator"
     allowed = [
-        *((v, LONGTASKS, tasks) for v in ("get", "list", "watch", "patch")),
+        *((v, LONGTASKS, tasks) for v in ("get", "list", "watch", "delete")),
         ("patch", f"{LONGTASKS}/status", tasks),
+        ("update", f"{LONGTASKS}/finalizers", tasks),
         *((v, "jobs.batch", tasks) for v in ("create", "get", "list", "watch", "delete")),
-        *((v, "pods", tasks) for v in ("get", "list", "watch")),
+        *((v, "pods", tasks) for v in ("get", "list")),
         ("create", "events", tasks),
+        ("create", "events.events.k8s.io", tasks),
         ("get", "serviceaccounts", tasks),
-        ("get", "customresourcedefinitions.apiextensions.k8s.io", None),
+        ("watch", "customresourcedefinitions.apiextensions.k8s.io", None),
         ("list", "namespaces", None),
     ]
     forbidden = [
@@ -160,6 +162,7 @@ def test_operator_can_do_only_what_it_uses(stack: Stack, release: Release) -> No
         ("create", "pods", tasks),
         ("delete", "pods", tasks),
         ("create", LONGTASKS, tasks),
+        ("patch", LONGTASKS, tasks),  # the spec is the user's
         ("update", LONGTASKS, tasks),
         ("update", "jobs.batch", tasks),
         ("create", "jobs.batch", other),  # not a watched namespace

@@ -10,24 +10,24 @@ from typing import Any
 import pytest
 import yaml
 from longtask.core import resource
+from longtask.operator import rbac as operator_rbac
 
 from tests.fixtures.packaging import CHART, KUBE_VERSION, REPO, find, one, run
 
 Objects = list[dict[str, Any]]
 Rule = tuple[str, str, frozenset[str]]
 
-OPERATOR_NAMESPACED_RULES: set[Rule] = {
-    ("longtask.io", "longtasks", frozenset({"get", "list", "watch", "patch"})),
-    ("longtask.io", "longtasks/status", frozenset({"patch"})),
-    ("batch", "jobs", frozenset({"create", "get", "list", "watch", "delete"})),
-    ("", "pods", frozenset({"get", "list", "watch"})),
-    ("", "events", frozenset({"create", "patch"})),
-    ("", "serviceaccounts", frozenset({"get"})),
+# What the operator says it uses (operator/longtask/operator/rbac.py); the cluster-scoped
+# resources among them go into a ClusterRole even when the operator is confined to namespaces.
+CLUSTER_SCOPED = {("apiextensions.k8s.io", "customresourcedefinitions"), ("", "namespaces")}
+OPERATOR_RULES: set[Rule] = {
+    (group, res, frozenset(rule["verbs"]))
+    for rule in operator_rbac.RULES
+    for group in rule["apiGroups"]
+    for res in rule["resources"]
 }
-OPERATOR_CLUSTER_RULES: set[Rule] = {
-    ("apiextensions.k8s.io", "customresourcedefinitions", frozenset({"get", "list", "watch"})),
-    ("", "namespaces", frozenset({"list", "watch"})),
-}
+OPERATOR_CLUSTER_RULES = {r for r in OPERATOR_RULES if r[:2] in CLUSTER_SCOPED}
+OPERATOR_NAMESPACED_RULES = OPERATOR_RULES - OPERATOR_CLUSTER_RULES
 GATEWAY_NAMESPACED_RULES: set[Rule] = {
     ("longtask.io", "longtasks", frozenset({"get", "list", "watch", "create", "patch", "delete"})),
     ("longtask.io", "longtasks/status", frozenset({"get"})),
