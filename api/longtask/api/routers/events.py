@@ -59,11 +59,15 @@ class EventStream(EventSourceResponse):
 async def encoded(batches: AsyncIterator[list[sse.Frame]], retry_ms: int) -> AsyncIterator[bytes]:
     """SSE bytes, one chunk per batch; the first carries the retry hint."""
     obs.SSE_CLIENTS.inc()
-    prefix = f"retry: {retry_ms}\n\n".encode()
+    first = True
     try:
         async for batch in batches:
-            yield prefix + sse.encode_batch(batch)
-            prefix = b""
+            if first and batch:
+                # The hint rides on the first event (the snapshot), not in an empty block.
+                yield sse.encode(batch[0], retry_ms) + sse.encode_batch(batch[1:])
+                first = False
+            else:
+                yield sse.encode_batch(batch)
             obs.SSE_EVENTS_SENT.inc(len(batch))
     except Dropped as exc:
         obs.SSE_CLIENTS_DROPPED.inc()
