@@ -92,6 +92,12 @@ def release(stack: Stack, helm: Path) -> Iterator[Release]:
         run(helm_cmd(helm, stack, "uninstall", rel.name, "-n", rel.namespace, "--wait"))
         for ns in (rel.namespace, rel.tasks, rel.other):
             kubectl(stack, "delete", "namespace", ns, "--wait=false", "--ignore-not-found")
+        # Hand the CRD back to the stack as it was: owned by no release.
+        crd = f"crd/{resource.CRD_NAME}"
+        kubectl(stack, "label", crd, "app.kubernetes.io/managed-by-")
+        kubectl(
+            stack, "annotate", crd, "meta.helm.sh/release-name-", "meta.helm.sh/release-namespace-"
+        )
 
 
 def test_install_creates_every_object_of_the_release(stack: Stack, release: Release) -> None:
