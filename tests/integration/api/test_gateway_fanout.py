@@ -1,0 +1,96 @@
+"""200 concurrent SSE clients of one task all receive every event, while the Redis commands
+the gateway issues for the stream do not depend on the number of clients (INFO commandstats)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+import redis
+from longtask.core import events
+
+from tests.fixtures.gateway import GatewayFactory, add_event, create_task
+
+CLIENTS = 200
+EVENTS = 100
+
+
+async def follow(
+    http: httpx.AsyncClient, path: str, snapshot: asyncio.Event, warm: asyncio.Event
+) -> list[str]:
+    """Ids of the entries one client receives; flags its snapshot and first entry."""
+    ids: list[str] = []
+    event_id, kind = None, None
+    async with http.stream("GET", path) as response:
+        assert response.status_code == 200
+        async for line in response.aiter_lines():
+            if line.startswith("id: "):
+                event_id = line[4:]
+            elif line.startswith("event: "):
+                kind = line[7:]
+            elif line.startswith("data: ") and kind == "snapshot":
+                snapshot.set()
+            elif line.startswith("data: ") and event_id:
+                ids.append(event_id)
+                warm.set()
+                if kind == "end":
+                    json.loads(line[6:])
+                    return ids
+            elif line == "":
+                event_id, kind = None, None
+    return ids
+
+
+def stream_calls(r: redis.Redis) -> dict[str, int]:
+    stats: dict[str, Any] = r.info("commandstats")
+    names = ("xread", "xrange", "xrevrange")
+    return {n: int(stats.get(f"cmdstat_{n}", {}).get("calls", 0)) for n in names}
+
+
+async def test_many_clients_one_reader(
+    gateway_factory: GatewayFactory, namespace: str, redis_client: redis.Redis
+) -> None:
+    # A long block keeps idle reads rare, so the count below is about clients, not time.
+    gw = gateway_factory(xread_block_ms="5000")
+    task = create_task(gw, namespace, name="popular")
+    path = f"/v1/namespaces/{namespace}/tasks/popular/events"
+    snapshots = [asyncio.Event() for _ in range(CLIENTS)]
+    warms = [asyncio.Event() for _ in range(CLIENTS)]
+    limits = httpx.Limits(max_connections=CLIENTS + 10)
+    timeout = httpx.Timeout(120)
+    async with httpx.AsyncClient(
+        base_url=gw.url, headers=gw.headers, limits=limits, timeout=timeout
+    ) as http:
+        clients = [
+            asyncio.create_task(follow(http, path, snapshots[i], warms[i])) for i in range(CLIENTS)
+        ]
+        async with asyncio.timeout(120):
+            await asyncio.gather(*(s.wait() for s in snapshots))
+            warm_id = add_event(redis_client, task["uid"], events.EventType.HEARTBEAT)
+            await asyncio.gather(*(w.wait() for w in warms))
+        # Every client now follows the live stream: count only what the events cost.
+        redis_client.config_resetstat()
+        pipe = redis_client.pipeline(transaction=False)
+        for i in range(EVENTS):
+            pipe.xadd(
+                f"longtask:{task['uid']}:events",
+                events.encode(events.make(events.EventType.PROGRESS, 1, progress=i)),
+            )
+        pipe.xadd(
+            f"longtask:{task['uid']}:events",
+            events.encode(events.make(events.EventType.END, 1, phase="Succeeded")),
+        )
+        written = [str(i) for i in pipe.execute()]
+        async with asyncio.timeout(120):
+            received = await asyncio.gather(*clients)
+        calls = stream_calls(redis_client)
+
+    expected = [warm_id, *written]
+    for ids in received:
+        assert ids == expected
+    # One reader for all clients: a few XREADs for the whole burst, no per-client reads.
+    print(f"Redis calls for {CLIENTS} clients x {EVENTS + 1} events: {calls}")
+    assert calls["xread"] <= 10, calls
+    assert calls["xrange"] == 0 and calls["xrevrange"] == 0, calls
