@@ -12,7 +12,7 @@ import yaml
 from longtask.core import resource
 from longtask.operator import rbac as operator_rbac
 
-from tests.fixtures.packaging import CHART, KUBE_VERSION, REPO, find, one, run
+from tests.fixtures.packaging import CHART, KUBE_VERSION, REPO, VALUES_FILES, find, one, run
 
 Objects = list[dict[str, Any]]
 Rule = tuple[str, str, frozenset[str]]
@@ -74,7 +74,7 @@ def test_operator_runs_exactly_one_replica_replaced_with_recreate(
         assert operator["spec"]["strategy"] == {"type": "Recreate"}
 
 
-@pytest.mark.parametrize("values", ["default", "all-features", "external-redis"])
+@pytest.mark.parametrize("values", VALUES_FILES)
 def test_every_pod_is_hardened_with_resources_and_probes(
     rendered: dict[str, Objects], values: str
 ) -> None:

@@ -34,21 +34,22 @@ def test_dockerfile_is_hadolint_clean(dockerfile: Path) -> None:
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
-def test_image_is_multi_stage_non_root_on_a_python_base(dockerfile: Path) -> None:
+def test_image_runs_as_non_root_on_a_pinned_python_base(dockerfile: Path) -> None:
     text = dockerfile.read_text()
-    assert re.search(r"^ARG BASE=python:3\.\d+-slim", text, re.M)
+    assert re.search(r"^ARG BASE=python:3\.\d+(\.\d+)?-slim", text, re.M)
     stages = re.findall(r"^FROM (\S+)", text, re.M)
-    assert len(stages) >= 2 and all(s.startswith("${BASE}") for s in stages)
-    final_stage = text[text.rindex("\nFROM ") :]
+    assert stages and all(s.startswith("${BASE}") for s in stages)
+    final_stage = text[text.rindex("FROM ") :]
     users = re.findall(r"^USER (\S+)", final_stage, re.M)
     assert users, "the final stage sets no USER"
     assert users[-1].split(":")[0] not in {"0", "root"}
 
 
-@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
-def test_build_context_is_limited_to_the_sources(dockerfile: Path) -> None:
-    ignore = dockerfile.with_name(dockerfile.name + ".dockerignore")
-    assert ignore.exists(), f"{ignore.name} is missing"
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_image_is_multi_stage_with_a_small_build_context(name: str) -> None:
+    dockerfile = DOCKER / name
+    assert len(re.findall(r"^FROM ", dockerfile.read_text(), re.M)) >= 2
+    ignore = dockerfile.with_name(name + ".dockerignore")
     lines = [ln.strip() for ln in ignore.read_text().splitlines()]
     assert "*" in lines  # everything excluded, then the sources allowed back
 
