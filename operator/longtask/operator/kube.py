@@ -7,6 +7,7 @@ deleting a missing object is a no-op, a patch of a vanished LongTask returns Non
 from __future__ import annotations
 
 import collections
+import fnmatch
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -96,13 +97,21 @@ class Kube:
         return [self._plain(p) for p in pods.items]
 
     async def list_jobs(self, namespaces: Sequence[str]) -> list[dict[str, Any]]:
-        """Every Job this operator made, in the served namespaces (all when empty)."""
+        """Every Job this operator made, in the served namespaces (all when empty; globs allowed
+        as in kopf, e.g. `team-*`)."""
         selector = f"{resource.LABEL_MANAGED_BY}={resource.MANAGED_BY}"
-        if not namespaces:
+        if not namespaces or any(set(ns) & set("*?[!") for ns in namespaces):
             found = await self.batch.list_job_for_all_namespaces(
                 label_selector=selector, _request_timeout=REQUEST_TIMEOUT_SECONDS
             )
-            return [self._plain(j) for j in found.items]
+            every = [self._plain(j) for j in found.items]
+            if not namespaces:
+                return every
+            return [
+                j
+                for j in every
+                if any(fnmatch.fnmatchcase(j["metadata"]["namespace"], ns) for ns in namespaces)
+            ]
         out: list[dict[str, Any]] = []
         for namespace in namespaces:
             found = await self.batch.list_namespaced_job(

@@ -8,7 +8,8 @@ Environment variables:
 - `LONGTASK_RUNNER_SERVICE_ACCOUNT`: default service account of attempt pods (`longtask-runner`).
 - `LONGTASK_METRICS_PORT`: port of the Prometheus endpoint (default 8080; 0 disables it).
 - `LONGTASK_METRICS_HOST`: address it listens on (default `0.0.0.0`).
-- `LONGTASK_NAMESPACES`: comma-separated namespaces to serve; empty serves all namespaces.
+- `LONGTASK_NAMESPACES`: comma-separated namespaces to serve (kopf globs like `team-*` allowed);
+  empty serves all namespaces.
 - `LONGTASK_JOB_TTL_SECONDS`: `ttlSecondsAfterFinished` of attempt Jobs (default 3600).
 - `LONGTASK_WORKERS`: concurrent reconcilers (default 8).
 - `LONGTASK_STALL_SWEEP_SECONDS`: how often heartbeats of running tasks are read (default 5).

@@ -1,0 +1,79 @@
+"""Cancellation while running and while waiting to retry; deletion while running."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.fixtures.operator import OperatorProcess, Tasks, wait_for
+
+# Reports progress once its TERM trap is set, then waits; on SIGTERM it writes the marker file.
+TRAPPING = (
+    'trap "echo term > $MARKER; exit 143" TERM; echo "::progress 10 waiting"; '
+    "while true; do sleep 0.2; done"
+)
+
+
+def trapping_spec(marker: Path) -> dict[str, object]:
+    return {
+        "command": ["sh", "-c", TRAPPING],
+        "env": [{"name": "MARKER", "value": str(marker)}],
+    }
+
+
+def wait_running_with_progress(tasks: Tasks, name: str) -> None:
+    wait_for(
+        lambda: (
+            (tasks.get(name).get("status") or {}).get("progress") == 10
+            and tasks.get(name)["status"].get("phase") == "Running"
+        ),
+        60,
+        f"{name} running with its trap set",
+    )
+
+
+def test_cancel_while_running_terminates_the_process(
+    operator_proc: OperatorProcess, tasks: Tasks, tmp_path: Path
+) -> None:
+    marker = tmp_path / "terminated"
+    uid = tasks.create("stopme", trapping_spec(marker))["metadata"]["uid"]
+    wait_running_with_progress(tasks, "stopme")
+    tasks.patch_spec("stopme", {"cancel": True})
+    status = tasks.wait_final("stopme", timeout=30)["status"]
+    assert status["phase"] == "Cancelled" and status["reason"] == "CancelRequested"
+    assert status["attempts"][0]["outcome"] == "Cancelled"
+    wait_for(marker.exists, 30, "the task's process to get SIGTERM")
+    assert marker.read_text().strip() == "term"
+    wait_for(lambda: not tasks.jobs(uid) and not tasks.pods(uid), 60, "Job and pod gone")
+    cancelled = [c for c in status["conditions"] if c["type"] == "Cancelled"]
+    assert cancelled and cancelled[0]["status"] == "True"
+
+
+def test_cancel_while_waiting_to_retry_creates_no_new_job(
+    operator_proc: OperatorProcess, tasks: Tasks
+) -> None:
+    spec = {
+        "command": ["sh", "-c", "exit 1"],
+        "retry": {"maxAttempts": 3, "backoff": {"initialSeconds": 600, "jitter": False}},
+    }
+    uid = tasks.create("waiting", spec)["metadata"]["uid"]
+    retrying = tasks.wait_phase("waiting", {"Retrying"}, timeout=60)["status"]
+    assert retrying["nextAttemptTime"]
+    tasks.patch_spec("waiting", {"cancel": True})
+    status = tasks.wait_final("waiting", timeout=30)["status"]
+    assert status["phase"] == "Cancelled"
+    assert [a["number"] for a in status["attempts"]] == [1]
+    assert "nextAttemptTime" not in status
+    assert [j.metadata.name for j in tasks.jobs(uid)] == ["waiting-1"]
+
+
+def test_deleting_a_running_task_removes_its_job_and_pod(
+    operator_proc: OperatorProcess, tasks: Tasks, tmp_path: Path
+) -> None:
+    marker = tmp_path / "terminated"
+    uid = tasks.create("gone", trapping_spec(marker))["metadata"]["uid"]
+    wait_running_with_progress(tasks, "gone")
+    assert tasks.jobs(uid) and tasks.pods(uid)
+    tasks.delete("gone")
+    wait_for(lambda: not tasks.exists("gone"), 30, "the LongTask to be deleted")
+    wait_for(lambda: not tasks.jobs(uid) and not tasks.pods(uid), 60, "Job and pod gone")
+    wait_for(marker.exists, 30, "the task's process to get SIGTERM")
