@@ -1,0 +1,504 @@
+"""The `longtask` command: thin typer commands over the client, `params`, `output` and `live`.
+
+Every command finds the gateway the client's way (flags, then LONGTASK_GATEWAY_URL and
+LONGTASK_TOKEN, then `.longtask/env`), prints people-friendly text on a terminal, plain text in
+a pipe, and JSON or YAML with `--output`. Errors go to stderr with a non-zero exit code (see
+`exitcodes`); following a task (`watch`, `submit --wait`) exits with the task's outcome.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from longtask.api import schemas
+from longtask.api.cli import live, output, params
+from longtask.api.cli.exitcodes import Exit
+from longtask.api.client import Client, TaskEvent, errors
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(
+    name="longtask",
+    help="Submit, follow and control longtask tasks through the gateway.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+
+
+@dataclass(frozen=True)
+class Connection:
+    """The global flags: where the gateway is and the token (None: discovered)."""
+
+    gateway: str | None = None
+    token: str | None = None
+
+    def client(self, namespace: str | None) -> Client:
+        return Client(self.gateway, self.token, namespace=namespace)
+
+
+def _connection(ctx: typer.Context) -> Connection:
+    obj = ctx.find_object(Connection)
+    return obj if obj is not None else Connection()
+
+
+def _complete_names(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Shell completion of task names (nothing when the gateway cannot be asked)."""
+    namespace = ctx.params.get("namespace")
+    try:
+        with _connection(ctx).client(namespace) as lt:
+            return [t.name for t in lt.list_page(limit=500).items if t.name.startswith(incomplete)]
+    except (errors.LongtaskError, ValueError):
+        return []
+
+
+Namespace = Annotated[
+    str | None,
+    typer.Option(
+        "--namespace",
+        "-n",
+        help="Namespace of the task (default: $LONGTASK_NAMESPACE, else default).",
+        show_default=False,
+    ),
+]
+Output = Annotated[
+    output.Format,
+    typer.Option("--output", "-o", help="text for people, json or yaml for scripts."),
+]
+TaskName = Annotated[
+    str, typer.Argument(help="The task's name.", autocompletion=_complete_names, show_default=False)
+]
+WaitTimeoutOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--wait-timeout", help="Stop following after this many seconds (the task keeps running)."
+    ),
+]
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    gateway: Annotated[
+        str | None,
+        typer.Option(
+            "--gateway",
+            "-g",
+            help="Gateway URL (default: $LONGTASK_GATEWAY_URL, else .longtask/env).",
+            show_default=False,
+        ),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            help="Bearer token (default: $LONGTASK_TOKEN, else .longtask/env).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Submit, follow and control longtask tasks through the gateway."""
+    ctx.obj = Connection(gateway, token)
+
+
+# ---- helpers ----------------------------------------------------------------------------------
+
+
+def _stdout() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _fail(message: str, code: Exit = Exit.ERROR) -> NoReturn:
+    _stderr().print(f"[bold red]error:[/] {message}", markup=True)
+    raise typer.Exit(int(code))
+
+
+def _api_message(exc: errors.ApiError) -> str:
+    details = exc.details if isinstance(exc.details, list) else []
+    extra = [str(d.get("message")) for d in details[1:] if isinstance(d, dict)]
+    return "; ".join([exc.message, *extra])
+
+
+def _report(exc: errors.LongtaskError) -> NoReturn:
+    """A client error as one stderr line and exit code 1."""
+    if isinstance(exc, errors.Unauthorized):
+        _fail(f"{exc.message} (pass --token or set LONGTASK_TOKEN)")
+    if isinstance(exc, errors.ApiError):
+        _fail(_api_message(exc))
+    if isinstance(exc, errors.GatewayUnreachable):
+        _fail(f"{exc}; is the gateway running? (`make up` starts one)")
+    _fail(str(exc))
+
+
+@contextlib.contextmanager
+def _reporting() -> Iterator[None]:
+    try:
+        yield
+    except errors.LongtaskError as exc:
+        _report(exc)
+
+
+def _emit(data: Any, fmt: output.Format) -> None:
+    print(output.dump(data, fmt))
+
+
+def _table(headers: Sequence[str], rows: list[tuple[str, ...]]) -> None:
+    console = _stdout()
+    if console.is_terminal:
+        console.print(output.rich_table(headers, rows))
+    else:
+        print(output.plain_table(headers, rows))
+
+
+# ---- following ------------------------------------------------------------------------------
+
+
+def _follow(lt: Client, name: str, fmt: output.Format, wait_timeout: float | None) -> NoReturn:
+    """Follow a task to its end with the live view; exit with its outcome."""
+    namespace = lt.settings.namespace
+    state = live.Watched(namespace, name)
+    console = _stdout()
+    view = live.open_view(console, state) if fmt is output.Format.TEXT else None
+
+    def on_event(event: TaskEvent) -> None:
+        state.apply(event)
+        if view is not None:
+            view.show(state)
+
+    error: errors.LongtaskError | None = None
+    try:
+        task, code = _outcome(lt, name, on_event, wait_timeout)
+    except errors.LongtaskError as exc:
+        task, code, error = None, Exit.ERROR, exc
+    if view is not None:
+        view.close(state)
+    if error is not None:
+        _report(error)
+    if code is Exit.INTERRUPTED:
+        _stderr().print(
+            f"\nStopped watching; task {namespace}/{name} keeps running. "
+            f"Follow it again with `longtask watch {name} -n {namespace}`, "
+            f"stop it with `longtask cancel {name} -n {namespace}`.",
+            markup=False,
+        )
+    elif code is Exit.TIMEOUT:
+        _stderr().print(
+            f"Stopped watching after {wait_timeout} s; task {namespace}/{name} keeps running.",
+            markup=False,
+        )
+    elif task is not None and fmt is not output.Format.TEXT:
+        _emit(output.plain(task), fmt)
+    elif task is not None:
+        _summary(console, task, state)
+    raise typer.Exit(int(code))
+
+
+def _outcome(
+    lt: Client, name: str, on_event: Callable[[TaskEvent], None], wait_timeout: float | None
+) -> tuple[schemas.Task | None, Exit]:
+    """The final task and the exit code of its outcome (no task: not waited to the end)."""
+    try:
+        return lt.wait(name, on_progress=on_event, timeout=wait_timeout), Exit.SUCCESS
+    except errors.TaskFailed as exc:
+        return exc.task, Exit.FAILED
+    except errors.TaskCancelled as exc:
+        return exc.task, Exit.CANCELLED
+    except errors.WaitTimeout:
+        return None, Exit.TIMEOUT
+    except KeyboardInterrupt:
+        return None, Exit.INTERRUPTED
+
+
+def _summary(console: Console, task: schemas.Task, state: live.Watched) -> None:
+    took = output.duration(state.elapsed())
+    if task.phase == "Succeeded":
+        line = f"[green]✔[/] {task.namespace}/{task.name} Succeeded in {took}"
+        if task.result is not None:
+            line += f" — result: {output.shorten(json.dumps(task.result), 200)}"
+    else:
+        reason = f" ({task.reason})" if task.reason else ""
+        line = f"[red]✘[/] {task.namespace}/{task.name} {task.phase}{reason} after {took}"
+        if task.message:
+            line += f": {output.shorten(task.message, 200)}"
+    console.print(line, markup=True, highlight=False)
+
+
+# ---- commands ---------------------------------------------------------------------------------
+
+
+@app.command(context_settings={"allow_interspersed_args": False})
+def submit(
+    ctx: typer.Context,
+    command: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="COMMAND",
+            help="The command and its arguments, after `--`.",
+            show_default=False,
+        ),
+    ] = None,
+    task: Annotated[
+        str | None,
+        typer.Option("--task", "-t", help="A Python task, module:function.", show_default=False),
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            "-p",
+            metavar="KEY=VALUE",
+            help="A param; the value is JSON when it parses, else a string.",
+        ),
+    ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            "-f",
+            help="A LongTask YAML file (flags override its fields).",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name", help="The task's name.")] = None,
+    generate_name: Annotated[
+        str | None, typer.Option("--generate-name", help="Prefix of a generated name.")
+    ] = None,
+    label: Annotated[
+        list[str] | None,
+        typer.Option("--label", "-l", metavar="KEY=VALUE", help="A label (repeatable)."),
+    ] = None,
+    env: Annotated[
+        list[str] | None,
+        typer.Option("--env", "-e", metavar="NAME=VALUE", help="An environment variable."),
+    ] = None,
+    max_attempts: Annotated[
+        int | None, typer.Option("--max-attempts", min=1, help="Attempts before it fails.")
+    ] = None,
+    timeout: Annotated[
+        int | None, typer.Option("--timeout", min=1, help="Seconds each attempt may run.")
+    ] = None,
+    image: Annotated[str | None, typer.Option("--image", help="The runner image.")] = None,
+    idempotency_key: Annotated[
+        str | None,
+        typer.Option("--idempotency-key", help="Submitting again with this key is a no-op."),
+    ] = None,
+    namespace: Namespace = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", "-w", help="Follow the task with a live bar until it ends.")
+    ] = False,
+    wait_timeout: WaitTimeoutOpt = None,
+    fmt: Output = output.Format.TEXT,
+) -> None:
+    """Submit a task: `longtask submit -- COMMAND ARGS…`, `--task module:function`, or `-f FILE`.
+
+    With --wait, follow it and exit 0 only if it succeeds (3: failed, 4: cancelled)."""
+    if command and task:
+        raise typer.BadParameter("give either a command (after --) or --task, not both")
+    try:
+        base = params.load_file(file) if file is not None else {}
+        overrides: dict[str, Any] = {
+            "command": list(command) if command else None,
+            "task": task,
+            "params": params.parse_params(param or []),
+            "name": name,
+            "generateName": generate_name,
+            "labels": params.parse_labels(label or []),
+            "env": [{"name": k, "value": v} for k, v in params.parse_labels(env or []).items()],
+            "retry": {"maxAttempts": max_attempts} if max_attempts is not None else None,
+            "timeoutSeconds": timeout,
+            "image": image,
+        }
+        if command or task:
+            # The command line's program replaces the file's (they are exclusive in the spec).
+            base = {k: v for k, v in base.items() if k not in ("command", "task")}
+        body = params.build(base, overrides)
+    except (ValueError, OSError) as exc:
+        raise typer.BadParameter(str(exc)) from None
+    with _reporting(), _connection(ctx).client(namespace) as lt:
+        created = lt.submit(body, idempotency_key=idempotency_key)
+        if wait:
+            _follow(lt, created.name, fmt, wait_timeout)
+    if fmt is not output.Format.TEXT:
+        _emit(output.plain(created), fmt)
+        return
+    print(f"Submitted {created.namespace}/{created.name}.")
+    _stderr().print(
+        f"Follow it with `longtask watch {created.name} -n {created.namespace}`.", markup=False
+    )
+
+
+@app.command()
+def watch(
+    ctx: typer.Context,
+    name: TaskName,
+    namespace: Namespace = None,
+    wait_timeout: WaitTimeoutOpt = None,
+    fmt: Output = output.Format.TEXT,
+) -> None:
+    """Follow a task with a live bar until it ends; Ctrl-C stops watching, not the task.
+
+    Exits 0 if it succeeded, 3 if it failed, 4 if it was cancelled."""
+    with _connection(ctx).client(namespace) as lt:
+        _follow(lt, name, fmt, wait_timeout)
+
+
+@app.command()
+def get(
+    ctx: typer.Context,
+    name: TaskName,
+    namespace: Namespace = None,
+    fmt: Output = output.Format.TEXT,
+) -> None:
+    """Show one task."""
+    with _reporting(), _connection(ctx).client(namespace) as lt:
+        task = lt.get(name)
+    if fmt is not output.Format.TEXT:
+        _emit(output.plain(task), fmt)
+        return
+    console = _stdout()
+    details = output.task_details(task)
+    if console.is_terminal:
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold")
+        grid.add_column()
+        for key, value in details:
+            grid.add_row(key, value)
+        console.print(grid)
+    else:
+        for key, value in details:
+            print(f"{key}: {value}")
+    if task.attempts:
+        print()
+        _table(("ATTEMPT", "OUTCOME", "REASON", "EXIT", "MESSAGE"), output.attempts_rows(task))
+
+
+@app.command("list")
+def list_tasks(
+    ctx: typer.Context,
+    namespace: Namespace = None,
+    phase: Annotated[
+        str | None, typer.Option("--phase", help="Only tasks in this phase.", show_default=False)
+    ] = None,
+    selector: Annotated[
+        str | None,
+        typer.Option("--selector", "-l", help="Label selector, e.g. team=a.", show_default=False),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Show at most this many tasks.")
+    ] = None,
+    fmt: Output = output.Format.TEXT,
+) -> None:
+    """List tasks: name, phase, progress, attempt, message, age."""
+    with _reporting(), _connection(ctx).client(namespace) as lt:
+        tasks: list[schemas.Task] = []
+        for task in lt.list(phase=phase, label_selector=selector):
+            tasks.append(task)
+            if limit is not None and len(tasks) >= limit:
+                break
+    if fmt is not output.Format.TEXT:
+        _emit(output.plain(tasks), fmt)
+    elif not tasks:
+        _stderr().print("No tasks found.", markup=False)
+    else:
+        _table(output.TASK_COLUMNS, [output.task_row(t) for t in tasks])
+
+
+@app.command()
+def cancel(
+    ctx: typer.Context,
+    name: TaskName,
+    namespace: Namespace = None,
+    fmt: Output = output.Format.TEXT,
+) -> None:
+    """Request cancellation of a task (its running attempt is stopped)."""
+    with _reporting(), _connection(ctx).client(namespace) as lt:
+        task = lt.cancel(name)
+    if fmt is not output.Format.TEXT:
+        _emit(output.plain(task), fmt)
+    else:
+        print(f"Cancellation of {task.namespace}/{task.name} requested.")
+
+
+@app.command()
+def retry(
+    ctx: typer.Context,
+    name: TaskName,
+    namespace: Namespace = None,
+    wait: Annotated[bool, typer.Option("--wait", "-w", help="Follow the new task.")] = False,
+    wait_timeout: WaitTimeoutOpt = None,
+    fmt: Output = output.Format.TEXT,
+) -> None:
+    """Re-run a failed (or dead-lettered) task as a new task."""
+    with _reporting(), _connection(ctx).client(namespace) as lt:
+        task = lt.retry(name)
+        if wait:
+            _follow(lt, task.name, fmt, wait_timeout)
+    if fmt is not output.Format.TEXT:
+        _emit(output.plain(task), fmt)
+    else:
+        print(f"Retrying {task.namespace}/{name} as {task.namespace}/{task.name}.")
+
+
+@app.command()
+def delete(ctx: typer.Context, name: TaskName, namespace: Namespace = None) -> None:
+    """Delete a task (a running attempt is stopped)."""
+    with _reporting(), _connection(ctx).client(namespace) as lt:
+        lt.delete(name)
+        print(f"Deleted {lt.settings.namespace}/{name}.")
+
+
+@app.command()
+def logs(
+    ctx: typer.Context,
+    name: TaskName,
+    namespace: Namespace = None,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new lines until the task ends.")
+    ] = False,
+    fmt: Output = output.Format.TEXT,
+) -> None:
+    """Print a task's output lines (kept after its pods are gone)."""
+    try:
+        with _reporting(), _connection(ctx).client(namespace) as lt:
+            for line in lt.logs(name, follow=follow):
+                if fmt is output.Format.TEXT:
+                    print(line.line, flush=follow)
+                elif fmt is output.Format.JSON:
+                    print(json.dumps(output.plain(line)), flush=follow)
+                else:
+                    print("---\n" + output.dump(output.plain(line), fmt), flush=follow)
+    except KeyboardInterrupt:
+        raise typer.Exit(int(Exit.INTERRUPTED)) from None
+
+
+@app.command()
+def deadletters(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Show at most this many.")] = 50,
+    fmt: Output = output.Format.TEXT,
+) -> None:
+    """List dead-lettered tasks (attempts exhausted), newest first."""
+    with _reporting(), _connection(ctx).client(None) as lt:
+        items: list[schemas.DeadLetter] = []
+        for item in lt.deadletters(page_size=min(limit, 500)):
+            items.append(item)
+            if len(items) >= limit:
+                break
+    if fmt is not output.Format.TEXT:
+        _emit(output.plain(items), fmt)
+    elif not items:
+        _stderr().print("No dead letters.", markup=False)
+    else:
+        _table(output.DEADLETTER_COLUMNS, [output.deadletter_row(d) for d in items])

@@ -1,0 +1,160 @@
+"""The live view of one task: a rich progress bar on a terminal, progress lines otherwise.
+
+`Watched` folds the task's events into what is shown (phase, percent, message, attempt, when it
+started); `BarView` draws it as one bar line, `LineView` prints a line when something worth a
+line changed (phase, attempt, message, or 5 points of progress), so logs stay short.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Final, Protocol
+
+from longtask.api.cli import output
+from longtask.api.client import TaskEvent
+from longtask.core import resource
+from rich.console import Console
+from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, TextColumn
+from rich.progress import Task as BarTask
+from rich.text import Text
+
+LINE_STEP: Final = 5.0  # progress points between two plain lines
+
+
+@dataclass
+class Watched:
+    """What is known of the followed task."""
+
+    namespace: str
+    name: str
+    phase: str = resource.Phase.PENDING.value
+    progress: float | None = None
+    message: str | None = None
+    attempt: int | None = None
+    started_at: float = field(default_factory=time.time)  # unix seconds
+    finished_at: float | None = None
+
+    @property
+    def final(self) -> bool:
+        return self.phase in {p.value for p in resource.FINAL_PHASES}
+
+    @property
+    def percent(self) -> float:
+        return min(100.0, max(0.0, self.progress or 0.0))
+
+    def elapsed(self, now: float | None = None) -> float:
+        end = self.finished_at if self.finished_at is not None else (now or time.time())
+        return max(0.0, end - self.started_at)
+
+    def apply(self, event: TaskEvent) -> None:
+        if event.task is not None:
+            task = event.task
+            start = task.start_time or task.created_at
+            if start is not None:
+                self.started_at = _unix(start)
+            if task.completion_time is not None:
+                self.finished_at = _unix(task.completion_time)
+        if event.phase:
+            self.phase = event.phase
+        if event.progress is not None:
+            self.progress = event.progress
+        if event.message is not None and event.type != "end":
+            self.message = event.message
+        if event.attempt:
+            self.attempt = event.attempt
+        if event.is_end and self.finished_at is None:
+            self.finished_at = time.time()
+
+    def line(self) -> str:
+        """The plain-text line of the current state."""
+        parts = [f"{self.namespace}/{self.name}", self.phase, output.percent(self.progress)]
+        if self.attempt:
+            parts.append(f"attempt {self.attempt}")
+        parts.append(output.duration(self.elapsed()))
+        text = " ".join(parts)
+        return f"{text}  {self.message}" if self.message else text
+
+
+def _unix(value: datetime) -> float:
+    return value.timestamp()
+
+
+class View(Protocol):
+    def show(self, state: Watched) -> None: ...
+
+    def close(self, state: Watched) -> None: ...
+
+
+class ElapsedColumn(ProgressColumn):
+    """The task's own elapsed time (since it started, not since the view opened)."""
+
+    def render(self, task: BarTask) -> Text:
+        state: Watched | None = task.fields.get("state")
+        return Text(output.duration(state.elapsed()) if state else "-", style="progress.elapsed")
+
+
+class BarView:
+    """One rich progress bar: name, bar, percent, phase, attempt, elapsed, message."""
+
+    def __init__(self, console: Console, state: Watched) -> None:
+        self._progress = Progress(
+            SpinnerColumn(finished_text="•"),
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TextColumn("{task.fields[phase]}"),
+            TextColumn("{task.fields[attempt]}"),
+            ElapsedColumn(),
+            TextColumn("{task.fields[message]}"),
+            console=console,
+            transient=False,
+            refresh_per_second=8,
+        )
+        self._bar = self._progress.add_task(state.name, total=100)
+        self.show(state)
+        self._progress.start()
+
+    def show(self, state: Watched) -> None:
+        self._progress.update(
+            self._bar,
+            completed=state.percent,
+            phase=state.phase,
+            attempt=f"attempt {state.attempt}" if state.attempt else "",
+            message=output.shorten(state.message),
+            state=state,
+        )
+
+    def close(self, state: Watched) -> None:
+        self.show(state)
+        self._progress.stop()
+
+
+class LineView:
+    """Plain lines for logs and pipes: printed when something worth a line changed."""
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+        self._last: tuple[str, int | None, str | None] | None = None
+        self._last_progress: float | None = None
+
+    def show(self, state: Watched) -> None:
+        key = (state.phase, state.attempt, state.message)
+        moved = state.progress is not None and (
+            self._last_progress is None or abs(state.progress - self._last_progress) >= LINE_STEP
+        )
+        if key != self._last or moved:
+            self._last, self._last_progress = key, state.progress
+            self._console.print(state.line(), markup=False, highlight=False, soft_wrap=True)
+
+    def close(self, state: Watched) -> None:
+        if (state.phase, state.attempt, state.message) != self._last or (
+            state.progress != self._last_progress
+        ):
+            self._console.print(state.line(), markup=False, highlight=False, soft_wrap=True)
+
+
+def open_view(console: Console, state: Watched) -> View:
+    """A bar on a terminal, lines otherwise."""
+    return BarView(console, state) if console.is_terminal else LineView(console)
