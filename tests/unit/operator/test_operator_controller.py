@@ -1,0 +1,151 @@
+"""The controller's effects, over an in-memory stand-in for the API (no cluster needed)."""
+
+from __future__ import annotations
+
+import collections
+import copy
+from collections.abc import Mapping
+from typing import Any, cast
+
+from longtask.operator import publishing
+from longtask.operator.controller import Controller
+from longtask.operator.kube import Kube
+from longtask.operator.metrics import Metrics
+from longtask.operator.settings import Settings
+
+from tests.fixtures.operator import T0, make_job, make_task
+
+
+class FakeKube:
+    """Keeps Jobs and the LongTask status in dicts; counts writes like kube.Kube."""
+
+    def __init__(self, task: dict[str, Any]) -> None:
+        self.task = task
+        self.jobs: dict[str, dict[str, Any]] = {}
+        self.events: list[str] = []
+        self.writes: collections.Counter[str] = collections.Counter()
+        self.version = 100
+
+    async def service_account_exists(self, namespace: str, name: str) -> bool:
+        return name == "longtask-runner"
+
+    async def create_job(self, manifest: Mapping[str, Any]) -> dict[str, Any] | None:
+        self.writes["create_job"] += 1
+        name = manifest["metadata"]["name"]
+        if name in self.jobs:
+            return None
+        self.jobs[name] = {"metadata": copy.deepcopy(dict(manifest["metadata"])), "status": {}}
+        return self.jobs[name]
+
+    async def read_job(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return self.jobs.get(name)
+
+    async def delete_job(self, namespace: str, name: str) -> None:
+        self.writes["delete_job"] += 1
+        self.jobs.pop(name, None)
+
+    async def list_pods(self, namespace: str, job_name: str) -> list[dict[str, Any]]:
+        return []
+
+    async def patch_status(
+        self, namespace: str, name: str, patch: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        self.writes["patch_status"] += 1
+        status = self.task.setdefault("status", {})
+        for key, value in patch.items():
+            if value is None:
+                status.pop(key, None)
+            else:
+                status[key] = copy.deepcopy(value)
+        self.version += 1
+        self.task["metadata"]["resourceVersion"] = str(self.version)
+        return copy.deepcopy(self.task)
+
+    async def delete_task(self, namespace: str, name: str, uid: str) -> None:
+        self.writes["delete_task"] += 1
+
+    async def post_event(
+        self, task: Mapping[str, Any], kind: str, reason: str, message: str
+    ) -> None:
+        self.writes["create_event"] += 1
+        self.events.append(reason)
+
+
+def controller_for(task: dict[str, Any]) -> tuple[Controller, FakeKube]:
+    fake = FakeKube(task)
+    controller = Controller(
+        Settings(),
+        cast(Kube, fake),
+        publishing.Publisher(""),
+        Metrics(),
+        now=lambda: T0,
+        rand=lambda: 0.5,
+    )
+    controller.task_event("ADDED", task)
+    return controller, fake
+
+
+KEY = ("ns", "demo")
+
+
+async def test_a_new_task_gets_its_job_then_its_status() -> None:
+    controller, fake = controller_for(make_task())
+    await controller.handle(KEY)
+    assert list(fake.jobs) == ["demo-1"]
+    assert fake.task["status"]["phase"] == "Pending"
+    assert fake.writes == {"create_job": 1, "patch_status": 1, "create_event": 1}
+    assert controller.store.job(("ns", "demo-1")) is not None  # no false "lost" before the watch
+
+
+async def test_a_missing_service_account_fails_admission() -> None:
+    controller, fake = controller_for(
+        make_task(spec={"command": ["x"], "serviceAccountName": "no"})
+    )
+    await controller.handle(KEY)
+    assert fake.jobs == {}
+    assert fake.task["status"]["reason"] == "InvalidSpec"
+
+
+async def test_runner_progress_patches_cost_no_operator_writes() -> None:
+    controller, fake = controller_for(make_task())
+    await controller.handle(KEY)
+    job = make_job("demo-1", active=1, ready=1)
+    controller.job_event("MODIFIED", job)
+    await controller.handle(KEY)  # Pending -> Running
+    before = sum(fake.writes.values())
+    for percent in range(1, 50):
+        update = copy.deepcopy(fake.task)
+        update["status"].update({"progress": percent, "message": f"step {percent}"})
+        update["metadata"]["resourceVersion"] = str(1000 + percent)
+        controller.task_event("MODIFIED", update)
+        await controller.handle(KEY)
+    assert sum(fake.writes.values()) == before
+
+
+async def test_a_job_of_an_older_task_with_the_same_name_is_not_adopted() -> None:
+    controller, fake = controller_for(make_task())
+    fake.jobs["demo-1"] = make_job("demo-1", task_uid="an-older-uid")
+    await controller.handle(KEY)
+    assert "status" not in fake.task or not fake.task["status"]
+    assert controller.queue.scheduled == 1  # tries again once the old Job is gone
+
+
+async def test_success_path_writes_are_few() -> None:
+    controller, fake = controller_for(make_task())
+    await controller.handle(KEY)
+    controller.job_event("MODIFIED", make_job("demo-1", active=1, ready=1))
+    await controller.handle(KEY)
+    controller.job_event(
+        "MODIFIED", make_job("demo-1", conditions=[{"type": "Complete"}], succeeded=1)
+    )
+    await controller.handle(KEY)
+    assert fake.task["status"]["phase"] == "Succeeded"
+    assert fake.writes == {"create_job": 1, "patch_status": 3, "create_event": 3}
+    assert fake.events == ["JobCreated", "PodRunning", "Completed"]
+
+
+async def test_deleted_task_is_forgotten() -> None:
+    controller, _ = controller_for(make_task())
+    controller.task_event("DELETED", make_task())
+    assert controller.store.task(KEY) is None
+    await controller.handle(KEY)  # nothing to do, no error

@@ -1,0 +1,65 @@
+"""Redis writes of the operator: what is written, and that an outage keeps them for later."""
+
+from __future__ import annotations
+
+import socket
+
+from longtask.core import events, keys
+from longtask.core.resource import Phase, Reason
+from longtask.operator import publishing
+from longtask.operator.reconcile import Transition
+
+
+def test_a_final_transition_writes_status_end_and_expiries() -> None:
+    moves = [
+        Transition(Phase.RUNNING, Phase.FAILED, Reason.ATTEMPTS_EXHAUSTED, "all failed", 3),
+    ]
+    dead = {"namespace": "ns", "name": "t", "uid": "u", "attempts": 3}
+    commands = publishing.task_commands("u", moves, dead)
+    xadds = [c for c in commands if c.op == "xadd"]
+    assert [c.key for c in xadds] == [keys.events("u"), keys.events("u"), keys.DEADLETTER]
+    status, end = (events.decode(dict(c.fields or {})) for c in xadds[:2])
+    assert (status["type"], status["phase"], status["attempt"]) == ("status", "Failed", 3)
+    assert (end["type"], end["reason"]) == ("end", "AttemptsExhausted")
+    assert dict(xadds[2].fields or {}) == {
+        "namespace": "ns",
+        "name": "t",
+        "uid": "u",
+        "attempts": "3",
+    }
+    expired = {c.key for c in commands if c.op == "expire"}
+    assert keys.events("u") in expired and keys.state("u") in expired
+    hset = next(c for c in commands if c.op == "hset")
+    assert dict(hset.fields or {}) == {keys.STATE_PHASE: "Failed", keys.STATE_ATTEMPT: "3"}
+
+
+def test_a_non_final_transition_writes_no_end() -> None:
+    moves = [Transition(None, Phase.PENDING, Reason.JOB_CREATED, "m", 1)]
+    commands = publishing.task_commands("u", moves, None)
+    assert [c.op for c in commands] == ["xadd", "hset"]
+
+
+def unused_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_writes_are_kept_while_redis_is_unreachable() -> None:
+    errors: list[int] = []
+    publisher = publishing.Publisher(
+        f"redis://127.0.0.1:{unused_port()}/0", on_error=lambda: errors.append(1)
+    )
+    moves = [Transition(None, Phase.PENDING, Reason.JOB_CREATED, "m", 1)]
+    publisher.submit(publishing.task_commands("u", moves, None))
+    assert not await publisher.flush()
+    assert publisher.backlog == 2 and errors == [1]
+    assert await publisher.heartbeats(["u"]) is None
+    await publisher.close()
+
+
+async def test_without_a_url_nothing_is_written_or_read() -> None:
+    publisher = publishing.Publisher("")
+    publisher.submit([publishing.Command("expire", "k", number=1)])
+    assert publisher.backlog == 0 and not publisher.enabled
+    assert await publisher.heartbeats(["u"]) is None

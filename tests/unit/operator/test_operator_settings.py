@@ -1,0 +1,38 @@
+"""Operator settings from the environment."""
+
+from __future__ import annotations
+
+import pytest
+from longtask.operator import settings
+
+
+def test_defaults() -> None:
+    got = settings.from_env({})
+    assert got.runner_image == "longtask/runner:0.1.0"
+    assert got.runner_service_account == "longtask-runner"
+    assert got.metrics_port == 8080 and got.namespaces == () and got.redis_url == ""
+
+
+def test_values_from_the_environment() -> None:
+    got = settings.from_env(
+        {
+            "LONGTASK_REDIS_URL": "redis://r/0",
+            "LONGTASK_RUNNER_IMAGE": "img:2",
+            "LONGTASK_RUNNER_SERVICE_ACCOUNT": "sa",
+            "LONGTASK_METRICS_PORT": "9000",
+            "LONGTASK_NAMESPACES": " a, b ,,",
+            "LONGTASK_JOB_TTL_SECONDS": "60",
+        }
+    )
+    assert got.redis_url == got.runner_redis_url == "redis://r/0"
+    assert (got.runner_image, got.runner_service_account) == ("img:2", "sa")
+    assert got.metrics_port == 9000 and got.namespaces == ("a", "b") and got.job_ttl_seconds == 60
+
+
+def test_redis_url_falls_back_to_redis_url() -> None:
+    assert settings.from_env({"REDIS_URL": "redis://x/1"}).redis_url == "redis://x/1"
+
+
+def test_a_malformed_number_names_the_variable() -> None:
+    with pytest.raises(ValueError, match="LONGTASK_METRICS_PORT"):
+        settings.from_env({"LONGTASK_METRICS_PORT": "eighty"})
