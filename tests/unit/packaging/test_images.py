@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -58,3 +59,21 @@ def test_hadolint_catches_a_bad_dockerfile(tmp_path: Path) -> None:
     bad = tmp_path / "bad.Dockerfile"
     bad.write_text("FROM python:latest\nRUN apt-get install curl\n")
     assert run([hadolint(), bad]).returncode != 0
+
+
+def test_image_copies_everything_the_wheel_is_built_from() -> None:
+    """The build stage gets pyproject.toml, its readme and every folder the wheel packs, and the
+    .dockerignore lets each of them into the build context."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    packages = project["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
+    needed = {"pyproject.toml", project["project"]["readme"]} | {p.split("/")[0] for p in packages}
+    for name in sorted(EXPECTED):
+        dockerfile = DOCKER / name
+        copied = set()
+        for line in dockerfile.read_text().splitlines():
+            if line.startswith("COPY ") and "--from" not in line:
+                copied |= set(line.split()[1:-1])
+        assert needed <= copied, f"{name} does not copy {needed - copied}"
+        ignore = dockerfile.with_name(name + ".dockerignore").read_text().splitlines()
+        allowed = {ln[1:].rstrip("/") for ln in ignore if ln.startswith("!")}
+        assert needed <= allowed, f"{name}.dockerignore leaves out {needed - allowed}"
