@@ -15,6 +15,7 @@ pytest_plugins = [
     "tests.fixtures.packaging",
     "tests.fixtures.gateway",
     "tests.fixtures.operator",
+    "tests.fixtures.runner",
 ]
 
 STACK_FOLDERS = {"integration", "e2e", "drills"}

@@ -1,8 +1,10 @@
 """Patches the LongTask's status subresource (merge patch) with the runner's fields.
 
 The runner writes only `progress`, `message`, `result` and `resultRef`; `phase` and the rest
-belong to the operator. Each patch carries `metadata.uid`, so a LongTask deleted and re-created
-under the same name is never patched by the old task's runner (the API server answers 409).
+belong to the operator. Before its first patch the sink reads the LongTask once and checks its
+UID, so that a runner whose task was deleted and re-created under the same name never patches
+the new task. (A `metadata.uid` in a status merge patch is no precondition: the status strategy
+keeps the stored metadata and the API server accepts the patch.)
 """
 
 from __future__ import annotations
@@ -38,6 +40,21 @@ class StatusSink:
         self._name = name
         self._uid = uid
         self._api_client: client.ApiClient | None = None
+        self._verified = uid is None
+
+    async def _verify(self, api: client.CustomObjectsApi) -> None:
+        found = await api.get_namespaced_custom_object(
+            resource.GROUP,
+            resource.VERSION,
+            self._namespace,
+            resource.PLURAL,
+            self._name,
+            _request_timeout=REQUEST_TIMEOUT_SECONDS,
+        )
+        uid = found.get("metadata", {}).get("uid")
+        if uid != self._uid:
+            raise StatusGone(f"{self._namespace}/{self._name} is another task now (uid {uid})")
+        self._verified = True
 
     async def _api(self) -> client.CustomObjectsApi:
         if self._api_client is None:
@@ -56,10 +73,10 @@ class StatusSink:
     async def patch(self, status: dict[str, Any]) -> None:
         """One merge patch; raises StatusGone when retrying is pointless, else any error."""
         body: dict[str, Any] = {"status": status}
-        if self._uid:
-            body["metadata"] = {"uid": self._uid}
         api = await self._api()
         try:
+            if not self._verified:
+                await self._verify(api)
             await api.patch_namespaced_custom_object_status(  # type: ignore[call-arg]
                 resource.GROUP,
                 resource.VERSION,

@@ -146,7 +146,7 @@ def test_heartbeats_and_state_carry_the_attempt_and_the_latest_progress(
     reporter.finish(Outcome(), timeout=5.0)
     state = [b.state for b in redis.batches if b.state][-1]
     assert state[keys.STATE_PROGRESS] == 42.0 and state[keys.STATE_ATTEMPT] == 2
-    assert state[keys.STATE_HEARTBEAT] <= events.now_ms()
+    assert int(state[keys.STATE_HEARTBEAT]) <= events.now_ms()
 
 
 def test_redis_outage_keeps_status_patches_and_delivers_logs_and_latest_progress_after(

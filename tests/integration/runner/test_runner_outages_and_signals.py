@@ -1,0 +1,118 @@
+"""The runner when things go wrong: Redis stopped mid-task, SIGTERM to Python and command tasks."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+
+from longtask.core import events, keys, resource, runnerenv
+from longtask.devstack.stack import Stack
+
+from tests.fixtures.runner import RunnerHarness, wait_until
+
+EXIT = resource.ExitCode
+
+
+def test_a_redis_outage_mid_task_neither_fails_the_task_nor_stops_the_status(
+    runner_harness: RunnerHarness, stack: Stack
+) -> None:
+    task = runner_harness.create(
+        "outage",
+        {"task": "runner_test_tasks:slow_progress", "params": {"steps": 60, "delay": 0.1}},
+    )
+    uid = task["metadata"]["uid"]
+    proc = runner_harness.start(task, env={runnerenv.STATUS_INTERVAL: "0.3"})
+    wait_until(lambda: runner_harness.events(task, "progress"), what="first progress event")
+
+    stack.stop_redis()
+    try:
+        before = runner_harness.get("outage")["status"].get("progress", 0)
+        wait_until(
+            lambda: runner_harness.get("outage")["status"].get("progress", 0) > before + 10,
+            what="status progress advancing while Redis is down",
+        )
+    finally:
+        stack.start_redis()
+    back = events.now_ms()
+
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == EXIT.SUCCESS, stderr
+    assert "Redis unavailable" in stderr
+    status = runner_harness.get("outage")["status"]
+    assert (status["progress"], status["result"]) == (100, {"steps": 60})
+    after = [e for e in runner_harness.events(task) if e["ts"] >= back]
+    assert any(e["type"] == "progress" for e in after), "no events after Redis came back"
+    assert runner_harness.events(task, "result")[-1]["result"] == {"steps": 60}
+    assert runner_harness.redis.hget(keys.state(uid), keys.STATE_PROGRESS) == "100.0"
+
+
+def _terminate_when_running(
+    harness: RunnerHarness, proc: subprocess.Popen[str], task: dict[str, object]
+) -> tuple[str, str]:
+    wait_until(lambda: harness.events(task, "progress"), what="the task running")
+    proc.send_signal(signal.SIGTERM)
+    return proc.communicate(timeout=60)
+
+
+def test_sigterm_cancels_a_python_task_that_checks_for_it(runner_harness: RunnerHarness) -> None:
+    task = runner_harness.create("cancel-py", {"task": "runner_test_tasks:until_cancelled"})
+    proc = runner_harness.start(task)
+    _, stderr = _terminate_when_running(runner_harness, proc, task)
+    assert proc.returncode == EXIT.TERMINATED, stderr
+    assert runner_harness.get("cancel-py")["status"]["message"] == "Cancelled"
+
+
+def test_sigterm_cancels_an_async_python_task(runner_harness: RunnerHarness) -> None:
+    task = runner_harness.create(
+        "cancel-async", {"task": "runner_test_tasks:until_cancelled_async"}
+    )
+    proc = runner_harness.start(task)
+    _, stderr = _terminate_when_running(runner_harness, proc, task)
+    assert proc.returncode == EXIT.TERMINATED, stderr
+    assert "saw cancellation" in stderr
+    logs = runner_harness.redis.xrange(keys.logs(task["metadata"]["uid"]))
+    assert any("saw cancellation" in fields["line"] for _, fields in logs)
+
+
+def test_a_task_ignoring_sigterm_is_cut_off_after_the_grace_period(
+    runner_harness: RunnerHarness,
+) -> None:
+    task = runner_harness.create("stubborn", {"task": "runner_test_tasks:ignores_cancellation"})
+    proc = runner_harness.start(task, env={runnerenv.GRACE_SECONDS: "1"})
+    _, stderr = _terminate_when_running(runner_harness, proc, task)
+    assert proc.returncode == EXIT.TERMINATED, stderr
+    assert "grace period" in stderr
+    assert runner_harness.get("stubborn")["status"]["message"] == "Cancelled: grace period over"
+
+
+def test_sigterm_reaches_a_command_and_its_children(runner_harness: RunnerHarness) -> None:
+    script = 'echo "::progress 5 started"; echo $$ >&2; sleep 300 & wait'
+    task = runner_harness.create("cancel-cmd", {"command": ["sh", "-c", script]})
+    proc = runner_harness.start(task)
+    _, stderr = _terminate_when_running(runner_harness, proc, task)
+    assert proc.returncode == EXIT.TERMINATED, stderr
+    status = runner_harness.get("cancel-cmd")["status"]
+    assert (status["progress"], status["message"]) == (5, "Cancelled: the command was terminated")
+    shell = int(next(line for line in stderr.splitlines() if line.strip().isdigit()))
+
+    def group_gone() -> bool:
+        try:
+            os.killpg(shell, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    wait_until(group_gone, timeout=10, what="the command's process group gone")
+
+
+def test_a_command_that_finishes_within_the_grace_period_keeps_its_exit_code(
+    runner_harness: RunnerHarness,
+) -> None:
+    script = "trap 'echo \"::progress 100 wrapped up\"; exit 0' TERM; echo '::progress 1 go'; "
+    script += "while true; do sleep 0.05; done"
+    task = runner_harness.create("graceful", {"command": ["sh", "-c", script]})
+    proc = runner_harness.start(task)
+    _, stderr = _terminate_when_running(runner_harness, proc, task)
+    assert proc.returncode == EXIT.SUCCESS, stderr
+    assert runner_harness.get("graceful")["status"]["message"] == "wrapped up"
