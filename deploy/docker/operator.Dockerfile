@@ -7,6 +7,9 @@ ARG BASE=python:3.11-slim
 
 FROM ${BASE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+# Offline builds (no package index reachable) pass a pip.conf naming a folder of wheels
+# mounted into the build: --build-arg PIP_CONFIG_FILE=/wheels/pip.conf (deploy/images/).
+ARG PIP_CONFIG_FILE
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY core core
