@@ -204,20 +204,31 @@ def test_logs_reads_pages_until_empty() -> None:
         assert [line.line for line in lt.logs("t1")] == ["a", "b", "c"]
 
 
-def test_logs_follow_reads_the_lines_written_before_the_end() -> None:
-    written = [{"id": "1-0", "line": "a"}]
+def test_logs_follow_reads_the_sse_stream_and_resumes_by_id() -> None:
+    def log(id: str, line: str) -> bytes:
+        return sse.frame("log", {"id": id, "attempt": 1, "line": line}, id)
+
+    bodies = [
+        log("1-0", "a") + log("2-0", "b"),  # then the connection drops
+        log("3-0", "c") + sse.frame("end", {"type": "end"}),
+    ]
+    seen: list[tuple[str | None, str | None]] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith("/logs"):
-            after = request.url.params.get("after", "0-0")
-            items = [line for line in written if line["id"] > after]
-            return httpx.Response(200, json={"items": items, "next": None})
-        # The task ends; its last line lands just before the client sees it final.
-        written.append({"id": "2-0", "line": "z"})
-        return httpx.Response(200, json=sse.task(phase="Succeeded"))
+        seen.append((request.url.params.get("follow"), request.headers.get("Last-Event-ID")))
+        return httpx.Response(
+            200, headers={"content-type": "text/event-stream"}, content=bodies.pop(0)
+        )
 
     with client(handler) as lt:
-        assert [line.line for line in lt.logs("t1", follow=True)] == ["a", "z"]
+        lt.settings.initial_delay = 0
+        lines = list(lt.logs("t1", follow=True))
+    assert [(line.id, line.line, line.attempt) for line in lines] == [
+        ("1-0", "a", 1),
+        ("2-0", "b", 1),
+        ("3-0", "c", 1),
+    ]
+    assert seen == [("true", None), ("true", "2-0")]
 
 
 def test_deadletters_pages_with_before() -> None:
@@ -225,13 +236,16 @@ def test_deadletters_pages_with_before() -> None:
         None: {"items": [{"id": "9-0", "name": "x", "error": "boom"}], "next": "9-0"},
         "9-0": {"items": [{"id": "8-0", "name": "y"}], "next": None},
     }
+    namespaces: set[str | None] = set()
 
     def handler(request: httpx.Request) -> httpx.Response:
         assert request.url.path == "/v1/deadletters"
+        namespaces.add(request.url.params.get("namespace"))
         return httpx.Response(200, json=pages[request.url.params.get("before")])
 
     with client(handler) as lt:
-        assert [d.name for d in lt.deadletters()] == ["x", "y"]
+        assert [d.name for d in lt.deadletters(namespace="team")] == ["x", "y"]
+    assert namespaces == {"team"}
 
 
 async def test_async_client_makes_the_same_calls() -> None:

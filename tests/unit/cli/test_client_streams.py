@@ -160,3 +160,40 @@ def test_final_view_takes_the_end_phase_when_the_status_lags() -> None:
     assert streams.final_view(lagging, None).phase is resource.Phase.RUNNING
     done = make_task(resource.Phase.SUCCEEDED)
     assert streams.final_view(done, end).phase is resource.Phase.SUCCEEDED
+
+
+def test_decoder_gives_events_their_own_ids_only() -> None:
+    decoder = streams.Decoder()
+    # httpx-sse carries the last id over to messages without an id line.
+    messages = [
+        ServerSentEvent(event="", data="", id="", retry=2000),  # the retry hint
+        ServerSentEvent(event="snapshot", data=sse.snapshot().decode().split("data: ")[1].strip()),
+        ServerSentEvent(event="progress", data='{"type":"progress"}', id="5-0"),
+        ServerSentEvent(event="status", data='{"type":"status","source":"watch"}', id="5-0"),
+        ServerSentEvent(event="end", data='{"type":"end","phase":"Succeeded"}', id="6-0"),
+    ]
+    got = [decoder.feed(m) for m in messages]
+    assert got[0] is None
+    assert [(e.type, e.id) for e in got[1:] if e is not None] == [
+        ("snapshot", None),
+        ("progress", "5-0"),
+        ("status", None),
+        ("end", "6-0"),
+    ]
+
+
+def test_an_id_less_event_after_an_entry_is_not_taken_for_a_repeat() -> None:
+    state = streams.Resume()
+    decoder = streams.Decoder()
+    first = decoder.feed(ServerSentEvent(event="progress", data='{"type":"progress"}', id="5-0"))
+    watch = decoder.feed(ServerSentEvent(event="end", data='{"type":"end"}', id="5-0"))
+    assert first is not None and watch is not None
+    assert state.accept(first) and state.accept(watch)
+    assert state.ended
+
+
+def test_backoff_does_not_overflow_after_many_failures() -> None:
+    state = streams.Resume(give_up_after=1e9)
+    for _ in range(2000):
+        delay = state.next_delay(httpx.ConnectError("refused"))
+    assert delay == 5.0

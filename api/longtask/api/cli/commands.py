@@ -486,13 +486,17 @@ def logs(
 @app.command()
 def deadletters(
     ctx: typer.Context,
+    namespace: Annotated[
+        str | None,
+        typer.Option("--namespace", "-n", help="Only this namespace (default: all)."),
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Show at most this many.")] = 50,
     fmt: Output = output.Format.TEXT,
 ) -> None:
     """List dead-lettered tasks (attempts exhausted), newest first."""
     with _reporting(), _connection(ctx).client(None) as lt:
         items: list[schemas.DeadLetter] = []
-        for item in lt.deadletters(page_size=min(limit, 500)):
+        for item in lt.deadletters(namespace=namespace, page_size=min(limit, 500)):
             items.append(item)
             if len(items) >= limit:
                 break

@@ -151,26 +151,31 @@ class AsyncClient:
         namespace: str | None = None,
         follow: bool = False,
         after: str | None = None,
-    ) -> AsyncIterator[schemas.LogLine]:
+    ) -> AsyncGenerator[schemas.LogLine, None]:
         ns = self.settings.ns(namespace)
-        final_seen = False
+        if follow:
+            state = self.settings.resume(after, None)
+            path = calls.logs_path(ns, name)
+            async with contextlib.aclosing(self._stream(path, state, calls.FOLLOW)) as stream:
+                async for event in stream:
+                    if event.type == streams.LOG:
+                        yield streams.log_line(event)
+            return
         while True:
             page = await self.logs_page(name, namespace=ns, after=after)
             for line in page.items:
                 yield line
-            after = page.next or (page.items[-1].id if page.items else after)
-            if page.items:
-                continue
-            if not follow or final_seen:
+            if not page.items:
                 return
-            final_seen = (await self.get(name, namespace=ns)).phase.is_final
-            if not final_seen:
-                await asyncio.sleep(base.LOGS_POLL_SECONDS)
+            after = page.items[-1].id
 
-    async def deadletters(self, *, page_size: int = 100) -> AsyncIterator[schemas.DeadLetter]:
+    async def deadletters(
+        self, *, namespace: str | None = None, page_size: int = 100
+    ) -> AsyncIterator[schemas.DeadLetter]:
         before: str | None = None
         while True:
-            page = await self._send(calls.deadletters(before=before, limit=page_size))
+            call = calls.deadletters(namespace=namespace, before=before, limit=page_size)
+            page = await self._send(call)
             for item in page.items:
                 yield item
             before = page.next
@@ -190,20 +195,32 @@ class AsyncClient:
         """The task's events until `end`, resuming by itself after dropped connections."""
         state = self.settings.resume(last_event_id, give_up_after)
         path = calls.events_path(self.settings.ns(namespace), name)
+        async with contextlib.aclosing(self._stream(path, state)) as stream:
+            async for event in stream:
+                yield event
+
+    async def _stream(
+        self, path: str, state: streams.Resume, params: Mapping[str, str] | None = None
+    ) -> AsyncGenerator[streams.TaskEvent, None]:
+        """The events of an SSE endpoint until `end`, reconnecting as `state` says."""
         while not state.ended:
             try:
                 async with aconnect_sse(
                     self._http,
                     "GET",
                     path,
+                    params=dict(params or {}),
                     headers=state.headers(),
                     timeout=self.settings.stream_timeout(None),
                 ) as source:
                     if not source.response.is_success:
                         await source.response.aread()
                         calls.raise_for_status(source.response)
+                    decoder = streams.Decoder()
                     async for sse in source.aiter_sse():
-                        event = streams.parse_event(sse)
+                        event = decoder.feed(sse)
+                        if event is None:
+                            continue
                         if state.accept(event):
                             yield event
                         if state.ended:

@@ -15,7 +15,6 @@ DEFAULT_TIMEOUT: Final = httpx.Timeout(30.0, connect=5.0)
 # re-reads the task before settling for the phase the end event named.
 FINAL_STATUS_GRACE: Final = 10.0
 FINAL_STATUS_POLL: Final = 0.5
-LOGS_POLL_SECONDS: Final = 1.0
 USER_AGENT: Final = "longtask-client/0.1"
 # Events handed to `wait`'s on_progress callback.
 PROGRESS_EVENTS: Final = frozenset({streams.SNAPSHOT, "progress", "status", streams.END})

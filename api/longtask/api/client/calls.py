@@ -143,13 +143,23 @@ def logs(
         params["after"] = after
     if limit is not None:
         params["limit"] = limit
-    return Call("GET", f"{task_path(namespace, name)}/logs", model(schemas.TaskLogs), params=params)
+    return Call("GET", logs_path(namespace, name), model(schemas.TaskLogs), params=params)
+
+
+def logs_path(namespace: str, name: str) -> str:
+    return f"{task_path(namespace, name)}/logs"
+
+
+# Query of the logs route that turns the page into a live SSE stream of `log` events.
+FOLLOW: Final = {"follow": "true"}
 
 
 def deadletters(
-    *, before: str | None = None, limit: int | None = None
+    *, namespace: str | None = None, before: str | None = None, limit: int | None = None
 ) -> Call[schemas.DeadLetterList]:
     params: dict[str, str | int] = {}
+    if namespace:
+        params["namespace"] = namespace
     if before:
         params["before"] = before
     if limit is not None:

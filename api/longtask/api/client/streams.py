@@ -30,6 +30,7 @@ from longtask.core import events, resource
 
 SNAPSHOT: Final = "snapshot"
 END: Final = events.EventType.END.value
+LOG: Final = events.EventType.LOG.value
 DEFAULT_GIVE_UP_AFTER: Final = 300.0
 # Longer than the gateway's ping interval (15 s by default), so an idle stream is not cut.
 STREAM_READ_TIMEOUT: Final = 60.0
@@ -72,6 +73,27 @@ class TaskEvent:
         return self.type == END
 
 
+class Decoder:
+    """Typed events of one connection's SSE messages.
+
+    httpx-sse reports the *last* event id on every message, as the SSE spec's last-event-id
+    buffer does; an event without an `id:` line (snapshot, events derived from the watch) would
+    look like a repeat of the entry before it. Ids strictly increase within one connection, so a
+    message repeating the previous message's id has no id of its own. Messages without data
+    (the `retry:` hint) are not events (the spec does not dispatch them either).
+    """
+
+    def __init__(self) -> None:
+        self._previous_id = ""
+
+    def feed(self, sse: ServerSentEvent) -> TaskEvent | None:
+        own_id = sse.id if sse.id != self._previous_id else ""
+        self._previous_id = sse.id
+        if not sse.data:
+            return None
+        return parse_event(ServerSentEvent(sse.event, sse.data, own_id, sse.retry))
+
+
 def parse_event(sse: ServerSentEvent) -> TaskEvent:
     """The typed event of an SSE message; InvalidResponse when its data is not an event."""
     if len(sse.data) > EVENT_MAX_CHARS:
@@ -101,6 +123,16 @@ def parse_event(sse: ServerSentEvent) -> TaskEvent:
         raise errors.InvalidResponse(
             f"malformed {kind} event: {exc.error_count()} errors"
         ) from None
+
+
+def log_line(event: TaskEvent) -> schemas.LogLine:
+    """The log line of a `log` event of the logs stream."""
+    extra = event.data.model_extra or {}
+    return schemas.LogLine(
+        id=event.id or str(extra.get("id", "")),
+        attempt=event.attempt,
+        line=str(extra.get("line", "")),
+    )
 
 
 def stream_id(value: str) -> tuple[int, int]:
@@ -159,7 +191,7 @@ class Resume:
             raise errors.GatewayUnreachable(
                 f"no working connection to the gateway for {waited:.0f} s: {exc}"
             ) from exc
-        delay = min(self.max_delay, self.initial_delay * 2.0**self.failures)
+        delay = min(self.max_delay, self.initial_delay * 2.0 ** min(self.failures, 30))
         self.failures += 1
         return min(delay, max(0.0, self.give_up_after - waited))
 

@@ -157,27 +157,30 @@ class Client:
         follow: bool = False,
         after: str | None = None,
     ) -> Iterator[schemas.LogLine]:
-        """The task's output lines; with `follow`, new lines until the task has finished."""
+        """The task's output lines after `after`; with `follow`, live until the task ends
+        (resuming by itself after dropped connections, like `events`)."""
         ns = self.settings.ns(namespace)
-        final_seen = False
+        if follow:
+            state = self.settings.resume(after, None)
+            for event in self._stream(calls.logs_path(ns, name), state, calls.FOLLOW):
+                if event.type == streams.LOG:
+                    yield streams.log_line(event)
+            return
         while True:
             page = self.logs_page(name, namespace=ns, after=after)
             yield from page.items
-            after = page.next or (page.items[-1].id if page.items else after)
-            if page.items:
-                continue
-            if not follow or final_seen:
+            if not page.items:
                 return
-            # Read once more after seeing the task final: lines written just before its end.
-            final_seen = self.get(name, namespace=ns).phase.is_final
-            if not final_seen:
-                time.sleep(base.LOGS_POLL_SECONDS)
+            after = page.items[-1].id
 
-    def deadletters(self, *, page_size: int = 100) -> Iterator[schemas.DeadLetter]:
-        """Dead-lettered tasks, newest first, page after page."""
+    def deadletters(
+        self, *, namespace: str | None = None, page_size: int = 100
+    ) -> Iterator[schemas.DeadLetter]:
+        """Dead-lettered tasks (of every namespace unless given), newest first, page by page."""
         before: str | None = None
         while True:
-            page = self._send(calls.deadletters(before=before, limit=page_size))
+            call = calls.deadletters(namespace=namespace, before=before, limit=page_size)
+            page = self._send(call)
             yield from page.items
             before = page.next
             if not before or not page.items:
@@ -205,24 +208,37 @@ class Client:
         deadline: float | None = None,
     ) -> Iterator[streams.TaskEvent]:
         state = self.settings.resume(last_event_id, give_up_after)
-        path = calls.events_path(namespace, name)
+        yield from self._stream(calls.events_path(namespace, name), state, deadline=deadline)
+
+    def _stream(
+        self,
+        path: str,
+        state: streams.Resume,
+        params: Mapping[str, str] | None = None,
+        deadline: float | None = None,
+    ) -> Iterator[streams.TaskEvent]:
+        """The events of an SSE endpoint until `end`, reconnecting as `state` says."""
         while not state.ended:
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
-                raise errors.WaitTimeout(f"task {namespace}/{name} did not finish in time")
+                raise errors.WaitTimeout(f"{path}: no end in time")
             try:
                 with connect_sse(
                     self._http,
                     "GET",
                     path,
+                    params=dict(params or {}),
                     headers=state.headers(),
                     timeout=self.settings.stream_timeout(remaining),
                 ) as source:
                     if not source.response.is_success:
                         source.response.read()
                         calls.raise_for_status(source.response)
+                    decoder = streams.Decoder()
                     for sse in source.iter_sse():
-                        event = streams.parse_event(sse)
+                        event = decoder.feed(sse)
+                        if event is None:
+                            continue
                         if state.accept(event):
                             yield event
                         if state.ended:
