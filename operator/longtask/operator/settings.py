@@ -9,7 +9,8 @@ Environment variables:
 - `LONGTASK_METRICS_PORT`: port of the Prometheus endpoint (default 8080; 0 disables it).
 - `LONGTASK_METRICS_HOST`: address it listens on (default `0.0.0.0`).
 - `LONGTASK_NAMESPACES`: comma-separated namespaces to serve (kopf globs like `team-*` allowed);
-  empty serves all namespaces.
+  empty serves all namespaces. With an exclusion (`!`), the whole value is one kopf pattern:
+  `!kube-*,!test-*` serves every namespace but those.
 - `LONGTASK_JOB_TTL_SECONDS`: `ttlSecondsAfterFinished` of attempt Jobs (default 3600).
 - `LONGTASK_WORKERS`: concurrent reconcilers (default 8).
 - `LONGTASK_STALL_SWEEP_SECONDS`: how often heartbeats of running tasks are read (default 5).
@@ -66,13 +67,19 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def parse_namespaces(raw: str) -> tuple[str, ...]:
+    """Kopf namespace patterns: one per name, or the whole value when it excludes some (`!`)."""
+    parts = tuple(ns.strip() for ns in raw.split(",") if ns.strip())
+    if any(part.startswith("!") for part in parts):
+        return (",".join(parts),)  # kopf reads exclusions within one pattern, left to right
+    return parts
+
+
 def from_env(env: Mapping[str, str] | None = None) -> Settings:
     """Settings from environment variables (see the module docstring)."""
     env = os.environ if env is None else env
     redis_url = env.get("LONGTASK_REDIS_URL") or env.get("REDIS_URL") or ""
-    namespaces = tuple(
-        ns.strip() for ns in env.get("LONGTASK_NAMESPACES", "").split(",") if ns.strip()
-    )
+    namespaces = parse_namespaces(env.get("LONGTASK_NAMESPACES", ""))
     liveness = env.get("LONGTASK_LIVENESS_PORT", "").strip()
     sweep = env.get("LONGTASK_STALL_SWEEP_SECONDS", "").strip()
     return Settings(

@@ -11,6 +11,8 @@ from longtask.operator import backoff, clock
 
 from tests.fixtures.operator import OperatorProcess, Tasks
 
+WRITES = "longtask_operator_api_writes_total"
+
 
 def statuses(redis_client: redis.Redis, uid: str) -> list[dict[str, Any]]:
     entries: Any = redis_client.xrange(keys.events(uid))
@@ -22,6 +24,8 @@ def test_success_end_to_end(
     operator_proc: OperatorProcess, tasks: Tasks, redis_client: redis.Redis, stack: Any
 ) -> None:
     script = "echo '::progress 40 working'; sleep 1; echo '::result {\"answer\": 42}'"
+    verbs = ("create_job", "patch_status", "create_event", "delete_job", "delete_task")
+    writes_before = {v: operator_proc.metric(WRITES, verb=v) for v in verbs}
     created = tasks.create("ok", {"command": ["sh", "-c", script]})
     uid = created["metadata"]["uid"]
     waited = subprocess.run(
@@ -62,6 +66,13 @@ def test_success_end_to_end(
         )
         == 1
     )
+    # The operator's API writes for the whole task (the only task in flight): one Job, a status
+    # patch per phase (Pending and Running merge when the pod finishes before it is seen
+    # running), an Event per transition; none for the runner's progress and result patches.
+    writes = {v: operator_proc.metric(WRITES, verb=v) - writes_before[v] for v in verbs}
+    assert writes["create_job"] == 1 and writes["create_event"] == 3
+    assert 2 <= writes["patch_status"] <= 3
+    assert writes["delete_job"] == writes["delete_task"] == 0
 
 
 def test_two_failures_then_success_backs_off_between_three_jobs(

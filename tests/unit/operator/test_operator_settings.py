@@ -36,3 +36,8 @@ def test_redis_url_falls_back_to_redis_url() -> None:
 def test_a_malformed_number_names_the_variable() -> None:
     with pytest.raises(ValueError, match="LONGTASK_METRICS_PORT"):
         settings.from_env({"LONGTASK_METRICS_PORT": "eighty"})
+
+
+def test_exclusions_make_one_kopf_pattern() -> None:
+    got = settings.from_env({"LONGTASK_NAMESPACES": "!kube-*, !lt-op-*"})
+    assert got.namespaces == ("!kube-*,!lt-op-*",)
