@@ -88,7 +88,12 @@ async def submit(
     return taskobjects.task_view(existing)
 
 
-@router.get("/tasks", response_model=schemas.TaskList, responses=ERRORS, summary="List tasks")
+@router.get(
+    "/tasks",
+    response_model=schemas.TaskList,
+    responses={**ERRORS, 410: {"model": schemas.Error, "description": "continue expired"}},
+    summary="List tasks",
+)
 async def list_tasks(
     namespace: deps.Namespace,
     runtime: deps.RuntimeDep,
