@@ -3,7 +3,7 @@
 Each module is one task, run as `longtask_examples.<module>:<function>`:
 
 - `counting:count` counts with progress (the smallest useful task);
-- `documents:process_batch` generates N documents, splits each into chunks and processes them
+- `documents:process` generates N documents, splits each into chunks and processes them
   one by one, with progress per document and a checkpoint after each;
 - `flaky:resume_after_failure` fails on its first attempt and resumes from its checkpoint on the
   second.

@@ -43,7 +43,7 @@ def embed(chunk: str, dims: int = 8) -> list[float]:
     return [round(b / 255, 3) for b in digest[:dims]]
 
 
-def process_batch(ctx: TaskContext, params: dict[str, Any]) -> dict[str, Any]:
+def process(ctx: TaskContext, params: dict[str, Any]) -> dict[str, Any]:
     count = int(params.get("documents", 20))
     paragraphs = int(params.get("paragraphs", 8))
     delay = float(params.get("delay", 0.01))
