@@ -202,6 +202,7 @@ class Controller:
         log_extra = {"namespace": namespace, "task": name, "uid": uid}
         if plan.delete_job:
             await self.kube.delete_job(namespace, plan.delete_job)
+            self.store.drop_job((namespace, plan.delete_job))
             logger.info("deleted Job %s/%s", namespace, plan.delete_job, extra=log_extra)
         if plan.create_job is not None:
             created = await self.kube.create_job(plan.create_job)
