@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 import redis as redis_lib
 from kubernetes import client as k8s_client
+from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.fixtures.gateway import Gateway, create_task, patch_status
-
-playwright_api = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = [
@@ -30,10 +29,10 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 
 
 @pytest.fixture
-def page() -> Iterator[playwright_api.Page]:
+def page() -> Iterator[Page]:
     if not Path(CHROMIUM).exists():
         pytest.skip("Chromium is not installed (deploy/devstack/install-system-deps.sh)")
-    with playwright_api.sync_playwright() as pw:
+    with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         try:
             yield browser.new_page(viewport={"width": 1200, "height": 500})
@@ -42,9 +41,8 @@ def page() -> Iterator[playwright_api.Page]:
 
 
 def test_dashboard_shows_live_progress(
-    page: playwright_api.Page, gateway: Gateway, namespace: str, k8s: k8s_client.ApiClient
+    page: Page, gateway: Gateway, namespace: str, k8s: k8s_client.ApiClient
 ) -> None:
-    expect = playwright_api.expect
     create_task(gateway, namespace, name="visible")
     page.goto(f"{gateway.url}/?namespace={namespace}")
 
@@ -80,9 +78,8 @@ def test_dashboard_shows_live_progress(
 
 
 def test_dashboard_cancel_button_and_log(
-    page: playwright_api.Page, gateway: Gateway, namespace: str, k8s: k8s_client.ApiClient
+    page: Page, gateway: Gateway, namespace: str, k8s: k8s_client.ApiClient
 ) -> None:
-    expect = playwright_api.expect
     task = create_task(gateway, namespace, name="stoppable")
     patch_status(k8s, namespace, "stoppable", phase="Running", progress=10)
     r = redis_lib.Redis.from_url(gateway.env["LONGTASK_REDIS_URL"], decode_responses=True)

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import redis
-from longtask.core import events
+from longtask.core import events, keys
 
 from tests.fixtures.gateway import GatewayFactory, add_event, create_task
 
@@ -73,15 +73,11 @@ async def test_many_clients_one_reader(
         # Every client now follows the live stream: count only what the events cost.
         redis_client.config_resetstat()
         pipe = redis_client.pipeline(transaction=False)
-        for i in range(EVENTS):
-            pipe.xadd(
-                f"longtask:{task['uid']}:events",
-                events.encode(events.make(events.EventType.PROGRESS, 1, progress=i)),
-            )
-        pipe.xadd(
-            f"longtask:{task['uid']}:events",
-            events.encode(events.make(events.EventType.END, 1, phase="Succeeded")),
-        )
+        burst = [events.make(events.EventType.PROGRESS, 1, progress=i) for i in range(EVENTS)]
+        burst.append(events.make(events.EventType.END, 1, phase="Succeeded"))
+        for event in burst:
+            fields: dict[Any, Any] = events.encode(event)
+            pipe.xadd(keys.events(task["uid"]), fields)
         written = [str(i) for i in pipe.execute()]
         async with asyncio.timeout(120):
             received = await asyncio.gather(*clients)

@@ -3,6 +3,7 @@ and after a gateway restart); the same key with another body is a 409."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -11,7 +12,7 @@ from tests.fixtures.gateway import Gateway, GatewayFactory
 
 
 def submit(
-    url: str, key: str, namespace: str, body: dict[str, object], auth: str
+    url: str, key: str, namespace: str, body: Mapping[str, object], auth: str
 ) -> httpx.Response:
     return httpx.post(
         f"{url}/v1/namespaces/{namespace}/tasks",
