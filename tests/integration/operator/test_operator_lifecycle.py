@@ -9,7 +9,7 @@ import redis
 from longtask.core import events, keys
 from longtask.operator import backoff, clock
 
-from tests.fixtures.operator import OperatorProcess, Tasks
+from tests.fixtures.operator import OperatorProcess, Tasks, wait_for
 
 WRITES = "longtask_operator_api_writes_total"
 
@@ -171,3 +171,14 @@ def test_invalid_task_fails_at_admission_and_others_still_run(
     assert nosa["reason"] == "InvalidSpec" and "'missing' does not exist" in nosa["message"]
     assert tasks.wait_final("fine")["status"]["phase"] == "Succeeded"
     assert "InvalidSpec" in tasks.event_reasons("huge")
+
+
+def test_finished_task_is_deleted_after_its_ttl(
+    operator_proc: OperatorProcess, tasks: Tasks
+) -> None:
+    uid = tasks.create("brief", {"command": ["true"], "ttlSecondsAfterFinished": 1})["metadata"][
+        "uid"
+    ]
+    wait_for(lambda: not tasks.exists("brief"), 60, "the finished task to be deleted")
+    wait_for(lambda: not tasks.jobs(uid), 60, "its Job to go with it")
+    assert "Completed" in tasks.event_reasons("brief")  # it ended before it went
