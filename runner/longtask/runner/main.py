@@ -23,10 +23,14 @@ from longtask.runner.termination import Termination
 log = logging.getLogger("longtask.runner")
 
 FINAL_REPORT_SECONDS: Final = 10.0
+# After SIGTERM the kubelet's SIGKILL follows a few seconds after the grace period (the
+# operator sets LONGTASK_GRACE_SECONDS 5 s below terminationGracePeriodSeconds).
+TERMINATED_REPORT_SECONDS: Final = 3.0
 
 
-async def _execute(cfg: settings.Settings, reporter: Reporter) -> tuple[int, Outcome]:
-    termination = Termination()
+async def _execute(
+    cfg: settings.Settings, reporter: Reporter, termination: Termination
+) -> tuple[int, Outcome]:
     termination.install()
     if cfg.command is not None:
         return await command.run(cfg.command, cfg, reporter, termination)
@@ -46,9 +50,11 @@ def main() -> int:
         return resource.ExitCode.PERMANENT
     reporter = Reporter(cfg)
     reporter.start()
-    code, outcome = asyncio.run(_execute(cfg, reporter))
+    termination = Termination()
+    code, outcome = asyncio.run(_execute(cfg, reporter, termination))
     Termination.ignore_during_final_report()
-    stats = reporter.finish(outcome, FINAL_REPORT_SECONDS)
+    budget = TERMINATED_REPORT_SECONDS if termination.requested.is_set() else FINAL_REPORT_SECONDS
+    stats = reporter.finish(outcome, budget)
     log.info(
         "attempt %d of %s ended with exit code %d; reporting: %s",
         cfg.attempt,
