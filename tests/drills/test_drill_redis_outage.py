@@ -10,6 +10,7 @@ import time
 from longtask.core import resource
 from longtask.devstack.stack import Stack
 
+from tests.bench import sseclient
 from tests.drills.conftest import FINAL, Cluster, Followers, python_task, wait_for
 
 OUTAGE_SECONDS = 30
@@ -74,7 +75,7 @@ def test_tasks_and_their_followers_outlive_a_redis_outage(
         assert follower.events[-1].event == "end", (name, follower.events[-3:])
 
 
-def final_phase(received: list) -> str | None:
+def final_phase(received: list[sseclient.Event]) -> str | None:
     """The final phase announced by a status or end event, if any."""
     for event in reversed(received):
         if event.event in ("status", "end"):
