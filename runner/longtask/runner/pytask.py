@@ -62,6 +62,11 @@ def classify(exc: BaseException | None, terminated: bool) -> int:
     """The exit code for how the task ended."""
     if exc is None:
         return resource.ExitCode.SUCCESS
+    if isinstance(exc, SystemExit) and not terminated:
+        # sys.exit(n) in a task means exit code n, as it would in a script.
+        if exc.code is None:
+            return resource.ExitCode.SUCCESS
+        return exc.code if isinstance(exc.code, int) else resource.ExitCode.RETRYABLE
     if terminated or isinstance(exc, TaskCancelled | asyncio.CancelledError):
         return resource.ExitCode.TERMINATED
     if isinstance(exc, PermanentError):
@@ -179,6 +184,8 @@ def _outcome(value: Any, error: BaseException | None, terminated: bool) -> tuple
             log.error("%s", exc)
             return resource.ExitCode.PERMANENT, Outcome(message=str(exc))
         return code, Outcome(progress=100.0, result=encoded)
+    if code == resource.ExitCode.SUCCESS:  # sys.exit() or sys.exit(0)
+        return code, Outcome(progress=100.0)
     if code == resource.ExitCode.TERMINATED:
         return code, Outcome(message="Cancelled")
     # Through the task's logger, so that the traceback also lands in the task's log stream.

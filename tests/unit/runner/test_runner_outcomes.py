@@ -8,6 +8,7 @@ import pytest
 from longtask.core import resource
 from longtask.runner import command, pytask
 from longtask.runner.errors import PermanentError, TaskCancelled
+from longtask.runner.reporter import Outcome
 
 EXIT = resource.ExitCode
 
@@ -40,6 +41,10 @@ def test_command_exit_codes(returncode: int, terminated: bool, expected: int) ->
         (TaskCancelled("x"), True, EXIT.TERMINATED),
         (ValueError("x"), True, EXIT.TERMINATED),
         (asyncio.CancelledError(), False, EXIT.TERMINATED),
+        (SystemExit(3), False, EXIT.PERMANENT),
+        (SystemExit(None), False, EXIT.SUCCESS),
+        (SystemExit("message"), False, EXIT.RETRYABLE),
+        (SystemExit(0), True, EXIT.TERMINATED),
     ],
 )
 def test_python_task_exit_codes(
@@ -58,6 +63,15 @@ def test_a_successful_python_task_ends_at_100_with_its_result() -> None:
     code, outcome = pytask._outcome({"docs": 3}, None, terminated=False)
     assert code == EXIT.SUCCESS
     assert outcome.progress == 100.0 and outcome.result == '{"docs":3}'
+
+
+def test_sys_exit_in_a_task_sets_the_exit_code() -> None:
+    assert pytask._outcome(None, SystemExit(0), terminated=False) == (
+        EXIT.SUCCESS,
+        Outcome(progress=100.0),
+    )
+    code, outcome = pytask._outcome(None, SystemExit(3), terminated=False)
+    assert code == EXIT.PERMANENT and outcome.message == "SystemExit: 3"
 
 
 def test_a_result_that_is_not_json_is_a_permanent_failure() -> None:
