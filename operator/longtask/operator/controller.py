@@ -254,7 +254,10 @@ class Controller:
     async def _sweep_heartbeats(self) -> None:
         while True:
             await asyncio.sleep(self.settings.stall_sweep_seconds)
-            await self.sweep_heartbeats_once()
+            try:
+                await self.sweep_heartbeats_once()
+            except Exception:  # the sweep must outlive any one bad round
+                logger.exception("heartbeat sweep failed")
 
     async def sweep_heartbeats_once(self) -> None:
         """Read the heartbeats of running tasks; queue those whose Stalled condition is wrong."""

@@ -136,12 +136,16 @@ class Publisher:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=retry_seconds)
             self._wakeup.clear()
-            await self.flush()
+            try:
+                await self.flush()
+            except Exception:  # a bug in one write must not stop all later ones
+                logger.exception("redis publishing failed; writes of this round dropped")
 
     async def flush(self) -> bool:
         if self._client is None or not self._backlog:
             return True
-        pending = list(self._backlog)
+        # Take the backlog; writes queued meanwhile go to a fresh one and follow in order.
+        pending, self._backlog = self._backlog, collections.deque(maxlen=BACKLOG_MAX)
         try:
             await self._execute(pending)
         except (RedisError, OSError) as exc:
@@ -149,9 +153,9 @@ class Publisher:
             logger.warning(
                 "redis write failed; %d writes kept for retry: %s", len(pending), type(exc).__name__
             )
+            pending.extend(self._backlog)  # over BACKLOG_MAX, the oldest writes go first
+            self._backlog = pending
             return False
-        for _ in pending:
-            self._backlog.popleft()
         return True
 
     async def heartbeats(self, uids: Sequence[str]) -> dict[str, int] | None:
