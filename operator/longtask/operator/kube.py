@@ -55,6 +55,7 @@ class Kube:
             created = await self.batch.create_namespaced_job(
                 manifest["metadata"]["namespace"],
                 cast(Any, dict(manifest)),
+                field_manager=COMPONENT,
                 _request_timeout=REQUEST_TIMEOUT_SECONDS,
             )
         except ApiException as exc:
@@ -133,6 +134,7 @@ class Kube:
                 resource.PLURAL,
                 name,
                 {"status": dict(patch)},
+                field_manager=COMPONENT,
                 _content_type=MERGE_PATCH,
                 _request_timeout=REQUEST_TIMEOUT_SECONDS,
             )
