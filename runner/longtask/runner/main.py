@@ -14,7 +14,7 @@ import os
 import sys
 from typing import Final
 
-from longtask.core import resource
+from longtask.core import resource, runnerenv
 from longtask.runner import command, pytask, settings
 from longtask.runner.errors import SettingsError
 from longtask.runner.reporter import Outcome, Reporter
@@ -39,7 +39,7 @@ async def _execute(
 
 def main() -> int:
     logging.basicConfig(
-        level=os.environ.get("LONGTASK_LOG_LEVEL", "INFO").upper(),
+        level=os.environ.get(runnerenv.LOG_LEVEL, "INFO").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
@@ -48,9 +48,10 @@ def main() -> int:
     except SettingsError as exc:
         log.error("%s", exc)
         return resource.ExitCode.PERMANENT
+    termination = Termination()
+    termination.catch_early()
     reporter = Reporter(cfg)
     reporter.start()
-    termination = Termination()
     code, outcome = asyncio.run(_execute(cfg, reporter, termination))
     Termination.ignore_during_final_report()
     budget = TERMINATED_REPORT_SECONDS if termination.requested.is_set() else FINAL_REPORT_SECONDS

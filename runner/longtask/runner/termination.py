@@ -23,9 +23,17 @@ class Termination:
         self.requested = threading.Event()
         self._event: asyncio.Event | None = None
 
+    def catch_early(self) -> None:
+        """Records the signals before the loop runs (while the reporter starts), so that a
+        SIGTERM arriving then still ends the attempt through the normal path."""
+        for signum in SIGNALS:
+            signal.signal(signum, lambda received, _frame: self._on_signal(received))
+
     def install(self) -> None:
         """Handles the signals in the running loop (call from inside it)."""
         self._event = asyncio.Event()
+        if self.requested.is_set():
+            self._event.set()
         loop = asyncio.get_running_loop()
         for signum in SIGNALS:
             loop.add_signal_handler(signum, self._on_signal, signum)
