@@ -63,6 +63,14 @@ async def read_after(redis: Redis, key: str, after: str) -> AsyncIterator[list[E
             return
 
 
+def entry_frame(entry: Entry) -> sse.Frame:
+    """The entry's frame, decoded and encoded once for every client of the task."""
+    frame: sse.Frame | None = entry.memo.get("frame")
+    if frame is None:
+        frame = entry.memo["frame"] = sse.entry_frame(entry.id, entry.fields)
+    return frame
+
+
 def snapshot(obj: dict[str, Any]) -> sse.Frame:
     view = taskobjects.task_view(obj)
     return sse.frame(sse.SNAPSHOT, view.model_dump(mode="json", by_alias=True))
@@ -97,7 +105,7 @@ class _Follow:
         for entry in entries:
             if self.done or not streamids.is_after(entry.id, self.last):
                 continue
-            frame = sse.entry_frame(entry.id, entry.fields)
+            frame = entry_frame(entry)
             self.last = entry.id
             self.tracker.observe(frame.payload())
             frames.append(frame)

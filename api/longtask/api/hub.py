@@ -46,11 +46,13 @@ def rows(reply: Any) -> list[tuple[str, dict[str, Any]]]:
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """A stream entry: its id and fields."""
+    """A stream entry: its id and fields, and a memo that consumers fill once for all
+    clients (the same Entry object goes to every subscriber)."""
 
     key: str
     id: str
     fields: dict[str, Any]
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 class Signal(enum.Enum):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from longtask.core import events
@@ -28,17 +28,29 @@ ESSENTIAL: Final = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class Frame:
-    """One SSE event: its name, its JSON data and, for stream entries only, the stream id."""
+    """One SSE event: its name, its JSON data and, for stream entries only, the stream id.
+
+    A frame of a stream entry is built once and shared by every client of the task, so its
+    wire bytes and parsed data are computed once too (the per-client cost is a queue put).
+    """
 
     event: str
     data: str
     id: str | None = None
+    parsed: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    wire: bytes = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "wire", _wire(self.event, self.data, self.id))
 
     @property
     def is_end(self) -> bool:
         return self.event == events.EventType.END
 
     def payload(self) -> dict[str, Any]:
+        """The data as a dict (shared between clients: do not modify it)."""
+        if self.parsed is not None:
+            return self.parsed
         value = json.loads(self.data)
         return value if isinstance(value, dict) else {"value": value}
 
@@ -58,27 +70,30 @@ def entry_frame(entry_id: str, fields: Mapping[Any, Any]) -> Frame:
         event = events.decode(dict(fields))
     except ValueError:
         return Frame("unknown", dumps({"type": "unknown"}), entry_id)
-    return Frame(event_name(event.get("type")), dumps(event), entry_id)
+    return Frame(event_name(event.get("type")), dumps(event), entry_id, event)
 
 
 def frame(event: str, data: Mapping[str, Any], id: str | None = None) -> Frame:
-    return Frame(event_name(event), dumps(dict(data)), id)
+    payload = dict(data)
+    return Frame(event_name(event), dumps(payload), id, payload)
+
+
+def _wire(event: str, data: str, id: str | None) -> bytes:
+    lines = [f"id: {id}"] if id is not None else []
+    lines.append(f"event: {event}")
+    lines.extend(f"data: {line}" for line in data.splitlines() or [""])
+    return ("\n".join(lines) + "\n\n").encode()
 
 
 def encode(item: Frame, retry_ms: int | None = None) -> bytes:
-    lines = []
-    if retry_ms is not None:
-        lines.append(f"retry: {int(retry_ms)}")
-    if item.id is not None:
-        lines.append(f"id: {item.id}")
-    lines.append(f"event: {item.event}")
-    lines.extend(f"data: {line}" for line in item.data.splitlines() or [""])
-    return ("\n".join(lines) + "\n\n").encode()
+    if retry_ms is None:
+        return item.wire
+    return f"retry: {int(retry_ms)}\n".encode() + item.wire
 
 
 def encode_batch(items: Iterable[Frame]) -> bytes:
     """Several frames as one chunk (one write to the client)."""
-    return b"".join(encode(item) for item in items)
+    return b"".join(item.wire for item in items)
 
 
 def comment(text: str) -> bytes:

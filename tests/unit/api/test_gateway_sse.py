@@ -48,3 +48,14 @@ def test_event_names_are_sanitised() -> None:
 
 def test_comment_lines() -> None:
     assert sse.comment("ping") == b": ping\n\n"
+
+
+def test_entry_frames_are_encoded_once_and_shared() -> None:
+    from longtask.api.follow import entry_frame
+    from longtask.api.hub import Entry
+
+    entry = Entry("k", "3-0", events.encode(events.make(events.EventType.PROGRESS, 1, progress=5)))
+    first, second = entry_frame(entry), entry_frame(entry)
+    assert first is second
+    assert first.wire == sse.encode(sse.Frame(first.event, first.data, first.id))
+    assert first.payload()["progress"] == 5
