@@ -335,10 +335,23 @@ def stall_seconds(spec: Mapping[str, Any]) -> int:
 
 
 def is_stale(task: Mapping[str, Any], heartbeat_ms: int, now: dt.datetime) -> bool:
-    """Whether the current attempt has been silent for longer than stallSeconds."""
-    records = (task.get("status") or {}).get("attempts") or []
+    """Whether the current attempt has been silent for longer than stallSeconds.
+
+    Silence counts from the last heartbeat, or from when the attempt was seen running (a pod that
+    waited long to start has not been silent), whichever is later.
+    """
+    status = task.get("status") or {}
+    records = status.get("attempts") or []
+    marks = [heartbeat_ms]
     started = clock.parse_time(records[-1].get("start")) if records else None
-    baseline = max(heartbeat_ms, clock.to_ms(started) if started else 0)
+    if started is not None:
+        marks.append(clock.to_ms(started))
+    running = conditions.find(status.get("conditions") or [], ConditionType.RUNNING)
+    if running is not None and running.get("status") == "True":
+        since = clock.parse_time(running.get("lastTransitionTime"))
+        if since is not None:
+            marks.append(clock.to_ms(since))
+    baseline = max(marks)
     if baseline == 0:
         return False
     return clock.to_ms(now) - baseline > stall_seconds(task.get("spec") or {}) * 1000

@@ -296,6 +296,21 @@ def test_no_heartbeat_yet_counts_from_the_attempt_start() -> None:
     ).empty
 
 
+def test_silence_counts_from_when_the_attempt_was_seen_running() -> None:
+    task = running_task(stallSeconds=10)
+    task["status"]["attempts"][0]["start"] = clock.format_time(NOW - dt.timedelta(minutes=5))
+    task["status"]["conditions"] = [
+        {
+            "type": "Running",
+            "status": "True",
+            "lastTransitionTime": clock.format_time(NOW - dt.timedelta(seconds=3)),
+        }
+    ]
+    assert decide(task, job=make_job(active=1, ready=1), heartbeat_ms=0).empty
+    later = NOW + dt.timedelta(seconds=8)
+    assert not decide(task, job=make_job(active=1, ready=1), heartbeat_ms=0, now=later).empty
+
+
 def test_unknown_heartbeat_changes_nothing() -> None:
     task = running_task(stallSeconds=10)
     assert decide(task, job=make_job(active=1, ready=1), heartbeat_ms=None).empty
