@@ -34,6 +34,13 @@ def lt(gateway: Gateway, operator_proc: OperatorProcess, op_namespace: str) -> I
 
 
 @pytest.fixture
+def idle(gateway: Gateway, namespace: str) -> Iterator[Client]:
+    """A client in a fresh namespace no operator serves: its tasks are stored, never run."""
+    with Client(gateway.url, gateway.key, namespace=namespace, give_up_after=60) as client:
+        yield client
+
+
+@pytest.fixture
 def cli_env(stack: Any, gateway: Gateway, op_namespace: str) -> dict[str, str]:
     """Environment of a `longtask` process: the session gateway, its key, the namespace."""
     env = dict(stack.env)

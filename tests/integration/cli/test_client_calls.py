@@ -39,15 +39,16 @@ def test_submit_and_wait_report_progress_and_return_the_result(lt: Client) -> No
     assert lt.get("counted").progress == 100
 
 
-def test_list_pages_through_every_task_with_filters(lt: Client) -> None:
+def test_list_pages_through_every_task_with_filters(idle: Client) -> None:
     for i in range(3):
-        lt.submit(command=["true"], name=f"listed-{i}", labels={"batch": "b1"})
-    lt.submit(command=["true"], name="other", labels={"batch": "b2"})
-    names = [t.name for t in lt.list(label_selector="batch=b1", page_size=2)]
+        idle.submit(command=["true"], name=f"listed-{i}", labels={"batch": "b1"})
+    idle.submit(command=["true"], name="other", labels={"batch": "b2"})
+    names = [t.name for t in idle.list(label_selector="batch=b1", page_size=2)]
     assert names == ["listed-0", "listed-1", "listed-2"]
-    first = lt.list_page(label_selector="batch=b1", limit=2)
+    first = idle.list_page(label_selector="batch=b1", limit=2)
     assert len(first.items) == 2 and first.continue_
-    assert {t.name for t in lt.list(page_size=1)} == {"listed-0", "listed-1", "listed-2", "other"}
+    everything = {t.name for t in idle.list(page_size=1)}
+    assert everything == {"listed-0", "listed-1", "listed-2", "other"}
 
 
 def test_cancel_stops_a_running_task_and_wait_raises_task_cancelled(lt: Client) -> None:
@@ -95,33 +96,38 @@ def test_logs_after_the_end_and_followed_live(lt: Client) -> None:
     assert [line.line for line in lt.logs("talker")] == followed
 
 
-def test_delete_removes_the_task(lt: Client) -> None:
-    lt.submit(command=["true"], name="doomed")
-    lt.delete("doomed")
+def test_delete_removes_the_task(idle: Client) -> None:
+    idle.submit(command=["true"], name="doomed")
+    idle.delete("doomed")
     with pytest.raises(NotFound):
-        lt.get("doomed")
+        idle.get("doomed")
+    with pytest.raises(NotFound):
+        idle.delete("doomed")
 
 
-def test_error_types_of_real_error_responses(lt: Client, gateway: Gateway) -> None:
+def test_error_types_of_real_error_responses(idle: Client, gateway: Gateway) -> None:
     with pytest.raises(NotFound):
-        lt.get("no-such-task")
+        idle.get("no-such-task")
     with pytest.raises(NotFound):
-        list(lt.events("no-such-task"))
-    lt.submit(command=["true"], name="taken")
+        list(idle.events("no-such-task"))
+    idle.submit(command=["true"], name="taken")
     with pytest.raises(Conflict):
-        lt.submit(command=["true"], name="taken")
+        idle.submit(command=["true"], name="taken")
+    keyed = idle.submit(command=["true"], idempotency_key="k1")
+    assert idle.submit(command=["true"], idempotency_key="k1").uid == keyed.uid
     with pytest.raises(Conflict):  # same Idempotency-Key, another body
-        lt.submit(command=["true"], idempotency_key="k1")
-        lt.submit(command=["false"], idempotency_key="k1")
+        idle.submit(command=["false"], idempotency_key="k1")
     with pytest.raises(Conflict):  # only failed tasks are retried
-        lt.retry("taken")
+        idle.retry("taken")
     with pytest.raises(InvalidRequest):
-        lt.list_page(label_selector="a in (")
+        idle.list_page(label_selector="a in (")
     with pytest.raises(InvalidRequest):
-        list(lt.events("taken", last_event_id="not-an-id"))
-    with Client(gateway.url, "wrong-key", namespace=lt.settings.namespace) as stranger:
-        with pytest.raises(Unauthorized):
-            stranger.get("taken")
+        list(idle.events("taken", last_event_id="not-an-id"))
+    with (
+        Client(gateway.url, "wrong-key", namespace=idle.settings.namespace) as stranger,
+        pytest.raises(Unauthorized),
+    ):
+        stranger.get("taken")
 
 
 def test_a_key_of_another_namespace_is_forbidden(
