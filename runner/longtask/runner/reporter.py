@@ -127,7 +127,9 @@ class Reporter:
         self.stats = Stats()
         self._progress: throttling.Latest[Progress] = throttling.Latest()
         self._checkpoint: throttling.Latest[str] = throttling.Latest()
-        self._logs: collections.deque[tuple[int, str]] = collections.deque()
+        # Bounded too: while Redis is down the writer sleeps, and a chatty command must not
+        # grow the runner's memory without limit.
+        self._logs: collections.deque[tuple[int, str]] = collections.deque(maxlen=LOG_BUFFER_LINES)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="longtask-reporter")
         self._thread.daemon = True
@@ -164,6 +166,8 @@ class Reporter:
     def log(self, line: str) -> None:
         if len(line) > LOG_LINE_MAX_CHARS:
             line = line[:LOG_LINE_MAX_CHARS]
+        if len(self._logs) == LOG_BUFFER_LINES:
+            self.stats.logs_dropped += 1  # the oldest line makes room
         self._logs.append((events.now_ms(), line))
         if not self._redis_woken:
             self._wake()
@@ -207,6 +211,8 @@ class Reporter:
             log.warning("the final report did not finish within %.0f s", timeout)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=2.0)
+        if not self._thread.is_alive():
+            self._loop.close()
         return self.stats
 
     def _call(self, coro: Coroutine[Any, Any, Any], timeout: float) -> Any:

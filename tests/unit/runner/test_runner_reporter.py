@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from longtask.core import events, keys
 from longtask.runner.redissink import Batch
-from longtask.runner.reporter import Outcome, Reporter
+from longtask.runner.reporter import LOG_BUFFER_LINES, LOG_LINE_MAX_CHARS, Outcome, Reporter
 from longtask.runner.settings import Settings
 from longtask.runner.statussink import StatusGone
 
@@ -223,3 +223,28 @@ def test_without_redis_a_checkpoint_read_gives_up_in_time(
     redis.fail = True
     assert reporter.load_checkpoint(timeout=0.5) is None
     reporter.finish(Outcome(), timeout=1.0)
+
+
+def test_log_lines_are_bounded_while_redis_is_down_and_the_newest_survive(
+    sinks: tuple[Reporter, FakeRedis, FakeStatus],
+) -> None:
+    reporter, redis, _ = sinks
+    redis.fail = True
+    wait_until(lambda: reporter.stats.redis_failures >= 1)
+    for i in range(3 * LOG_BUFFER_LINES):
+        reporter.log(f"line {i}")
+    redis.fail = False
+    reporter.finish(Outcome(), timeout=5.0)
+    delivered = redis.logs()
+    assert delivered[-1] == f"line {3 * LOG_BUFFER_LINES - 1}"
+    assert len(delivered) <= 2 * LOG_BUFFER_LINES
+    assert reporter.stats.logs_dropped == 3 * LOG_BUFFER_LINES - len(delivered)
+    numbers = [int(line.split()[1]) for line in delivered]
+    assert numbers == sorted(numbers)
+
+
+def test_a_long_log_line_is_cut_for_redis(sinks: tuple[Reporter, FakeRedis, FakeStatus]) -> None:
+    reporter, redis, _ = sinks
+    reporter.log("y" * (LOG_LINE_MAX_CHARS + 100))
+    reporter.finish(Outcome(), timeout=5.0)
+    assert redis.logs() == ["y" * LOG_LINE_MAX_CHARS]
