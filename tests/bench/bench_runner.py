@@ -10,7 +10,8 @@ an in-process stand-in with 5 ms of latency per patch (patch counts do not depen
 server), the Redis sink is real when a Redis URL is given (`--redis-url`, default $REDIS_URL),
 else an in-memory stand-in with 1 ms of latency.
 
-    .venv/bin/python -m tests.bench.bench_runner [--seconds 10] [--reps 5]
+    .venv/bin/python -m tests.bench.bench_runner [--seconds 60] [--reps 5]   # alone
+    .venv/bin/python -m tests.bench.run runner                               # with the others
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import os
 import threading
 import time
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from longtask.runner import TaskContext
 from longtask.runner.redissink import Batch, RedisSink
@@ -29,6 +30,9 @@ from longtask.runner.reporter import EventSink, Outcome, Reporter
 from longtask.runner.settings import Settings
 
 from tests.bench import common
+
+if TYPE_CHECKING:
+    from tests.bench.context import Bench
 
 CALLS = 100_000
 RATES = (1, 100, 10_000)
@@ -130,36 +134,31 @@ def at_rate(redis_url: str | None, rate: int, seconds: float) -> tuple[float, fl
     return status.patches * 60 / elapsed, stats.events_written * 60 / elapsed
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--seconds", type=float, default=10.0, help="window per rate")
-    parser.add_argument("--reps", type=int, default=5, help="repetitions of the tight loop")
-    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL"))
-    args = parser.parse_args()
-
+def measure(redis_url: str | None, seconds: float, reps: int) -> common.Result:
+    """Both measurements in one result."""
     result = common.Result(
         name="runner",
         title="Runner: cost of ctx.progress and status patches per task-minute",
         sizes={
             "calls": CALLS,
             "rates": "/".join(map(str, RATES)),
-            "window_s": args.seconds,
+            "window_s": seconds,
             "status_interval_s": STATUS_INTERVAL,
-            "redis": "real" if args.redis_url else "in-memory",
+            "redis": "real" if redis_url else "in-memory",
         },
     )
     began = time.monotonic()
-    for _ in range(args.reps):
-        progress_s, plain_s = tight_loop(args.redis_url)
+    for _ in range(reps):
+        progress_s, plain_s = tight_loop(redis_url)
         result.add(f"{CALLS:,} calls, total", "longtask ctx.progress", "s", progress_s, "< 2 s")
         result.add(f"{CALLS:,} calls, total", "baseline: plain function call", "s", plain_s)
         result.add("per call", "longtask ctx.progress", "µs", progress_s / CALLS * 1e6)
         result.add("per call", "baseline: plain function call", "µs", plain_s / CALLS * 1e6)
     # The contract's bound is duration / interval + 2 patches; per minute of a W-second window
     # that is (W / interval + 2) * 60 / W (32 for a full minute at 2 s).
-    bound = (args.seconds / STATUS_INTERVAL + 2) * 60 / args.seconds
+    bound = (seconds / STATUS_INTERVAL + 2) * 60 / seconds
     for rate in RATES:
-        patches, events = at_rate(args.redis_url, rate, args.seconds)
+        patches, events = at_rate(redis_url, rate, seconds)
         metric = f"status patches at {rate:,} calls/s"
         result.add(metric, "longtask", "/min", patches, f"<= {bound:.0f}")
         result.add(f"Redis events at {rate:,} calls/s", "longtask", "/min", events, "<= 3,000 + hb")
@@ -169,10 +168,25 @@ def main() -> None:
         "the reporter thread writes Redis at most every 20 ms (<= 50 events/s plus heartbeats) "
         "and patches the status at most every 2 s, plus one final patch.",
         "The status sink is a stand-in with 5 ms latency; the Redis sink is "
-        + ("real." if args.redis_url else "an in-memory stand-in with 1 ms latency."),
-        f"Per-minute figures are scaled from a {args.seconds:.0f} s window per rate; the bound "
+        + ("real." if redis_url else "an in-memory stand-in with 1 ms latency."),
+        f"Per-minute figures are scaled from a {seconds:.0f} s window per rate; the bound "
         "duration / interval + 2 is scaled the same way.",
     ]
+    return result
+
+
+def run(bench: Bench) -> common.Result:
+    """Entry point of `tests.bench.run` (`make bench`): the stack's Redis, full or quick sizes."""
+    return measure(bench.stack.redis_url, bench.size(60.0, 5.0), max(bench.reps, 3))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--seconds", type=float, default=60.0, help="window per rate")
+    parser.add_argument("--reps", type=int, default=5, help="repetitions of the tight loop")
+    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL"))
+    args = parser.parse_args()
+    result = measure(args.redis_url, args.seconds, args.reps)
     path = common.write(result, common.machine())
     print(path.read_text())
 
