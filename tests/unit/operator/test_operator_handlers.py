@@ -1,0 +1,25 @@
+"""Handler registration: into the registry given, never kopf's global one."""
+
+from __future__ import annotations
+
+import kopf
+from longtask.core import resource
+from longtask.operator import handlers
+from longtask.operator.settings import Settings
+
+
+def test_handlers_go_into_a_fresh_registry_each_time() -> None:
+    first, second = kopf.OperatorRegistry(), kopf.OperatorRegistry()
+    handlers.register(first, Settings())
+    handlers.register(second, Settings())
+    for registry in (first, second):
+        watched = {
+            (h.selector.group, h.selector.plural or h.selector.any_name)
+            for h in registry._watching.get_all_handlers()
+            if h.selector is not None
+        }
+        assert watched == {(resource.GROUP, resource.PLURAL), ("batch", "jobs")}
+        # No change-detecting handlers, daemons or timers: kopf writes nothing on the objects.
+        assert not registry._changing.get_all_handlers()
+        assert not registry._spawning.get_all_handlers()
+    assert not kopf.get_default_registry()._watching.get_all_handlers()
