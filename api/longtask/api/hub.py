@@ -77,17 +77,17 @@ class Subscription:
         except asyncio.QueueFull:
             self.overflowed = True
 
-    async def next_batch(self, wait: float | None = None, limit: int = 500) -> list[object]:
-        """Every pending item (at least one, at most `limit`); TimeoutError after `wait`."""
+    async def next_batch(self, wait: float | None = None) -> list[object]:
+        """Every pending item (at least one): one write for all of them; TimeoutError after
+        `wait`."""
         async with asyncio.timeout(wait):
             first = await self.queue.get()
         batch = [first]
-        while len(batch) < limit:
+        while True:
             try:
                 batch.append(self.queue.get_nowait())
             except asyncio.QueueEmpty:
-                break
-        return batch
+                return batch
 
 
 @dataclass

@@ -86,7 +86,9 @@ async def open_runtime(settings: Settings) -> Runtime:
         reader,
         redis,
         block_ms=settings.xread_block_ms,
-        count=settings.xread_count,
+        # A whole XREAD reply lands in every client's queue at once: keep it to half a queue,
+        # so that only a client that really falls behind overflows.
+        count=max(1, min(settings.xread_count, settings.client_queue_size // 2)),
         queue_size=settings.client_queue_size,
         retry_seconds=settings.redis_retry_seconds,
     )
