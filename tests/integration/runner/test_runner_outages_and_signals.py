@@ -5,11 +5,20 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import urllib.parse
+from pathlib import Path
 
+import yaml
 from longtask.core import events, keys, resource, runnerenv
 from longtask.devstack.stack import Stack
 
-from tests.fixtures.runner import RunnerHarness, wait_until
+from tests.fixtures.runner import (
+    RunnerHarness,
+    TcpRelay,
+    reporting_stats,
+    wait_until,
+    with_server,
+)
 
 EXIT = resource.ExitCode
 
@@ -116,3 +125,37 @@ def test_a_command_that_finishes_within_the_grace_period_keeps_its_exit_code(
     _, stderr = _terminate_when_running(runner_harness, proc, task)
     assert proc.returncode == EXIT.SUCCESS, stderr
     assert runner_harness.get("graceful")["status"]["message"] == "wrapped up"
+
+
+def test_an_api_server_briefly_unreachable_delays_the_status_but_not_the_task(
+    runner_harness: RunnerHarness, tmp_path: Path
+) -> None:
+    server = yaml.safe_load(runner_harness.kubeconfig.read_text())["clusters"][0]["cluster"]
+    target = urllib.parse.urlsplit(server["server"])
+    relay = TcpRelay((target.hostname or "127.0.0.1", target.port or 443))
+    kubeconfig = with_server(
+        runner_harness.kubeconfig, f"https://127.0.0.1:{relay.port}", tmp_path / "relay.kubeconfig"
+    )
+    task = runner_harness.create(
+        "api-down",
+        {"task": "runner_test_tasks:slow_progress", "params": {"steps": 40, "delay": 0.1}},
+    )
+    proc = runner_harness.start(
+        task, env={"KUBECONFIG": str(kubeconfig), runnerenv.STATUS_INTERVAL: "0.3"}
+    )
+    try:
+        wait_until(
+            lambda: any(e["progress"] >= 25 for e in runner_harness.events(task, "progress")),
+            what="the task a quarter done with the API server unreachable",
+        )
+        assert "progress" not in runner_harness.get("api-down").get("status", {})
+        relay.start()
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        relay.stop()
+    assert proc.returncode == EXIT.SUCCESS, stderr
+    assert "status patch failed" in stderr
+    assert reporting_stats(stderr)["status_failures"] >= 1
+    status = runner_harness.get("api-down")["status"]
+    assert (status["progress"], status["result"]) == (100, {"steps": 40})
+    assert runner_harness.events(task, "result")[-1]["result"] == {"steps": 40}
