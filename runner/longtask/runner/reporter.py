@@ -15,14 +15,13 @@ Design choices (later code points back to them):
 4. Status patches at most once per `status_interval` (default 2 s), latest value wins, and always
    one final patch: the API server sees at most duration / interval + 2 patches per attempt.
 5. Failures degrade, never propagate. Redis down: the writer backs off and retries, keeping the
-   latest progress, the latest checkpoint and up to `LOG_BUFFER_LINES` log lines; status
+   latest progress, the latest checkpoint and the newest log lines (`outbox`); status
    patching goes on. API server down: patches retry with backoff, newest value first.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import dataclasses
 import json
@@ -32,8 +31,8 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any, Final, Protocol
 
-from longtask.core import events, keys, resource
-from longtask.runner import results, throttling
+from longtask.core import events, resource
+from longtask.runner import outbox, results, throttling
 from longtask.runner.redissink import Batch, RedisSink
 from longtask.runner.settings import Settings
 from longtask.runner.statussink import StatusGone, StatusRejected, StatusSink
@@ -41,12 +40,9 @@ from longtask.runner.statussink import StatusGone, StatusRejected, StatusSink
 log = logging.getLogger(__name__)
 
 EVENT_INTERVAL: Final = 0.02  # least seconds between two Redis flushes (choice 3)
-LOG_BUFFER_LINES: Final = 10_000  # log lines kept while Redis is unreachable
-LOG_LINE_MAX_CHARS: Final = 8192  # longer log lines are cut (the pod log keeps them whole)
-FLUSH_MAX_LOG_LINES: Final = 2_000  # log lines per pipeline; the rest go in the next flush
 CHECKPOINT_READ_SECONDS: Final = 10.0  # how long the start waits for Redis to read a checkpoint
 
-Progress = tuple[float, str]
+Progress = outbox.Progress
 
 
 class EventSink(Protocol):
@@ -97,18 +93,6 @@ def _status_sink(settings: Settings) -> PatchSink | None:
     return StatusSink(settings.namespace, settings.name, settings.uid)
 
 
-@dataclasses.dataclass
-class _Pending:
-    """What the next Redis flush writes; kept across failed flushes (choice 5)."""
-
-    logs: collections.deque[tuple[int, str]] = dataclasses.field(
-        default_factory=lambda: collections.deque(maxlen=LOG_BUFFER_LINES)
-    )
-    progress: Progress | None = None
-    heartbeat: bool = False
-    checkpoint: str | None = None
-
-
 class Reporter:
     """Reports one attempt. Producer methods are safe from any thread and never block."""
 
@@ -127,9 +111,6 @@ class Reporter:
         self.stats = Stats()
         self._progress: throttling.Latest[Progress] = throttling.Latest()
         self._checkpoint: throttling.Latest[str] = throttling.Latest()
-        # Bounded too: while Redis is down the writer sleeps, and a chatty command must not
-        # grow the runner's memory without limit.
-        self._logs: collections.deque[tuple[int, str]] = collections.deque(maxlen=LOG_BUFFER_LINES)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="longtask-reporter")
         self._thread.daemon = True
@@ -143,10 +124,8 @@ class Reporter:
         self._status_wake: asyncio.Event | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._heartbeat: asyncio.Task[None] | None = None
-        self._redis_cursor = throttling.Cursor(self._progress)
         self._status_cursor = throttling.Cursor(self._progress)
-        self._checkpoint_cursor = throttling.Cursor(self._checkpoint)
-        self._pending = _Pending()
+        self._outbox = outbox.Outbox(settings.attempt, self._progress, self._checkpoint)
         self._redis_down = False
         self._status_gone = False
         self._closing = False
@@ -164,11 +143,7 @@ class Reporter:
             self._wake()
 
     def log(self, line: str) -> None:
-        if len(line) > LOG_LINE_MAX_CHARS:
-            line = line[:LOG_LINE_MAX_CHARS]
-        if len(self._logs) == LOG_BUFFER_LINES:
-            self.stats.logs_dropped += 1  # the oldest line makes room
-        self._logs.append((events.now_ms(), line))
+        self._outbox.add_log(line)
         if not self._redis_woken:
             self._wake()
 
@@ -213,6 +188,7 @@ class Reporter:
         self._thread.join(timeout=2.0)
         if not self._thread.is_alive():
             self._loop.close()
+        self.stats.logs_dropped = self._outbox.logs_dropped
         return self.stats
 
     def _call(self, coro: Coroutine[Any, Any, Any], timeout: float) -> Any:
@@ -251,7 +227,7 @@ class Reporter:
     async def _heartbeat_loop(self) -> None:
         assert self._redis_wake is not None
         while not self._closing:
-            self._pending.heartbeat = True
+            self._outbox.heartbeat_due()
             self._redis_wake.set()
             await asyncio.sleep(self._settings.heartbeat_interval)
 
@@ -267,8 +243,8 @@ class Reporter:
                 return
             throttle.mark()
             self._redis_woken = False  # before reading, so no later value is missed
-            self._collect()
-            batch = self._batch(final=False)
+            self._outbox.collect()
+            batch = self._outbox.batch()
             if not batch:
                 continue
             try:
@@ -282,64 +258,11 @@ class Reporter:
                 continue
             backoff.reset()
             self._flushed(batch)
-            if self._logs or self._pending.logs:
+            if self._outbox.has_more_logs():
                 self._redis_wake.set()  # more log lines than one flush carries
 
-    def _collect(self) -> None:
-        """Moves what producers reported into the pending flush."""
-        pending = self._pending
-        while self._logs:
-            if len(pending.logs) == pending.logs.maxlen:
-                self.stats.logs_dropped += 1
-            pending.logs.append(self._logs.popleft())
-        progress = self._redis_cursor.take()
-        if progress is not None:
-            pending.progress = progress
-        checkpoint = self._checkpoint_cursor.take()
-        if checkpoint is not None:
-            pending.checkpoint = checkpoint
-
-    def _batch(self, final: bool, extra: list[dict[str, Any]] | None = None) -> Batch:
-        pending = self._pending
-        attempt = self._settings.attempt
-        batch = Batch(checkpoint=pending.checkpoint, refresh_ttl=pending.heartbeat or final)
-        count = len(pending.logs) if final else min(len(pending.logs), FLUSH_MAX_LOG_LINES)
-        for index in range(count):
-            ts, line = pending.logs[index]
-            batch.logs.append(line)
-            batch.events.append(
-                {**events.make(events.EventType.LOG, attempt, message=line), "ts": ts}
-            )
-        latest = pending.progress
-        if latest is not None:
-            batch.events.append(
-                events.make(
-                    events.EventType.PROGRESS, attempt, progress=latest[0], message=latest[1]
-                )
-            )
-        if pending.heartbeat:
-            shown = self._redis_cursor.taken
-            fields: dict[str, Any] = {}
-            if shown is not None:
-                fields = {"progress": shown[0], "message": shown[1]}
-            batch.events.append(events.make(events.EventType.HEARTBEAT, attempt, **fields))
-        batch.events.extend(extra or [])
-        if batch.events or batch.checkpoint is not None:
-            batch.state = {keys.STATE_ATTEMPT: attempt, keys.STATE_HEARTBEAT: events.now_ms()}
-            shown = self._redis_cursor.taken
-            if shown is not None:
-                batch.state[keys.STATE_PROGRESS] = shown[0]
-                batch.state[keys.STATE_MESSAGE] = shown[1]
-        return batch
-
     def _flushed(self, batch: Batch) -> None:
-        pending = self._pending
-        for _ in batch.logs:
-            pending.logs.popleft()
-        pending.progress = None
-        pending.heartbeat = False
-        if pending.checkpoint == batch.checkpoint:
-            pending.checkpoint = None
+        self._outbox.flushed(batch)
         self.stats.redis_flushes += 1
         self.stats.events_written += len(batch.events)
         if self._redis_down:
@@ -457,8 +380,8 @@ class Reporter:
             elif result_ref.result() is not None:
                 ref = result_ref.result()
                 extra.append(events.make(events.EventType.RESULT, attempt, resultRef=ref))
-        self._collect()
-        batch = self._batch(final=True, extra=extra)
+        self._outbox.collect()
+        batch = self._outbox.batch(final=True, extra=extra)
         while batch:
             try:
                 await sink.write(batch)

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 from longtask.core import events, keys
+from longtask.runner.outbox import LOG_BUFFER_LINES, LOG_LINE_MAX_CHARS
 from longtask.runner.redissink import Batch
-from longtask.runner.reporter import LOG_BUFFER_LINES, LOG_LINE_MAX_CHARS, Outcome, Reporter
+from longtask.runner.reporter import Outcome, Reporter
 from longtask.runner.settings import Settings
 from longtask.runner.statussink import StatusGone
 

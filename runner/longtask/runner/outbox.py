@@ -1,0 +1,120 @@
+"""The outbox: what the reporter's next Redis flush writes, built from what the task reported.
+
+Producers add log lines (bounded, oldest dropped first); progress and checkpoints are read from
+their `Latest` slots when a flush is built (coalescing, see `throttling`). What a failed flush
+carried stays pending and is merged with newer reports, so an outage loses intermediate
+progress values (by design) but never the newest value, the newest checkpoint or the newest
+`LOG_BUFFER_LINES` log lines.
+"""
+
+from __future__ import annotations
+
+import collections
+from typing import Any, Final
+
+from longtask.core import events, keys
+from longtask.runner import throttling
+from longtask.runner.redissink import Batch
+
+LOG_BUFFER_LINES: Final = 10_000  # log lines kept while Redis is unreachable
+LOG_LINE_MAX_CHARS: Final = 8192  # longer log lines are cut (the pod log keeps them whole)
+FLUSH_MAX_LOG_LINES: Final = 2_000  # log lines per pipeline; the rest go in the next flush
+
+Progress = tuple[float, str]
+LogLine = tuple[int, str]  # (unix ms, text)
+
+
+class Outbox:
+    """Pending writes of one attempt. `add_log` is safe from any thread; the rest runs on the
+    reporter's loop."""
+
+    def __init__(
+        self,
+        attempt: int,
+        progress: throttling.Latest[Progress],
+        checkpoint: throttling.Latest[str],
+    ) -> None:
+        self._attempt = attempt
+        self._progress = throttling.Cursor(progress)
+        self._checkpoint = throttling.Cursor(checkpoint)
+        # Two bounded buffers: producers append to `_incoming` (never blocking), the loop moves
+        # lines to `_logs` where they wait for a successful flush.
+        self._incoming: collections.deque[LogLine] = collections.deque(maxlen=LOG_BUFFER_LINES)
+        self._logs: collections.deque[LogLine] = collections.deque(maxlen=LOG_BUFFER_LINES)
+        self._pending_progress: Progress | None = None
+        self._pending_checkpoint: str | None = None
+        self._heartbeat = False
+        self.logs_dropped = 0
+
+    # -- producers ----------------------------------------------------------------------------
+
+    def add_log(self, line: str) -> None:
+        if len(line) > LOG_LINE_MAX_CHARS:
+            line = line[:LOG_LINE_MAX_CHARS]
+        if len(self._incoming) == LOG_BUFFER_LINES:
+            self.logs_dropped += 1  # the oldest line makes room
+        self._incoming.append((events.now_ms(), line))
+
+    def heartbeat_due(self) -> None:
+        self._heartbeat = True
+
+    # -- the reporter's loop ------------------------------------------------------------------
+
+    @property
+    def shown(self) -> Progress | None:
+        """The progress last put into a flush (what Redis shows, or will once it is back)."""
+        return self._progress.taken
+
+    def has_more_logs(self) -> bool:
+        return bool(self._incoming or self._logs)
+
+    def collect(self) -> None:
+        """Moves what producers reported into the pending flush."""
+        while self._incoming:
+            if len(self._logs) == LOG_BUFFER_LINES:
+                self.logs_dropped += 1
+            self._logs.append(self._incoming.popleft())
+        progress = self._progress.take()
+        if progress is not None:
+            self._pending_progress = progress
+        checkpoint = self._checkpoint.take()
+        if checkpoint is not None:
+            self._pending_checkpoint = checkpoint
+
+    def batch(self, final: bool = False, extra: list[dict[str, Any]] | None = None) -> Batch:
+        """The pending writes as one pipeline's worth; `final` takes every log line."""
+        attempt = self._attempt
+        batch = Batch(checkpoint=self._pending_checkpoint, refresh_ttl=self._heartbeat or final)
+        count = len(self._logs) if final else min(len(self._logs), FLUSH_MAX_LOG_LINES)
+        for index in range(count):
+            ts, line = self._logs[index]
+            batch.logs.append(line)
+            event = events.make(events.EventType.LOG, attempt, message=line)
+            batch.events.append({**event, "ts": ts})
+        latest = self._pending_progress
+        if latest is not None:
+            batch.events.append(
+                events.make(
+                    events.EventType.PROGRESS, attempt, progress=latest[0], message=latest[1]
+                )
+            )
+        shown = self.shown
+        if self._heartbeat:
+            fields = {} if shown is None else {"progress": shown[0], "message": shown[1]}
+            batch.events.append(events.make(events.EventType.HEARTBEAT, attempt, **fields))
+        batch.events.extend(extra or [])
+        if batch.events or batch.checkpoint is not None:
+            batch.state = {keys.STATE_ATTEMPT: attempt, keys.STATE_HEARTBEAT: events.now_ms()}
+            if shown is not None:
+                batch.state[keys.STATE_PROGRESS] = shown[0]
+                batch.state[keys.STATE_MESSAGE] = shown[1]
+        return batch
+
+    def flushed(self, batch: Batch) -> None:
+        """Forgets what `batch` carried, after Redis took it."""
+        for _ in batch.logs:
+            self._logs.popleft()
+        self._pending_progress = None
+        self._heartbeat = False
+        if self._pending_checkpoint == batch.checkpoint:
+            self._pending_checkpoint = None

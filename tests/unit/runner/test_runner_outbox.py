@@ -1,0 +1,99 @@
+"""The outbox: flush contents, coalescing, and what survives a failed flush."""
+
+from __future__ import annotations
+
+from longtask.core import keys
+from longtask.runner import outbox, throttling
+
+
+def make() -> tuple[outbox.Outbox, throttling.Latest[outbox.Progress], throttling.Latest[str]]:
+    progress: throttling.Latest[outbox.Progress] = throttling.Latest()
+    checkpoint: throttling.Latest[str] = throttling.Latest()
+    return outbox.Outbox(4, progress, checkpoint), progress, checkpoint
+
+
+def test_a_flush_carries_logs_then_the_latest_progress_and_the_state() -> None:
+    box, progress, _ = make()
+    box.add_log("first")
+    for i in range(1000):
+        progress.put((i / 10, f"step {i}"))
+    box.collect()
+    batch = box.batch()
+    assert batch.logs == ["first"]
+    assert [(e["type"], e.get("message")) for e in batch.events] == [
+        ("log", "first"),
+        ("progress", "step 999"),
+    ]
+    assert all(e["attempt"] == 4 for e in batch.events)
+    assert batch.state[keys.STATE_PROGRESS] == 99.9
+    assert batch.state[keys.STATE_MESSAGE] == "step 999"
+    assert batch.state[keys.STATE_ATTEMPT] == 4
+
+
+def test_a_failed_flush_is_merged_with_newer_reports() -> None:
+    box, progress, checkpoint = make()
+    box.add_log("a")
+    progress.put((10.0, "ten"))
+    checkpoint.put('{"n":1}')
+    box.collect()
+    box.batch()  # the write fails: nothing is marked flushed
+    box.add_log("b")
+    progress.put((20.0, "twenty"))
+    box.collect()
+    retry = box.batch()
+    assert retry.logs == ["a", "b"]
+    assert [e["message"] for e in retry.events if e["type"] == "progress"] == ["twenty"]
+    assert retry.checkpoint == '{"n":1}'
+    box.flushed(retry)
+    box.collect()
+    assert not box.batch()
+
+
+def test_an_unchanged_progress_is_not_sent_twice() -> None:
+    box, progress, _ = make()
+    progress.put((50.0, "half"))
+    box.collect()
+    box.flushed(box.batch())
+    progress.put((50.0, "half"))
+    box.collect()
+    assert not box.batch()
+
+
+def test_a_flush_carries_at_most_the_per_flush_log_lines_unless_final() -> None:
+    box, _, _ = make()
+    for i in range(outbox.FLUSH_MAX_LOG_LINES + 10):
+        box.add_log(f"line {i}")
+    box.collect()
+    first = box.batch()
+    assert len(first.logs) == outbox.FLUSH_MAX_LOG_LINES
+    box.flushed(first)
+    assert box.has_more_logs()
+    assert box.batch(final=True).logs == [
+        f"line {i}" for i in range(outbox.FLUSH_MAX_LOG_LINES, outbox.FLUSH_MAX_LOG_LINES + 10)
+    ]
+
+
+def test_a_heartbeat_carries_the_progress_shown_and_refreshes_expiry() -> None:
+    box, progress, _ = make()
+    progress.put((30.0, "thirty"))
+    box.collect()
+    box.flushed(box.batch())
+    box.heartbeat_due()
+    box.collect()
+    batch = box.batch()
+    assert [e["type"] for e in batch.events] == ["heartbeat"]
+    assert (batch.events[0]["progress"], batch.events[0]["message"]) == (30.0, "thirty")
+    assert batch.refresh_ttl
+    box.flushed(batch)
+    assert not box.batch()
+
+
+def test_a_checkpoint_newer_than_the_flushed_one_stays_pending() -> None:
+    box, _, checkpoint = make()
+    checkpoint.put('{"n":1}')
+    box.collect()
+    batch = box.batch()
+    checkpoint.put('{"n":2}')
+    box.collect()  # arrives while the first flush is in flight
+    box.flushed(batch)
+    assert box.batch().checkpoint == '{"n":2}'
