@@ -41,8 +41,11 @@ def idle(gateway: Gateway, namespace: str) -> Iterator[Client]:
 
 
 @pytest.fixture
-def cli_env(stack: Any, gateway: Gateway, op_namespace: str) -> dict[str, str]:
-    """Environment of a `longtask` process: the session gateway, its key, the namespace."""
+def cli_env(
+    stack: Any, gateway: Gateway, operator_proc: OperatorProcess, op_namespace: str
+) -> dict[str, str]:
+    """Environment of a `longtask` process: the session gateway, its key, a namespace the
+    session's operator serves."""
     env = dict(stack.env)
     env.update(
         {

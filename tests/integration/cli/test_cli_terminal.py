@@ -140,3 +140,13 @@ def test_output_json_parses_and_pipes_get_plain_text(
         "line 2",
         "line 3",
     ]
+
+
+def test_submit_a_python_task_with_params_and_wait_for_json(
+    stack: Any, cli_env: dict[str, str]
+) -> None:
+    done = run(stack, cli_env, "submit", "-w", "-o", "json", "--task",
+               "longtask_examples.counting:count", "-p", "n=3", "-p", "delay=0")  # fmt: skip
+    assert done.returncode == Exit.SUCCESS, done.stderr
+    task = json.loads(done.stdout)
+    assert (task["phase"], task["result"]) == ("Succeeded", {"counted": 3})
