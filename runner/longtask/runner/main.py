@@ -38,8 +38,9 @@ async def _execute(
 
 
 def main() -> int:
+    level = os.environ.get(runnerenv.LOG_LEVEL, "INFO").upper()
     logging.basicConfig(
-        level=os.environ.get(runnerenv.LOG_LEVEL, "INFO").upper(),
+        level=level if level in logging.getLevelNamesMapping() else "INFO",
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
