@@ -59,16 +59,14 @@ def test_success_end_to_end(
         ("status", "Succeeded"),
         ("end", "Succeeded"),
     ]
-    assert {"JobCreated", "PodRunning", "Completed"} <= set(tasks.event_reasons("ok"))
-    assert (
-        operator_proc.metric(
-            "longtask_tasks_finished_total", namespace=tasks.namespace, outcome="Succeeded"
-        )
-        == 1
+    tasks.wait_events("ok", {"JobCreated", "PodRunning", "Completed"})
+    operator_proc.wait_metric(
+        "longtask_tasks_finished_total", 1, namespace=tasks.namespace, outcome="Succeeded"
     )
     # The operator's API writes for the whole task (the only task in flight): one Job, a status
     # patch per phase (Pending and Running merge when the pod finishes before it is seen
     # running), an Event per transition; none for the runner's progress and result patches.
+    operator_proc.wait_metric(WRITES, writes_before["create_event"] + 3, verb="create_event")
     writes = {v: operator_proc.metric(WRITES, verb=v) - writes_before[v] for v in verbs}
     assert writes["create_job"] == 1 and writes["create_event"] == 3
     assert 2 <= writes["patch_status"] <= 3
@@ -100,7 +98,7 @@ def test_two_failures_then_success_backs_off_between_three_jobs(
         gap = (started - finished).total_seconds()
         # No jitter: exactly the ceiling, plus the operator's reaction time.
         assert backoff.ceiling(ceiling, n) <= gap <= backoff.ceiling(ceiling, n) + 3, (n, gap)
-    assert operator_proc.metric("longtask_task_retries_total", namespace=tasks.namespace) == 2
+    operator_proc.wait_metric("longtask_task_retries_total", 2, namespace=tasks.namespace)
 
 
 def test_non_retryable_exit_fails_after_one_attempt(
@@ -136,9 +134,9 @@ def test_exhausted_attempts_dead_letter(
     assert len(mine) == 1
     assert mine[0]["name"] == "doomed" and mine[0]["namespace"] == tasks.namespace
     assert mine[0]["attempts"] == "2"
-    assert "AttemptsExhausted" in tasks.event_reasons("doomed")
+    tasks.wait_events("doomed", {"AttemptsExhausted"})
     ns = tasks.namespace
-    assert operator_proc.metric("longtask_dead_letters_total", namespace=ns) == 1
+    operator_proc.wait_metric("longtask_dead_letters_total", 1, namespace=ns)
     assert operator_proc.metric("longtask_task_retries_total", namespace=ns) == 1
     assert (
         operator_proc.metric("longtask_tasks_finished_total", namespace=ns, outcome="Failed") == 1
@@ -170,7 +168,7 @@ def test_invalid_task_fails_at_admission_and_others_still_run(
     nosa = tasks.wait_final("nosa")["status"]
     assert nosa["reason"] == "InvalidSpec" and "'missing' does not exist" in nosa["message"]
     assert tasks.wait_final("fine")["status"]["phase"] == "Succeeded"
-    assert "InvalidSpec" in tasks.event_reasons("huge")
+    tasks.wait_events("huge", {"InvalidSpec"})
 
 
 def test_finished_task_is_deleted_after_its_ttl(
@@ -181,4 +179,4 @@ def test_finished_task_is_deleted_after_its_ttl(
     ]
     wait_for(lambda: not tasks.exists("brief"), 60, "the finished task to be deleted")
     wait_for(lambda: not tasks.jobs(uid), 60, "its Job to go with it")
-    assert "Completed" in tasks.event_reasons("brief")  # it ended before it went
+    tasks.wait_events("brief", {"Completed"})  # it ended before it went

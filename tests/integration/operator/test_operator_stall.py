@@ -34,8 +34,8 @@ def test_stalled_is_set_without_heartbeats_and_cleared_when_they_return(
         "Stalled=True",
     )
     assert condition["reason"] == "NoHeartbeat"
-    assert operator_proc.metric("longtask_tasks_stalled", namespace=tasks.namespace) == 1
-    assert "NoHeartbeat" in tasks.event_reasons("quiet")
+    operator_proc.wait_metric("longtask_tasks_stalled", 1, namespace=tasks.namespace)
+    tasks.wait_events("quiet", {"NoHeartbeat"})
 
     # Heartbeats return (as the runner writes them: the state hash field, unix ms).
     redis_client.hset(keys.state(uid), keys.STATE_HEARTBEAT, str(events.now_ms()))
@@ -45,7 +45,7 @@ def test_stalled_is_set_without_heartbeats_and_cleared_when_they_return(
         "Stalled=False",
     )
     assert condition["reason"] == "HeartbeatResumed"
-    assert operator_proc.metric("longtask_tasks_stalled", namespace=tasks.namespace) == 0
+    operator_proc.wait_metric("longtask_tasks_stalled", 0, namespace=tasks.namespace)
     assert tasks.get("quiet")["status"]["phase"] == "Running"
     tasks.patch_spec("quiet", {"cancel": True})
     tasks.wait_final("quiet", timeout=30)
