@@ -14,6 +14,7 @@ from longtask.api.cli.exitcodes import Exit
 from longtask.api.client import Client
 from longtask.core import resource
 
+from tests.fixtures.gateway import GatewayFactory
 from tests.integration.cli.conftest import progress_command
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -102,6 +103,21 @@ def test_ctrl_c_during_watch_leaves_the_task_running(
         if event.type == "progress" and (event.progress or 0) > before:
             break
     lt.cancel("left-running")
+
+
+def test_watch_survives_a_gateway_restart(
+    stack: Any, cli_env: dict[str, str], gateway_factory: GatewayFactory
+) -> None:
+    gw = gateway_factory()
+    env = cli_env | {"LONGTASK_GATEWAY_URL": gw.url, "LONGTASK_TOKEN": gw.key or ""}
+    with Client(gw.url, gw.key, namespace=env["LONGTASK_NAMESPACE"]) as lt:
+        lt.submit(command=progress_command(steps=30, pause=0.2), name="through-restart")
+    child = spawn(stack, env, "watch", "through-restart")
+    wait_for_progress(child, at_least=10)
+    gw.restart()  # same port; the watcher reconnects with Last-Event-ID
+    seen = percents_until_eof(child)
+    assert child.exitstatus == Exit.SUCCESS, ANSI.sub("", child.before or "")
+    assert seen[-1] == 100
 
 
 def run(stack: Any, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

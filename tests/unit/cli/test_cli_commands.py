@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+import typer
 from longtask.api.cli import commands
 from longtask.api.cli.exitcodes import Exit
 from longtask.api.client import Client
@@ -151,3 +152,19 @@ def test_logs_print_raw_lines(gateway: Any) -> None:
     result = runner.invoke(commands.app, ["logs", "t1"])
     assert result.exit_code == 0
     assert result.stdout == "hello\n"
+
+
+def test_task_names_complete_from_the_gateway(gateway: Any) -> None:
+    page = {"items": [sse.task(name="alpha"), sse.task(name="beta")], "continue": None}
+    gateway(lambda request: httpx.Response(200, json=page))
+    ctx = typer.Context(typer.main.get_command(commands.app), obj=commands.Connection())
+    assert commands._complete_names(ctx, "al") == ["alpha"]
+
+
+def test_name_completion_is_silent_when_the_gateway_is_away(gateway: Any) -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused")
+
+    gateway(refuse)
+    ctx = typer.Context(typer.main.get_command(commands.app), obj=commands.Connection())
+    assert commands._complete_names(ctx, "") == []

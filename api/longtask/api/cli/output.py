@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import json
+import shlex
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -152,7 +153,7 @@ def _spec_target(spec: dict[str, Any]) -> str | None:
         return str(spec["task"])
     command = spec.get("command")
     if isinstance(command, list):
-        return " ".join(str(word) for word in command)
+        return shlex.join(str(word) for word in command)
     return None
 
 
