@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from longtask.core import resource
-from longtask.runner import results
+from longtask.runner import capture, results
 from longtask.runner.context import TASK_LOGGER, TaskContext
 from longtask.runner.errors import PermanentError, TaskCancelled
 from longtask.runner.reporter import Outcome, Reporter
@@ -145,7 +145,8 @@ async def run(
             attempt=settings.attempt,
             last_checkpoint=checkpoint,
         )
-        return await _supervise(_start(fn, ctx, settings.params), settings, termination)
+        with capture.stdout_lines(reporter.log):
+            return await _supervise(_start(fn, ctx, settings.params), settings, termination)
     finally:
         task_logger.removeHandler(handler)
 

@@ -52,6 +52,7 @@ def ignores_cancellation(ctx: TaskContext, params: dict[str, Any]) -> None:
 
 
 def large_result(ctx: TaskContext, params: dict[str, Any]) -> dict[str, Any]:
+    print("building a large result")  # a plain print also reaches the log stream
     return {"text": "x" * int(params.get("size", 20_000))}
 
 

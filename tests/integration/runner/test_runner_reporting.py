@@ -123,6 +123,9 @@ def test_a_large_result_lives_in_redis_and_the_status_points_to_it(
     assert status["resultRef"] == keys.result(task["metadata"]["uid"])
     stored = runner_harness.redis.get(status["resultRef"])
     assert stored == '{"text":"' + "x" * size + '"}'
+    assert "building a large result" in done.stdout
+    logs = runner_harness.redis.xrange(keys.logs(task["metadata"]["uid"]))
+    assert [f["line"] for _, f in logs] == ["building a large result"]
 
 
 def test_a_checkpoint_written_in_attempt_1_is_read_by_attempt_2(
