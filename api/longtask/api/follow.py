@@ -9,8 +9,6 @@ WebSocket routes only encode these batches.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -18,8 +16,8 @@ from typing import Any, Final
 
 from longtask.api import sse, streamids, taskobjects
 from longtask.api.hub import Entry, Signal, StreamHub, Subscription, rows
-from longtask.api.kube import Kube
 from longtask.api.tracking import StatusTracker
+from longtask.api.watches import WatchEvent, WatchHub
 from longtask.core import keys
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -29,22 +27,16 @@ log = logging.getLogger(__name__)
 PAGE: Final = 500
 
 
-@dataclass(frozen=True, slots=True)
-class ObjectUpdate:
-    """A LongTask version from the fallback watch (None: the object is gone)."""
-
-    obj: dict[str, Any] | None
-
-
 @dataclass
 class Followers:
-    """What following needs: the hub, a Redis client for catch-up reads, the cluster."""
+    """What following needs: the stream hub, a Redis client for catch-up reads, the shared
+    namespace watches (fallback and namespace streams)."""
 
     hub: StreamHub
     redis: Redis
-    kube: Kube
+    watches: WatchHub
     end_grace_seconds: float = 10.0
-    dropped: int = 0  # clients dropped for falling behind
+    queue_size: int = 2000
 
 
 class Dropped(Exception):
@@ -76,13 +68,18 @@ def snapshot(obj: dict[str, Any]) -> sse.Frame:
     return sse.frame(sse.SNAPSHOT, view.model_dump(mode="json", by_alias=True))
 
 
-async def _watch_into(kube: Kube, namespace: str, name: str, sub: Subscription) -> None:
-    async for kind, obj in kube.watch(namespace, name):
-        if kind == "LIST":
-            items = obj.get("items") or []
-            sub.offer(ObjectUpdate(items[0] if items else None))
-        else:
-            sub.offer(ObjectUpdate(None if kind == "DELETED" else obj))
+def version_of(event: WatchEvent, name: str) -> tuple[bool, dict[str, Any] | None]:
+    """(whether the event concerns task `name`, its new version or None when it is gone)."""
+    if event.kind == "LIST":
+        found = [o for o in event.obj.get("items") or [] if _name(o) == name]
+        return True, found[0] if found else None
+    if _name(event.obj) != name:
+        return False, None
+    return True, None if event.kind == "DELETED" else event.obj
+
+
+def _name(obj: dict[str, Any]) -> str:
+    return str((obj.get("metadata") or {}).get("name", ""))
 
 
 class _Follow:
@@ -96,7 +93,7 @@ class _Follow:
         self.key = keys.events(str(meta.get("uid")))
         self.tracker = StatusTracker.of(obj)
         self.last = after
-        self.watcher: asyncio.Task[None] | None = None
+        self.watching = False
         self.done = False
 
     def accept(self, entries: list[Entry]) -> list[sse.Frame]:
@@ -125,17 +122,14 @@ class _Follow:
                 return
 
     def start_watch(self, sub: Subscription) -> None:
-        if self.watcher is None:
-            self.watcher = asyncio.create_task(
-                _watch_into(self.deps.kube, self.namespace, self.name, sub)
-            )
+        if not self.watching:
+            self.watching = True
+            self.deps.watches.subscribe(self.namespace, sub)
 
-    async def stop_watch(self) -> None:
-        if self.watcher is not None:
-            self.watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self.watcher
-            self.watcher = None
+    def stop_watch(self, sub: Subscription) -> None:
+        if self.watching:
+            self.watching = False
+            self.deps.watches.unsubscribe(self.namespace, sub)
 
 
 async def follow_task(
@@ -146,20 +140,19 @@ async def follow_task(
     yield [snapshot(obj)]
     sub, cached = await deps.hub.subscribe(state.key, after)
     try:
-        watching = not deps.hub.available
-        if not watching:
+        if deps.hub.available:
             try:
                 async for caught in state.catch_up(cached):
                     yield caught
             except RedisError:
                 deps.hub.report_failure()
-                watching = True
-        if watching:
+                state.start_watch(sub)
+        else:
             state.start_watch(sub)
         while not state.done:
             # A final task whose stream holds no end (expired, or the writer never got to it)
             # gets one after a grace period, so clients never wait forever.
-            grace = deps.end_grace_seconds if state.tracker.final and not watching else None
+            grace = deps.end_grace_seconds if state.tracker.final and not state.watching else None
             try:
                 batch = await sub.next_batch(grace)
             except TimeoutError:
@@ -171,51 +164,64 @@ async def follow_task(
                     break
                 if isinstance(item, Entry):
                     frames += state.accept([item])
-                elif item is Signal.DOWN and not watching:
-                    watching = True
+                elif item is Signal.DOWN:
                     state.start_watch(sub)
-                elif item is Signal.UP and watching:
-                    await state.stop_watch()
-                    watching = False
+                elif item is Signal.UP and state.watching:
+                    state.stop_watch(sub)
                     try:
                         async for caught in state.catch_up(None):
                             frames += caught
                     except RedisError:
                         deps.hub.report_failure()
-                        watching = True
                         state.start_watch(sub)
-                elif isinstance(item, ObjectUpdate) and watching:
-                    if item.obj is None:
+                elif isinstance(item, WatchEvent) and state.watching:
+                    mine, version = version_of(item, state.name)
+                    if not mine:
+                        continue
+                    if version is None:
                         frames.append(state.tracker.end(deleted=True))
                         state.done = True
                     else:
-                        changes = state.tracker.changes(item.obj)
+                        changes = state.tracker.changes(version)
                         frames += changes
                         state.done = any(f.is_end for f in changes)
             if frames:
                 yield frames
             if sub.overflowed and not state.done:
-                deps.dropped += 1
                 raise Dropped(f"client of {state.namespace}/{state.name} fell behind")
     finally:
-        await state.stop_watch()
+        state.stop_watch(sub)
         deps.hub.unsubscribe(sub)
 
 
-async def follow_namespace(kube: Kube, namespace: str) -> AsyncIterator[list[sse.Frame]]:
+def namespace_frame(event: WatchEvent) -> sse.Frame:
+    if event.kind == "LIST":
+        items = [
+            taskobjects.task_view(item).model_dump(mode="json", by_alias=True)
+            for item in event.obj.get("items") or []
+        ]
+        return sse.frame(sse.SNAPSHOT, {"items": items})
+    if event.kind == "DELETED":
+        meta = event.obj.get("metadata") or {}
+        return sse.frame("deleted", {"name": meta.get("name"), "uid": meta.get("uid")})
+    return sse.frame(
+        "task", taskobjects.task_view(event.obj).model_dump(mode="json", by_alias=True)
+    )
+
+
+async def follow_namespace(deps: Followers, namespace: str) -> AsyncIterator[list[sse.Frame]]:
     """The namespace-wide stream for dashboards: `snapshot` (every task), then `task` and
-    `deleted` events from a watch of the namespace's LongTasks (no ids: a reconnect gets a
-    fresh snapshot)."""
-    async for kind, obj in kube.watch(namespace):
-        if kind == "LIST":
-            items = [
-                taskobjects.task_view(item).model_dump(mode="json", by_alias=True)
-                for item in obj.get("items") or []
-            ]
-            yield [sse.frame(sse.SNAPSHOT, {"items": items})]
-        elif kind == "DELETED":
-            meta = obj.get("metadata") or {}
-            yield [sse.frame("deleted", {"name": meta.get("name"), "uid": meta.get("uid")})]
-        else:
-            view = taskobjects.task_view(obj).model_dump(mode="json", by_alias=True)
-            yield [sse.frame("task", view)]
+    `deleted` events from the namespace's shared watch (no ids: a reconnect gets a fresh
+    snapshot)."""
+    sub = Subscription(deps.queue_size)
+    deps.watches.subscribe(namespace, sub)
+    try:
+        while True:
+            batch = await sub.next_batch()
+            frames = [namespace_frame(i) for i in batch if isinstance(i, WatchEvent)]
+            if frames:
+                yield frames
+            if sub.overflowed:
+                raise Dropped(f"client of namespace {namespace} fell behind")
+    finally:
+        deps.watches.unsubscribe(namespace, sub)

@@ -15,6 +15,7 @@ from longtask.api.follow import Followers
 from longtask.api.hub import StreamHub
 from longtask.api.kube import Kube
 from longtask.api.settings import AuthMode, Settings
+from longtask.api.watches import WatchHub
 from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis
 
 REDIS_CONNECT_TIMEOUT = 2.0
@@ -33,6 +34,7 @@ class Runtime:
     signer: streamtokens.Signer
 
     async def close(self) -> None:
+        await self.followers.watches.stop()
         await self.hub.stop()
         await self.reader.aclose()
         await self.redis.aclose()
@@ -111,7 +113,13 @@ async def open_runtime(settings: Settings) -> Runtime:
         redis=redis,
         reader=reader,
         hub=hub,
-        followers=Followers(hub, redis, kube, settings.final_end_grace_seconds),
+        followers=Followers(
+            hub,
+            redis,
+            WatchHub(kube),
+            end_grace_seconds=settings.final_end_grace_seconds,
+            queue_size=settings.client_queue_size,
+        ),
         authorizer=authorizer,
         signer=streamtokens.Signer(secret),
     )

@@ -124,7 +124,7 @@ async def namespace_events(
     _: Annotated[None, Depends(deps.namespace_stream_access)],
     token: deps.StreamTokenQuery = None,
 ) -> EventStream:
-    return _stream(runtime, follow_namespace(runtime.kube, namespace))
+    return _stream(runtime, follow_namespace(runtime.followers, namespace))
 
 
 # WebSocket close codes (4000-4999 are for applications).
