@@ -104,3 +104,12 @@ kind-install: tools ## Install the chart on the kind cluster with deploy/kind/va
 .PHONY: kind-e2e
 kind-e2e: kind-up kind-load kind-install ## On kind: a task runs to Succeeded and the gateway answers.
 	bash deploy/kind/e2e.sh
+
+# --- Images built here with podman, and the local node's container mode (issue 9) ---
+.PHONY: images-deps
+images-deps: ## Install podman, runc, debootstrap and uidmap when missing (Debian).
+	@bash deploy/images/install-deps.sh
+
+.PHONY: images
+images: install images-deps ## Build the operator, gateway and runner images with podman (base and wheels cached).
+	@bash deploy/images/build.sh
