@@ -13,7 +13,12 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 # mounted into the build: --build-arg PIP_CONFIG_FILE=/wheels/pip.conf (deploy/images/).
 ARG PIP_CONFIG_FILE
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml ./
+# The dependencies first, in a layer of their own: a change of the sources alone reuses it.
+RUN python -m venv /opt/longtask \
+    && python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" >requirements.txt \
+    && /opt/longtask/bin/pip install -r requirements.txt
+COPY README.md ./
 COPY core core
 COPY operator operator
 COPY runner runner
@@ -21,8 +26,7 @@ COPY api api
 COPY examples examples
 # A virtual environment copied whole into the final stage: no compiler or pip cache ships.
 # Bytecode is compiled here because the root filesystem is read-only at run time.
-RUN python -m venv /opt/longtask \
-    && /opt/longtask/bin/pip install . \
+RUN /opt/longtask/bin/pip install --no-deps . \
     && cp -r examples /opt/longtask/examples \
     && /opt/longtask/bin/python -m compileall -q /opt/longtask
 
