@@ -17,6 +17,11 @@ the security context, resource limits, volumes other than `emptyDir` (an emptyDi
 /tmp becomes the process's TMPDIR), probes, restart policies other than Never, init and sidecar
 containers, networking (everything is 127.0.0.1), `kubectl logs`/`exec` (the log files are under
 the state folder instead).
+
+Container mode (`--mode container`, or `auto`: containers when podman and runc work and the
+runner image is built, else processes; default from LONGTASK_NODE_MODE, else `process`) runs each
+container from its image with podman instead: images, users, the security context and the
+read-only root filesystem are then real; see `containers.py`.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from typing import Any
 
 from kubernetes_asyncio import client, config, watch
 from kubernetes_asyncio.client.exceptions import ApiException
+from longtask.devstack import containers as podman
 from longtask.devstack import kubeconfigs
 
 log = logging.getLogger("localnode")
@@ -76,6 +82,7 @@ class LocalNode:
         server: str,
         ca_file: Path,
         node_name: str = NODE_NAME,
+        engine: podman.Podman | None = None,
     ) -> None:
         self.api = api
         self.core = client.CoreV1Api(api)
@@ -83,6 +90,8 @@ class LocalNode:
         self.server = server
         self.ca_file = ca_file
         self.node_name = node_name
+        # Container mode when set: podman runs each container from its image.
+        self.engine = engine
         # Pod UID → its containers; an entry exists from the moment a pod's start begins, so that
         # a second event for the same pod never starts it twice.
         self.pods: dict[str, list[Container]] = {}
@@ -138,7 +147,7 @@ class LocalNode:
                 "systemUUID": "local",
                 "bootID": "local",
                 "kernelVersion": platform.release(),
-                "osImage": "longtask local node (processes)",
+                "osImage": f"longtask local node ({'containers' if self.engine else 'processes'})",
                 "containerRuntimeVersion": "process://local",
                 "kubeletVersion": "v0.0.0-localnode",
                 "kubeProxyVersion": "",
@@ -243,21 +252,25 @@ class LocalNode:
         try:
             base_env = await self.base_env(pod, folder)
             for spec in pod.spec.containers:
-                env = dict(base_env)
-                env.update(await self.container_env(pod, spec))
-                argv = self.argv(spec)
+                own_env = await self.container_env(pod, spec)
                 container = Container(
                     meta.namespace, meta.name, meta.uid, spec.name, spec.image or "", now()
                 )
-                container.process = await asyncio.create_subprocess_exec(
-                    *argv,
-                    stdin=asyncio.subprocess.DEVNULL,
-                    stdout=append_log(folder / f"{spec.name}.log"),
-                    stderr=asyncio.subprocess.STDOUT,
-                    env=env,
-                    cwd=spec.working_dir if spec.working_dir else str(folder),
-                    start_new_session=True,
-                )
+                output = append_log(folder / f"{spec.name}.log")
+                if self.engine is not None:
+                    container.process = await self.engine.run(
+                        pod, spec, base_env, own_env, folder, output
+                    )
+                else:
+                    container.process = await asyncio.create_subprocess_exec(
+                        *self.argv(spec),
+                        stdin=asyncio.subprocess.DEVNULL,
+                        stdout=output,
+                        stderr=asyncio.subprocess.STDOUT,
+                        env=base_env | own_env,
+                        cwd=spec.working_dir if spec.working_dir else str(folder),
+                        start_new_session=True,
+                    )
                 containers.append(container)
                 if meta.uid in self.deleting:
                     raise RuntimeError("pod deleted while starting")
@@ -265,6 +278,8 @@ class LocalNode:
             log.warning("pod %s/%s cannot start: %s", meta.namespace, meta.name, error)
             for container in containers:
                 if container.process and container.process.returncode is None:
+                    if self.engine is not None:
+                        await self.engine.stop(pod, container.name, 0)
                     container.process.kill()
             await self.patch_status(pod, self.failed_to_start_status(pod, str(error)))
             return
@@ -277,9 +292,7 @@ class LocalNode:
 
     async def wait(self, container: Container) -> int:
         assert container.process is not None
-        code = await container.process.wait()
-        # A process killed by a signal reports 128 + signal number, as a container runtime does.
-        container.exit_code = 128 - code if code < 0 else code
+        container.exit_code = exit_code(await container.process.wait())
         return container.exit_code
 
     def argv(self, spec: client.V1Container) -> list[str]:
@@ -502,17 +515,22 @@ class LocalNode:
         already = any(c.terminating for c in containers)
         if already:
             return
-        for c in running:
-            c.terminating = True
-            assert c.process is not None
-            log.info(
-                "pod %s/%s deleted: SIGTERM to pid %d", meta.namespace, meta.name, c.process.pid
-            )
-            with contextlib.suppress(ProcessLookupError):
-                c.process.send_signal(signal.SIGTERM)
         grace = meta.deletion_grace_period_seconds
         grace = 30 if grace is None else grace
-        if running:
+        for c in running:
+            c.terminating = True
+        if running and self.engine is not None:
+            log.info("pod %s/%s deleted: podman stop -t %d", meta.namespace, meta.name, grace)
+            await asyncio.gather(*(self.engine.stop(pod, c.name, grace) for c in running))
+            await asyncio.gather(*(c.process.wait() for c in running if c.process))
+        elif running:
+            for c in running:
+                assert c.process is not None
+                log.info(
+                    "pod %s/%s deleted: SIGTERM to pid %d", meta.namespace, meta.name, c.process.pid
+                )
+                with contextlib.suppress(ProcessLookupError):
+                    c.process.send_signal(signal.SIGTERM)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
                     asyncio.gather(*(c.process.wait() for c in running if c.process)), grace
@@ -523,6 +541,12 @@ class LocalNode:
                     with contextlib.suppress(ProcessLookupError, PermissionError):
                         os.killpg(c.process.pid, signal.SIGKILL)
                     await c.process.wait()
+        if running:
+            # The final container states before the pod object goes, as a kubelet reports them.
+            for c in running:
+                if c.exit_code is None and c.process and c.process.returncode is not None:
+                    c.exit_code = exit_code(c.process.returncode)
+            await self.patch_status(pod, self.terminated_status(pod, containers))
         try:
             await self.core.delete_namespaced_pod(
                 meta.name,
@@ -539,6 +563,8 @@ class LocalNode:
 
     async def shutdown(self) -> None:
         """Stops every process (SIGTERM, then SIGKILL): the node is going away."""
+        if self.engine is not None:
+            await self.engine.remove_all()  # podman rm -f: SIGTERM, SIGKILL after a few seconds
         processes = [
             c.process
             for cs in self.pods.values()
@@ -560,6 +586,11 @@ class LocalNode:
         await self.register()
         log.info("node %s registered; watching pods", self.node_name)
         await asyncio.gather(self.heartbeats(), self.pods_loop())
+
+
+def exit_code(returncode: int) -> int:
+    """A process killed by a signal reports 128 + signal number, as a container runtime does."""
+    return 128 - returncode if returncode < 0 else returncode
 
 
 def append_log(path: Path) -> Any:
@@ -628,8 +659,9 @@ def conditions(pod: client.V1Pod, ready: bool) -> list[dict[str, Any]]:
 
 
 async def main_async(args: argparse.Namespace) -> None:
+    engine = await podman.choose(args.mode, args.node_name)
     api = await config.new_client_from_config(config_file=args.kubeconfig)
-    node = LocalNode(api, Path(args.state), args.server, Path(args.ca_file), args.node_name)
+    node = LocalNode(api, Path(args.state), args.server, Path(args.ca_file), args.node_name, engine)
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -652,6 +684,12 @@ def main() -> None:
     parser.add_argument("--ca-file", required=True, help="cluster CA for pods' kubeconfigs")
     parser.add_argument("--state", required=True, help="folder for pod logs and scratch space")
     parser.add_argument("--node-name", default=NODE_NAME)
+    parser.add_argument(
+        "--mode",
+        choices=podman.MODES,
+        default=podman.default_mode(),
+        help=f"how containers run (default: ${podman.MODE_ENV}, else process)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     asyncio.run(main_async(args))

@@ -54,8 +54,12 @@ class Stack:
         kubeconfig: Path | None = None,
         operator: bool = False,
         gateway: bool = False,
+        node_mode: str | None = None,
     ) -> Stack:
-        """Starts every part; with `kubeconfig` (a real cluster) only Redis and the components."""
+        """Starts every part; with `kubeconfig` (a real cluster) only Redis and the components.
+
+        `node_mode` is the local node's `--mode` (process, container or auto; default: its own).
+        """
         state_dir.mkdir(parents=True, exist_ok=True)
         started: dict[str, procs.Proc] = {}
         stack: Stack | None = None
@@ -74,6 +78,7 @@ class Stack:
                         f"--server={plane.server}",
                         f"--ca-file={plane.ca_cert}",
                         f"--state={state_dir / 'node'}",
+                        *([f"--mode={node_mode}"] if node_mode else []),
                     ],
                     state_dir / "logs",
                     env=os.environ | {"PYTHONUNBUFFERED": "1"},
