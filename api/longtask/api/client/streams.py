@@ -91,21 +91,25 @@ class Decoder:
         self._previous_id = sse.id
         if not sse.data:
             return None
-        return parse_event(ServerSentEvent(sse.event, sse.data, own_id, sse.retry))
+        return _parse(sse.event, sse.data, own_id)
 
 
 def parse_event(sse: ServerSentEvent) -> TaskEvent:
     """The typed event of an SSE message; InvalidResponse when its data is not an event."""
-    if len(sse.data) > EVENT_MAX_CHARS:
+    return _parse(sse.event, sse.data, sse.id)
+
+
+def _parse(event: str, text: str, own_id: str) -> TaskEvent:
+    if len(text) > EVENT_MAX_CHARS:
         raise errors.InvalidResponse(f"event data exceeds {EVENT_MAX_CHARS} characters")
     try:
-        raw = json.loads(sse.data) if sse.data else {}
+        raw = json.loads(text) if text else {}
     except json.JSONDecodeError as exc:
         raise errors.InvalidResponse(f"event data is not JSON: {exc}") from None
     if not isinstance(raw, dict):
         raise errors.InvalidResponse("event data is not a JSON object")
-    kind = sse.event or "message"
-    event_id = sse.id or None
+    kind = event or "message"
+    event_id = own_id or None
     try:
         if kind == SNAPSHOT:
             task = schemas.Task.model_validate(raw)
@@ -118,7 +122,8 @@ def parse_event(sse: ServerSentEvent) -> TaskEvent:
                 reason=task.reason,
             )
             return TaskEvent(SNAPSHOT, data, event_id, task)
-        return TaskEvent(kind, schemas.Event.model_validate({"type": kind, **raw}), event_id)
+        raw.setdefault("type", kind)
+        return TaskEvent(kind, schemas.Event.model_validate(raw), event_id)
     except pydantic.ValidationError as exc:
         raise errors.InvalidResponse(
             f"malformed {kind} event: {exc.error_count()} errors"
@@ -162,9 +167,12 @@ class Resume:
     ended: bool = False
     failures: int = 0
     _healthy_at: float = field(default=-1.0)
+    _last_key: tuple[int, int] = field(default=(-1, -1))
 
     def __post_init__(self) -> None:
         self._healthy_at = self.clock()
+        if self.last_id is not None:
+            self._last_key = stream_id(self.last_id)
 
     def headers(self) -> dict[str, str]:
         """The headers of the next connection: resume after the last id yielded."""
@@ -175,9 +183,10 @@ class Resume:
         self.failures = 0
         self._healthy_at = self.clock()
         if event.id is not None:
-            if self.last_id is not None and stream_id(event.id) <= stream_id(self.last_id):
+            key = stream_id(event.id)
+            if self.last_id is not None and key <= self._last_key:
                 return False
-            self.last_id = event.id
+            self.last_id, self._last_key = event.id, key
         if event.is_end:
             self.ended = True
         return True
