@@ -86,10 +86,9 @@ def measure(count: int, reps: int) -> common.Result:
     body = stream_body(count)
     started = time.monotonic()
     for _ in range(reps):
-        result.add("events decoded", "longtask Client.events()", "1/CPU-s", client_rate(body, count),
-                   TARGET)  # fmt: skip
-        result.add("events decoded", "baseline: httpx-sse + json.loads", "1/CPU-s",
-                   baseline_rate(body, count))  # fmt: skip
+        client, baseline = client_rate(body, count), baseline_rate(body, count)
+        result.add("events decoded", "longtask Client.events()", "1/CPU-s", client, TARGET)
+        result.add("events decoded", "baseline: httpx-sse + json.loads", "1/CPU-s", baseline)
     result.seconds = time.monotonic() - started
     result.notes.append(
         "In-process transport: the client's CPU only. The baseline yields dicts, the client "
