@@ -1,8 +1,11 @@
 """The longtask gateway: a FastAPI app to submit, list, control and follow LongTasks.
 
 `main` assembles the app from one router per resource (`routers/`); `settings` holds its one
-settings object; `deps` the dependencies shared by the routers; `schemas` the request and
-response models (the Python client imports them). Pure logic lives in small modules that the
-unit tests exercise without a cluster: `taskobjects` (LongTask bodies and views), `sse` (event
-encoding), `streamids` (resume ids), `streamtokens` (signed stream tokens), `apikeys`.
+settings object, `runtime` its long-lived clients; `deps` the dependencies shared by the
+routers; `schemas` the request and response models (the Python client imports them).
+Following a task: `hub` (one multiplexed Redis reader fanning out to clients), `watches` (one
+shared LongTask watch per namespace), `follow` (the frames one client receives), `tracking`
+(the Redis-outage fallback). Pure logic the unit tests exercise without a cluster:
+`taskobjects` (LongTask bodies and views), `sse` (event encoding), `streamids` (resume ids),
+`streamtokens` (signed stream tokens), `apikeys`, `errors`.
 """
