@@ -93,6 +93,7 @@ class _Follow:
         self.key = keys.events(str(meta.get("uid")))
         self.tracker = StatusTracker.of(obj)
         self.last = after
+        self.last_order = streamids.parse(after)
         self.watching = False
         self.done = False
 
@@ -100,10 +101,10 @@ class _Follow:
         """Frames of the entries after the last delivered id; stops at `end`."""
         frames = []
         for entry in entries:
-            if self.done or not streamids.is_after(entry.id, self.last):
+            if self.done or entry.order <= self.last_order:
                 continue
             frame = entry_frame(entry)
-            self.last = entry.id
+            self.last, self.last_order = entry.id, entry.order
             self.tracker.observe(frame.payload())
             frames.append(frame)
             if frame.is_end:

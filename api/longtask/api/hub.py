@@ -53,6 +53,11 @@ class Entry:
     id: str
     fields: dict[str, Any]
     memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # The id as (ms, seq), parsed once: every client compares it with its resume point.
+    order: tuple[int, int] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "order", streamids.parse(self.id))
 
 
 class Signal(enum.Enum):
@@ -80,8 +85,11 @@ class Subscription:
     async def next_batch(self, wait: float | None = None) -> list[object]:
         """Every pending item (at least one): one write for all of them; TimeoutError after
         `wait`."""
-        async with asyncio.timeout(wait):
-            first = await self.queue.get()
+        if wait is None:
+            first = await self.queue.get()  # the common case, without a timeout's cost
+        else:
+            async with asyncio.timeout(wait):
+                first = await self.queue.get()
         batch = [first]
         while True:
             try:

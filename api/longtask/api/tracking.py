@@ -15,6 +15,9 @@ from longtask.api import sse
 from longtask.core import events, resource
 
 SOURCE_WATCH: Final = "watch"
+_FINAL: Final = frozenset(phase.value for phase in resource.FINAL_PHASES)
+_PROGRESS: Final = events.EventType.PROGRESS.value
+_PHASED: Final = frozenset({events.EventType.STATUS.value, events.EventType.END.value})
 
 
 @dataclass
@@ -33,7 +36,7 @@ class StatusTracker:
 
     @property
     def final(self) -> bool:
-        return self.phase in {p.value for p in resource.FINAL_PHASES}
+        return self.phase in _FINAL
 
     def _absorb(self, status: dict[str, Any]) -> None:
         self.phase = str(status.get("phase") or self.phase)
@@ -45,10 +48,10 @@ class StatusTracker:
     def observe(self, event: dict[str, Any]) -> None:
         """Learn from a stream event (progress, status)."""
         kind = event.get("type")
-        if kind == events.EventType.PROGRESS:
+        if kind == _PROGRESS:
             self.progress = _number(event.get("progress"), self.progress)
             self.message = event.get("message", self.message)
-        elif kind in (events.EventType.STATUS, events.EventType.END) and event.get("phase"):
+        elif kind in _PHASED and event.get("phase"):
             self.phase = str(event["phase"])
         if isinstance(event.get("attempt"), int):
             self.attempt = event["attempt"]
