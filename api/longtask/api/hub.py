@@ -15,6 +15,9 @@ Design choices (later code points back to them):
    filtered by id on the subscriber's side.
 4. When Redis fails, every subscriber gets `Signal.DOWN` (and follows the LongTask instead),
    and `Signal.UP` once a read succeeds again.
+5. After a read that returned entries the reader lingers a few milliseconds before the next
+   one, so that entries written in quick succession arrive together: every client then gets
+   them in one write (the per-write cost dominates a gateway with many clients).
 """
 
 from __future__ import annotations
@@ -118,6 +121,7 @@ class StreamHub:
         count: int = 1000,
         queue_size: int = 2000,
         retry_seconds: float = 1.0,
+        linger_seconds: float = 0.0,
     ) -> None:
         self._reader = reader  # the XREAD connection (design choice 1)
         self._client = client  # short commands (tail lookups)
@@ -125,6 +129,7 @@ class StreamHub:
         self._count = count
         self._queue_size = queue_size
         self._retry_seconds = retry_seconds
+        self._linger_seconds = linger_seconds
         self._streams: dict[str, _Stream] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -224,7 +229,10 @@ class StreamHub:
                 await asyncio.sleep(self._retry_seconds)
                 continue
             self._set_available(True)
-            self._fan_out(reply or [])
+            if reply:
+                self._fan_out(reply)
+                if self._linger_seconds:
+                    await asyncio.sleep(self._linger_seconds)  # design choice 5
 
     def _fan_out(self, reply: Any) -> None:
         pairs = reply.items() if isinstance(reply, dict) else reply

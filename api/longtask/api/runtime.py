@@ -93,6 +93,7 @@ async def open_runtime(settings: Settings) -> Runtime:
         count=max(1, min(settings.xread_count, settings.client_queue_size // 2)),
         queue_size=settings.client_queue_size,
         retry_seconds=settings.redis_retry_seconds,
+        linger_seconds=settings.xread_linger_ms / 1000,
     )
     hub.start()
     authorizer: auth.Authorizer
