@@ -113,3 +113,18 @@ images-deps: ## Install podman, runc, debootstrap and uidmap when missing (Debia
 .PHONY: images
 images: install images-deps ## Build the operator, gateway and runner images with podman (base and wheels cached).
 	@bash deploy/images/build.sh
+
+# --- Proof: benchmarks and fault drills (issue 7) ---
+BENCH_ARGS ?=
+
+.PHONY: bench
+bench: install system-deps controlplane ## Every benchmark against its same-run baseline (~25 min); tables in tests/bench/results/.
+	PYTHONPATH=. $(BIN)/python -m tests.bench.run $(BENCH_ARGS)
+
+.PHONY: bench-quick
+bench-quick: install system-deps controlplane ## The benchmarks at small sizes (smoke run); results in tests/bench/results/quick/.
+	PYTHONPATH=. $(BIN)/python -m tests.bench.run --quick $(BENCH_ARGS)
+
+.PHONY: drills
+drills: install system-deps controlplane ## Fault drills on their own local stack (~7 min): kills and outages, nothing lost.
+	$(BIN)/pytest tests/drills $(PYTEST_ARGS)

@@ -23,6 +23,7 @@ from typing import Any, Final
 import redis
 
 RESULTS: Final = Path(__file__).resolve().parent / "results"
+RESULTS_DIR = RESULTS  # where this run writes (run.py points quick runs elsewhere)
 REPO: Final = Path(__file__).resolve().parents[2]
 CLK_TCK: Final = os.sysconf("SC_CLK_TCK")
 PACKAGES: Final = ("kopf", "fastapi", "uvicorn", "sse-starlette", "redis", "kubernetes-asyncio")
@@ -148,10 +149,10 @@ def machine(extra: dict[str, str] | None = None) -> dict[str, Any]:
 
 
 def write(result: Result, info: dict[str, Any]) -> Path:
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     record = {"machine": info, **dataclasses.asdict(result)}
-    (RESULTS / f"{result.name}.json").write_text(json.dumps(record, indent=2, default=str))
-    path = RESULTS / f"{result.name}.md"
+    (RESULTS_DIR / f"{result.name}.json").write_text(json.dumps(record, indent=2, default=str))
+    path = RESULTS_DIR / f"{result.name}.md"
     path.write_text(table(result))
     return path
 

@@ -1,0 +1,124 @@
+"""Benchmark 1, admission: 1,000 LongTasks created at once → time until every one has its Job;
+baseline: the same client creating 1,000 bare Jobs. Then create → Job latency at a steady
+20 tasks/s.
+
+The local node is paused: pods stay pending, so what is measured is the API server, the operator
+and the Job controller, not 1,000 processes starting on two cores.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import time
+from typing import Any
+
+from longtask.operator import jobs, settings
+
+from tests.bench import common
+from tests.bench.context import Bench
+from tests.bench.watching import Stamps
+
+THREADS = 16
+
+
+def _task_spec() -> dict[str, Any]:
+    return {"command": ["true"]}
+
+
+def _bare_job(namespace: str, name: str) -> dict[str, Any]:
+    """The Job the operator would build for the same task (same size, same pod template)."""
+    task = {
+        "metadata": {"name": name, "namespace": namespace, "uid": f"bench-{name}"},
+        "spec": _task_spec(),
+    }
+    job = jobs.build_job(task, 1, settings.Settings())
+    job["metadata"].pop("ownerReferences")
+    job["metadata"]["name"] = name
+    return job
+
+
+def _burst(bench: Bench, count: int, create: Any) -> float:
+    """Seconds from the first create to the last Job seen (creates from THREADS threads)."""
+    with concurrent.futures.ThreadPoolExecutor(THREADS) as pool:
+        began = time.time()
+        list(pool.map(create, range(count)))
+    return began
+
+
+def run(bench: Bench) -> common.Result:
+    count = bench.size(1000, 100)
+    rate, seconds = 20.0, bench.size(15, 5)
+    result = common.Result(
+        "admission",
+        "1. Admission: LongTasks → Jobs",
+        {"burst": count, "steady_rate": rate, "steady_seconds": seconds, "threads": THREADS},
+    )
+    with bench.paused("localnode"):
+        for _ in range(bench.reps):
+            _longtask_burst(bench, count, result)
+            _bare_burst(bench, count, result)
+            _steady(bench, rate, seconds, result)
+    result.notes.append(
+        "Pods stay pending (local node paused): the API server, the operator and the Job "
+        "controller share the two cores with the client."
+    )
+    return result
+
+
+def _longtask_burst(bench: Bench, count: int, result: common.Result) -> None:
+    with bench.namespace("adm") as ns, Stamps(bench.batch.list_namespaced_job, (ns,)) as seen:
+        began = _burst(bench, count, lambda i: bench.longtask(ns, f"t{i}", _task_spec()))
+        common.wait_for(lambda: seen.count() >= count, 600, "a Job for every task", 0.05)
+        elapsed = max(seen.seen.values()) - began
+        result.add(
+            "burst: tasks with a Job per second",
+            "longtask",
+            "1/s",
+            count / elapsed,
+            "≥ 100/s and ≥ 0.5x baseline",
+        )
+        result.add("burst: time until the last Job", "longtask", "s", elapsed)
+
+
+def _bare_burst(bench: Bench, count: int, result: common.Result) -> None:
+    with bench.namespace("adm-base") as ns, Stamps(bench.batch.list_namespaced_job, (ns,)) as seen:
+        began = _burst(
+            bench,
+            count,
+            lambda i: bench.batch.create_namespaced_job(ns, _bare_job(ns, f"j{i}")),  # type: ignore[arg-type]
+        )
+        common.wait_for(lambda: seen.count() >= count, 600, "every bare Job", 0.05)
+        elapsed = max(seen.seen.values()) - began
+        result.add(
+            "burst: tasks with a Job per second", "baseline: bare Jobs", "1/s", count / elapsed
+        )
+        result.add("burst: time until the last Job", "baseline: bare Jobs", "s", elapsed)
+
+
+def _steady(bench: Bench, rate: float, seconds: float, result: common.Result) -> None:
+    total = int(rate * seconds)
+    created: dict[str, float] = {}
+    with (
+        bench.namespace("adm-steady") as ns,
+        Stamps(bench.batch.list_namespaced_job, (ns,)) as seen,
+        concurrent.futures.ThreadPoolExecutor(THREADS) as pool,
+    ):
+        start = time.monotonic()
+
+        def create(i: int) -> None:
+            created[f"s{i}-1"] = time.time()
+            bench.longtask(ns, f"s{i}", _task_spec())
+
+        futures = []
+        for i in range(total):
+            # An open-loop schedule: a slow answer does not slow the offered rate.
+            delay = start + i / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            futures.append(pool.submit(create, i))
+        for future in futures:
+            future.result()
+        common.wait_for(lambda: seen.count() >= total, 300, "a Job for every steady task", 0.05)
+        latencies = [(seen.seen[name] - t) * 1000 for name, t in created.items()]
+    result.add("steady 20/s: create → Job p50", "longtask", "ms", common.percentile(latencies, 50))
+    result.add("steady 20/s: create → Job p99", "longtask", "ms", common.percentile(latencies, 99))

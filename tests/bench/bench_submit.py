@@ -1,0 +1,120 @@
+"""Benchmark 5, submit: `POST /v1/namespaces/{ns}/tasks` latency at 50 requests/s for 20 s, and
+the highest rate it sustains; baseline: creating the LongTask directly with the Kubernetes
+client (kubernetes_asyncio, the gateway's own client library) at the same rates.
+
+The load is open-loop (requests leave on a fixed schedule whatever the answers), so a slow
+server shows as latency instead of a lower offered rate. The operator and the local node are
+paused: this measures the submit path alone, not Jobs being created at the same time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+import httpx
+from kubernetes_asyncio import client as aclient
+from kubernetes_asyncio import config as aconfig
+from longtask.core import resource
+
+from tests.bench import common
+from tests.bench.context import Bench
+
+RAMP = (100, 200, 400)
+Send = Callable[[int], Awaitable[None]]
+
+
+async def _load(send: Send, rate: float, seconds: float) -> tuple[list[float], int, float]:
+    """Latencies (ms) of the requests that succeeded, the failures, and how late (s) the last
+    request left its schedule (the client itself falling behind)."""
+    latencies: list[float] = []
+    failures = 0
+
+    async def one(i: int) -> None:
+        nonlocal failures
+        began = time.perf_counter()
+        try:
+            await send(i)
+        except Exception:
+            failures += 1
+            return
+        latencies.append((time.perf_counter() - began) * 1000)
+
+    total = int(rate * seconds)
+    start = time.monotonic()
+    pending = []
+    for i in range(total):
+        delay = start + i / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        pending.append(asyncio.create_task(one(i)))
+    lag = time.monotonic() - (start + (total - 1) / rate)
+    await asyncio.gather(*pending)
+    return latencies, failures, lag
+
+
+async def _measure(bench: Bench, namespace: str, result: common.Result) -> None:
+    seconds = bench.size(20, 5)
+    ramp_seconds = bench.size(5, 2)
+    headers = {"Authorization": f"Bearer {bench.stack.token}"}
+    limits = httpx.Limits(max_connections=500, max_keepalive_connections=500)
+    api = await aconfig.new_client_from_config(config_file=str(bench.stack.kubeconfig))
+    api.rest_client.pool_manager.connector._limit = 500  # aiohttp's default keeps 100
+    custom = aclient.CustomObjectsApi(api)
+    async with httpx.AsyncClient(
+        base_url=bench.stack.gateway_url, headers=headers, limits=limits, timeout=30
+    ) as http:
+        run_id = f"{time.monotonic_ns() % 10**8}"
+
+        async def gateway(i: int) -> None:
+            body = {"name": f"g{run_id}-{i}", "command": ["true"]}
+            response = await http.post(f"/v1/namespaces/{namespace}/tasks", json=body)
+            response.raise_for_status()
+
+        async def direct(i: int) -> None:
+            body = {
+                "apiVersion": resource.API_VERSION,
+                "kind": resource.KIND,
+                "metadata": {"name": f"k{run_id}-{i}"},
+                "spec": {"command": ["true"]},
+            }
+            await custom.create_namespaced_custom_object(
+                resource.GROUP, resource.VERSION, namespace, resource.PLURAL, body
+            )
+
+        systems: list[tuple[str, Send]] = [
+            ("longtask gateway", gateway),
+            ("baseline: Kubernetes client", direct),
+        ]
+        for system, send in systems:
+            latencies, failures, _ = await _load(send, 50, seconds)
+            result.add("50/s: p50", system, "ms", common.percentile(latencies, 50))
+            result.add("50/s: p99", system, "ms", common.percentile(latencies, 99), "≤ 100 ms")
+            result.add("50/s: failed requests", system, "count", failures)
+            best = 50.0
+            for rate in RAMP:
+                latencies, failures, lag = await _load(send, rate, ramp_seconds)
+                # Sustained: every request answered, p99 < 1 s, the schedule kept.
+                if failures or lag > 0.1 * ramp_seconds or common.percentile(latencies, 99) > 1000:
+                    break
+                best = rate
+            result.add("highest sustained rate (of 50/100/200/400)", system, "1/s", best)
+    await api.close()
+
+
+def run(bench: Bench) -> common.Result:
+    result = common.Result(
+        "submit",
+        "5. Submit: POST …/tasks vs creating the LongTask directly",
+        {"rate": 50, "seconds": bench.size(20, 5), "ramp": RAMP, "ramp_seconds": bench.size(5, 2)},
+    )
+    with bench.paused("operator", "localnode"):
+        for _ in range(bench.reps):
+            with bench.namespace("submit") as ns:
+                asyncio.run(_measure(bench, ns, result))
+    result.notes.append(
+        "Sustained = every request answered with p99 < 1 s while the client kept its schedule; "
+        "the operator and the local node were paused (no Jobs created meanwhile)."
+    )
+    return result

@@ -1,0 +1,90 @@
+"""`make bench`: every benchmark of longtask against its baseline, in one run, on one stack.
+
+    python -m tests.bench.run [--quick] [NAME ...]
+
+Each benchmark writes `results/<name>.json` and `results/<name>.md`; this joins the tables of
+the run into `results/latest.md` with the machine, the versions and the git commit. `--quick`
+(or LONGTASK_BENCH_QUICK=1) uses small sizes for a smoke run; its results go to
+`results/quick/` so that they never replace a full run's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+import time
+import traceback
+
+from tests.bench import common
+from tests.bench.context import bench_stack
+
+# In this order: the scale benchmark fills the cluster, so it comes last.
+BENCHMARKS = ["admission", "e2e", "submit", "progress", "runner", "scale"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
+    parser.add_argument("names", nargs="*", choices=[[], *BENCHMARKS], default=[])
+    args = parser.parse_args()
+    quick = args.quick or os.environ.get("LONGTASK_BENCH_QUICK") == "1"
+    names = args.names or BENCHMARKS
+    if quick:
+        common.RESULTS_DIR = common.RESULTS / "quick"
+    began = time.monotonic()
+    failed: list[str] = []
+    sections: list[str] = []
+    with bench_stack(quick) as bench:
+        info = common.machine(server_versions(bench))
+        for name in names:
+            print(f"== {name}", flush=True)
+            started = time.monotonic()
+            try:
+                module = importlib.import_module(f"tests.bench.bench_{name}")
+                produced = module.run(bench)
+            except Exception:
+                traceback.print_exc()
+                failed.append(name)
+                sections.append(f"### {name}\n\nFAILED: see the run's output.\n")
+                continue
+            results = produced if isinstance(produced, list) else [produced]
+            for result in results:
+                result.seconds = time.monotonic() - started
+                path = common.write(result, info)
+                sections.append(path.read_text())
+                print(path.read_text(), flush=True)
+    header = summary_header(info, quick, time.monotonic() - began)
+    (common.RESULTS_DIR / "latest.md").write_text(header + "\n" + "\n".join(sections))
+    print(f"results in {common.RESULTS_DIR}; {time.monotonic() - began:.0f} s", flush=True)
+    return 1 if failed else 0
+
+
+def server_versions(bench: object) -> dict[str, str]:
+    stack = bench.stack  # type: ignore[attr-defined]
+    versions = {}
+    try:
+        raw = stack.kubectl("version", "-o", "json")
+        versions["kube-apiserver"] = json.loads(raw)["serverVersion"]["gitVersion"]
+    except (RuntimeError, KeyError, ValueError):
+        versions["kube-apiserver"] = "unknown"
+    versions["redis-server"] = str(bench.redis.info("server")["redis_version"])  # type: ignore[attr-defined]
+    return versions
+
+
+def summary_header(info: dict[str, object], quick: bool, seconds: float) -> str:
+    versions = ", ".join(f"{k} {v}" for k, v in info["versions"].items())  # type: ignore[attr-defined]
+    return (
+        f"# longtask benchmarks{' (quick sizes)' if quick else ''}\n\n"
+        f"- commit `{info['commit']}`, {info['date']}, {seconds / 60:.1f} min in all\n"
+        f"- {info['cores']} cores ({info['cpu']}), {info['memory_gib']} GiB, "
+        f"kernel {info['kernel']}\n- {versions}\n"
+        "- every value is over the repetitions of one run (min / median / max); longtask and "
+        "its baseline ran in the same run on the same stack\n"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
