@@ -254,3 +254,13 @@ def test_mode_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv(containers.MODE_ENV, "docker")
     with pytest.raises(SystemExit):
         containers.default_mode()
+
+
+async def test_process_mode_needs_no_podman(tmp_path: Path) -> None:
+    assert await containers.choose("process", tmp_path) is None
+
+
+def test_nodes_sharing_one_podman_storage_label_their_containers_apart(tmp_path: Path) -> None:
+    first, second = containers.node_id(tmp_path / "a"), containers.node_id(tmp_path / "b")
+    assert first != second
+    assert first == containers.node_id(tmp_path / "a")

@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
+import hashlib
 import importlib.metadata
 import json
 import logging
@@ -297,8 +298,9 @@ def volume_mounts(
 class Podman:
     """Runs and stops pod containers with `podman --runtime runc`."""
 
-    def __init__(self, node_name: str, binary: str = "podman") -> None:
-        self.node_name = node_name
+    def __init__(self, node_id: str, binary: str = "podman") -> None:
+        # Labels this node's containers: several local stacks may share one podman storage.
+        self.node_id = node_id
         self.binary = binary
         self.version = importlib.metadata.version("longtask")
 
@@ -398,7 +400,7 @@ class Podman:
             inline_env=inline,
             mounts=mounts,
             hostname=pod.metadata.name,
-            labels={NODE_LABEL: self.node_name, POD_UID_LABEL: pod.metadata.uid},
+            labels={NODE_LABEL: self.node_id, POD_UID_LABEL: pod.metadata.uid},
         )
         log.info(
             "pod %s/%s: container %s from %s as %r",
@@ -427,20 +429,23 @@ class Podman:
 
     async def remove_all(self) -> None:
         """Removes every container of this node (at shutdown, and leftovers at start)."""
-        code, out = await self.output(
-            "ps", "-aq", "--filter", f"label={NODE_LABEL}={self.node_name}"
-        )
+        code, out = await self.output("ps", "-aq", "--filter", f"label={NODE_LABEL}={self.node_id}")
         ids = out.split() if code == 0 else []
         if ids:
             await self.output("rm", "-f", "-t", "5", *ids)
 
 
-async def choose(mode: str, node_name: str) -> Podman | None:
+def node_id(state: Path) -> str:
+    """Identifies one local node among those sharing this machine: by its state folder."""
+    return hashlib.sha256(str(state.resolve()).encode()).hexdigest()[:16]
+
+
+async def choose(mode: str, state: Path) -> Podman | None:
     """The container engine for `mode`, or None for process mode (said in the log)."""
     if mode == "process":
         log.info("process mode: pods' containers run as host processes (requested)")
         return None
-    engine = Podman(node_name)
+    engine = Podman(node_id(state))
     reason = await engine.unusable(need_image=mode == "auto")
     if reason is None:
         await engine.remove_all()

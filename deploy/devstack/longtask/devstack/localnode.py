@@ -659,7 +659,7 @@ def conditions(pod: client.V1Pod, ready: bool) -> list[dict[str, Any]]:
 
 
 async def main_async(args: argparse.Namespace) -> None:
-    engine = await podman.choose(args.mode, args.node_name)
+    engine = await podman.choose(args.mode, Path(args.state))
     api = await config.new_client_from_config(config_file=args.kubeconfig)
     node = LocalNode(api, Path(args.state), args.server, Path(args.ca_file), args.node_name, engine)
     loop = asyncio.get_running_loop()
