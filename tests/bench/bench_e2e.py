@@ -37,6 +37,7 @@ def run(bench: Bench) -> common.Result:
         _longtask(bench, count, result)
         _bare(bench, count, result)
         _spawn_cost(bench, result)
+    bench.cleanup()
     result.notes.append(
         "Every task is one pod = one local process (the runner, which runs `true`); the "
         "local node starts them all at once on the two cores."
@@ -52,7 +53,7 @@ def _longtask(bench: Bench, count: int, result: common.Result) -> None:
 
     lister = bench.custom.list_namespaced_custom_object
     with (
-        bench.namespace("e2e") as ns,
+        bench.namespace("e2e", defer=True) as ns,
         Stamps(lister, (resource.GROUP, resource.VERSION, ns, resource.PLURAL), done) as seen,
     ):
         submitted = asyncio.run(_submit(bench, ns, count))
@@ -90,7 +91,7 @@ def _bare(bench: Bench, count: int, result: common.Result) -> None:
         return any(c.type == "Complete" and c.status == "True" for c in job.status.conditions or [])
 
     with (
-        bench.namespace("e2e-base") as ns,
+        bench.namespace("e2e-base", defer=True) as ns,
         Stamps(bench.batch.list_namespaced_job, (ns,), complete) as seen,
     ):
         created: dict[str, float] = {}

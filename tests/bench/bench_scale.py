@@ -32,7 +32,7 @@ def run(bench: Bench) -> common.Result:
     )
     for _ in range(bench.reps):
         _restart_operator(bench, result, "baseline: no tasks")
-    with bench.namespace("scale") as ns:
+    with bench.namespace("scale", defer=True) as ns:
         began = time.monotonic()
         _fill(bench, ns, count)
         result.notes.append(

@@ -18,7 +18,7 @@ import sys
 import time
 import traceback
 
-from tests.bench import common
+from tests.bench import common, profiling
 from tests.bench.context import bench_stack
 
 # In this order: the scale benchmark fills the cluster, so it comes last.
@@ -44,12 +44,17 @@ def main() -> int:
             started = time.monotonic()
             try:
                 module = importlib.import_module(f"tests.bench.bench_{name}")
-                produced = module.run(bench)
+                pids = {n: p.pid for n, p in bench.stack.procs.items()}
+                with profiling.profiled(name, pids, bench.stack.bin_dir):
+                    produced = module.run(bench)
             except Exception:
                 traceback.print_exc()
                 failed.append(name)
                 sections.append(f"### {name}\n\nFAILED: see the run's output.\n")
                 continue
+            finally:
+                if name != names[-1]:  # the stack goes away after the last one anyway
+                    bench.cleanup()
             results = produced if isinstance(produced, list) else [produced]
             for result in results:
                 result.seconds = time.monotonic() - started
