@@ -122,6 +122,8 @@ def from_kube(exc: ApiException) -> ApiError:
 
 
 def _status_error(code: int) -> str:
+    if code == 413:
+        return "too_large"  # the same code as the Content-Length check
     try:
         return HTTPStatus(code).phrase.lower().replace(" ", "_").replace("-", "_")
     except ValueError:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import Final
 
+from fastapi import HTTPException
 from longtask.api import errors
 from longtask.core import metrics
 from prometheus_client import Counter, Gauge, Histogram
@@ -60,19 +61,31 @@ class MetricsMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Refuses request bodies larger than `limit` bytes (by Content-Length) with a JSON 413."""
+    """Refuses request bodies larger than `limit` bytes with a JSON 413: at once by
+    Content-Length, or while reading a chunked body (FastAPI re-raises an HTTPException raised
+    by `receive`, and the error handlers shape it)."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
         self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            length = dict(scope.get("headers") or []).get(b"content-length")
-            if length is not None and (not length.isdigit() or int(length) > self.limit):
-                err = errors.ApiError(
-                    413, "too_large", f"the request body exceeds {self.limit} bytes"
-                )
-                await errors.response(err)(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        message = f"the request body exceeds {self.limit} bytes"
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            await errors.response(errors.ApiError(413, "too_large", message))(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            received = await receive()
+            seen += len(received.get("body", b""))
+            if seen > self.limit:
+                raise HTTPException(413, message)
+            return received
+
+        await self.app(scope, limited_receive, send)

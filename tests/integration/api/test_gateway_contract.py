@@ -140,6 +140,13 @@ def test_malformed_and_oversized_bodies(http: httpx.Client, namespace: str) -> N
     not_json = http.post(tasks_path(namespace), content=b"hello", headers=headers)
     assert not_json.status_code == 400
 
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the limit applies while reading
+        yield huge.encode()[:200_000]
+        yield huge.encode()[200_000:]
+
+    chunked = http.post(tasks_path(namespace), content=chunks(), headers=headers)
+    assert chunked.status_code == 413 and chunked.json()["error"] == "too_large"
+
 
 def test_not_found_cases(http: httpx.Client, namespace: str) -> None:
     assert http.get(f"{tasks_path(namespace)}/missing").status_code == 404
