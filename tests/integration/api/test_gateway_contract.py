@@ -20,6 +20,7 @@ from websockets.sync.client import connect as ws_connect
 
 from tests.fixtures.gateway import (
     Gateway,
+    GatewayFactory,
     add_event,
     create_task,
     iter_sse,
@@ -337,3 +338,20 @@ def test_metrics_count_routes_and_streams(http: httpx.Client, namespace: str) ->
     )
     for name in (metrics.HTTP_LATENCY, metrics.SSE_CLIENTS, metrics.SSE_EVENTS_SENT):
         assert name in text
+
+
+def test_idle_stream_gets_comment_pings(gateway_factory: GatewayFactory, namespace: str) -> None:
+    gw = gateway_factory(auth_mode="none", sse_ping_seconds="0.5")
+    create_task(gw, namespace, name="quiet")
+    comments = 0
+    with (
+        httpx.Client(base_url=gw.url, timeout=30) as http,
+        http.stream("GET", f"{tasks_path(namespace)}/quiet/events") as response,
+    ):
+        for line in response.iter_lines():
+            assert not line.startswith("id:"), "nothing but the snapshot and pings"
+            if line.startswith(":"):
+                comments += 1
+                if comments == 2:
+                    break
+    assert comments == 2
