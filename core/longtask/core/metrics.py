@@ -28,6 +28,9 @@ HTTP_LATENCY: Final = "longtask_gateway_request_duration_seconds"  # labels rout
 SSE_CLIENTS: Final = "longtask_gateway_sse_clients"
 SSE_EVENTS_SENT: Final = "longtask_gateway_sse_events_sent_total"
 SSE_CLIENTS_DROPPED: Final = "longtask_gateway_sse_clients_dropped_total"  # slow clients cut off
+# Redis streams and namespace watches the gateway follows now (one each, whatever the clients).
+FOLLOWED_STREAMS: Final = "longtask_gateway_followed_streams"
+FOLLOWED_WATCHES: Final = "longtask_gateway_followed_watches"
 
 # The histograms among the names above: Prometheus exports each as <name>_bucket, _sum, _count.
 HISTOGRAMS: Final = frozenset({TASK_DURATION, TASK_QUEUE, HTTP_LATENCY})
