@@ -13,6 +13,10 @@ from longtask.devstack.stack import Stack
 
 from tests.fixtures.operator import make_namespace, wait_for
 
+# The first test of a session also waits for `make images` (cold: several minutes, see
+# deploy/images/README.md) and for a stack of its own.
+pytestmark = pytest.mark.timeout(1800)
+
 
 @pytest.fixture
 def pod_namespace(container_stack: Stack, container_k8s: client.ApiClient) -> Iterator[str]:

@@ -20,6 +20,10 @@ from longtask.devstack.stack import Stack
 
 from tests.fixtures.operator import free_port, wait_for
 
+# The first test of a session also waits for `make images` (cold: several minutes, see
+# deploy/images/README.md) and for a stack of its own.
+pytestmark = pytest.mark.timeout(1800)
+
 KUBECONFIG_MOUNT = "/etc/longtask/kubeconfig"
 STOP_SECONDS = 20
 

@@ -8,6 +8,7 @@ import json
 import threading
 from typing import Any
 
+import pytest
 import redis
 from kubernetes import client, watch
 from longtask.core import keys
@@ -15,6 +16,10 @@ from longtask.devstack.stack import Stack
 from longtask.operator import kube
 
 from tests.fixtures.operator import Tasks, wait_for
+
+# The first test of a session also waits for `make images` (cold: several minutes, see
+# deploy/images/README.md) and for a stack of its own.
+pytestmark = pytest.mark.timeout(1800)
 
 RUNNER_UID = 65532
 # A command task that reports what it sees inside the container, with progress on the way.
