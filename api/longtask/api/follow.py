@@ -10,7 +10,7 @@ WebSocket routes only encode these batches.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -25,6 +25,8 @@ from redis.exceptions import RedisError
 log = logging.getLogger(__name__)
 
 PAGE: Final = 500
+# What a follow yields: batches of frames, each batch one write to the client.
+Batches = AsyncGenerator[list[sse.Frame], None]
 
 
 @dataclass
@@ -111,7 +113,7 @@ class _Follow:
                 self.done = True
         return frames
 
-    async def catch_up(self, cached: list[Entry] | None) -> AsyncIterator[list[sse.Frame]]:
+    async def catch_up(self, cached: list[Entry] | None) -> Batches:
         if cached is not None:
             if replay := self.accept(cached):
                 yield replay
@@ -133,9 +135,7 @@ class _Follow:
             self.deps.watches.unsubscribe(self.namespace, sub)
 
 
-async def follow_task(
-    deps: Followers, obj: dict[str, Any], after: str
-) -> AsyncIterator[list[sse.Frame]]:
+async def follow_task(deps: Followers, obj: dict[str, Any], after: str) -> Batches:
     """Batches of frames for one client of one task (see the module docstring)."""
     state = _Follow(deps, obj, after)
     yield [snapshot(obj)]
@@ -210,7 +210,7 @@ def namespace_frame(event: WatchEvent) -> sse.Frame:
     )
 
 
-async def follow_namespace(deps: Followers, namespace: str) -> AsyncIterator[list[sse.Frame]]:
+async def follow_namespace(deps: Followers, namespace: str) -> Batches:
     """The namespace-wide stream for dashboards: `snapshot` (every task), then `task` and
     `deleted` events from the namespace's shared watch (no ids: a reconnect gets a fresh
     snapshot)."""

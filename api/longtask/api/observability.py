@@ -31,6 +31,12 @@ SSE_EVENTS_SENT: Final = Counter(metrics.SSE_EVENTS_SENT, "Events sent to stream
 SSE_CLIENTS_DROPPED: Final = Counter(
     metrics.SSE_CLIENTS_DROPPED, "Stream clients cut off because they fell behind."
 )
+FOLLOWED_STREAMS: Final = Gauge(
+    metrics.FOLLOWED_STREAMS, "Redis streams the gateway's one reader follows now."
+)
+FOLLOWED_WATCHES: Final = Gauge(
+    metrics.FOLLOWED_WATCHES, "Namespaces whose LongTasks the gateway watches now."
+)
 
 
 class MetricsMiddleware:

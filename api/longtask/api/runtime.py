@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass
 
 from longtask.api import apikeys, auth, streamtokens
+from longtask.api import observability as obs
 from longtask.api.follow import Followers
 from longtask.api.hub import StreamHub
 from longtask.api.kube import Kube
@@ -96,6 +97,9 @@ async def open_runtime(settings: Settings) -> Runtime:
         linger_seconds=settings.xread_linger_ms / 1000,
     )
     hub.start()
+    watches = WatchHub(kube)
+    obs.FOLLOWED_STREAMS.set_function(lambda: hub.streams)
+    obs.FOLLOWED_WATCHES.set_function(lambda: watches.watches)
     authorizer: auth.Authorizer
     if settings.auth_mode is AuthMode.NONE:
         authorizer = auth.NoAuth()
@@ -117,7 +121,7 @@ async def open_runtime(settings: Settings) -> Runtime:
         followers=Followers(
             hub,
             redis,
-            WatchHub(kube),
+            watches,
             end_grace_seconds=settings.final_end_grace_seconds,
             queue_size=settings.client_queue_size,
         ),

@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 import redis
-from longtask.core import events, keys
+from longtask.core import events, keys, metrics
 
-from tests.fixtures.gateway import GatewayFactory, add_event, create_task
+from tests.fixtures.gateway import GatewayFactory, add_event, create_task, wait_for
 
 CLIENTS = 200
 EVENTS = 100
@@ -90,3 +90,13 @@ async def test_many_clients_one_reader(
     print(f"Redis calls for {CLIENTS} clients x {EVENTS + 1} events: {calls}")
     assert calls["xread"] <= 10, calls
     assert calls["xrange"] == 0 and calls["xrevrange"] == 0, calls
+    # Every client left after `end`: the reader follows nothing any more.
+    wait_for(lambda: gauge(gw.url, metrics.FOLLOWED_STREAMS) == 0, what="streams released")
+    assert gauge(gw.url, metrics.SSE_CLIENTS) == 0
+
+
+def gauge(url: str, name: str) -> float:
+    for line in httpx.get(f"{url}/metrics", timeout=10).text.splitlines():
+        if line.startswith(f"{name} "):
+            return float(line.split()[-1])
+    raise AssertionError(f"{name} not exported")

@@ -10,6 +10,7 @@ events into one write. Resume ids, the snapshot and the `retry:` hint are ours (
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -20,7 +21,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from longtask.api import deps, schemas, sse, streamids, streamtokens
 from longtask.api import observability as obs
 from longtask.api.errors import ApiError
-from longtask.api.follow import Dropped, follow_namespace, follow_task
+from longtask.api.follow import Batches, Dropped, follow_namespace, follow_task
 from longtask.api.runtime import Runtime
 from sse_starlette.sse import EventSourceResponse, SendTimeoutError
 from starlette.types import Receive, Scope, Send
@@ -56,19 +57,21 @@ class EventStream(EventSourceResponse):
             log.info("dropped an SSE client: send timed out")
 
 
-async def encoded(batches: AsyncIterator[list[sse.Frame]], retry_ms: int) -> AsyncIterator[bytes]:
+async def encoded(batches: Batches, retry_ms: int) -> AsyncIterator[bytes]:
     """SSE bytes, one chunk per batch; the first carries the retry hint."""
     obs.SSE_CLIENTS.inc()
     first = True
     try:
-        async for batch in batches:
-            if first and batch:
-                # The hint rides on the first event (the snapshot), not in an empty block.
-                yield sse.encode(batch[0], retry_ms) + sse.encode_batch(batch[1:])
-                first = False
-            else:
-                yield sse.encode_batch(batch)
-            obs.SSE_EVENTS_SENT.inc(len(batch))
+        # aclosing: a client that leaves closes the follow at once (its finally unsubscribes).
+        async with contextlib.aclosing(batches):
+            async for batch in batches:
+                if first and batch:
+                    # The hint rides on the first event (the snapshot), not in an empty block.
+                    yield sse.encode(batch[0], retry_ms) + sse.encode_batch(batch[1:])
+                    first = False
+                else:
+                    yield sse.encode_batch(batch)
+                obs.SSE_EVENTS_SENT.inc(len(batch))
     except Dropped as exc:
         obs.SSE_CLIENTS_DROPPED.inc()
         log.info("%s", exc)
@@ -83,7 +86,7 @@ def _resume(header: str | None, query: str | None) -> str:
         raise ApiError(422, "invalid", f"Last-Event-ID: {exc}") from None
 
 
-def _stream(runtime: Runtime, batches: AsyncIterator[list[sse.Frame]]) -> EventStream:
+def _stream(runtime: Runtime, batches: Batches) -> EventStream:
     settings = runtime.settings
     return EventStream(
         encoded(batches, settings.sse_retry_ms),
@@ -171,15 +174,16 @@ async def task_websocket(ws: WebSocket, namespace: str, name: str) -> None:
     obs.SSE_CLIENTS.inc()
     timeout = runtime.settings.sse_send_timeout_seconds
     try:
-        async for batch in follow_task(runtime.followers, obj, after):
-            async with asyncio.timeout(timeout):
-                for frame in batch:
-                    message = schemas.StreamEvent(id=frame.id, event=frame.event, data={})
-                    payload = message.model_dump(mode="json")
-                    payload["data"] = frame.payload()
-                    await ws.send_json(payload)
-            obs.SSE_EVENTS_SENT.inc(len(batch))
-        await ws.close()
+        async with contextlib.aclosing(follow_task(runtime.followers, obj, after)) as batches:
+            async for batch in batches:
+                async with asyncio.timeout(timeout):
+                    for frame in batch:
+                        message = schemas.StreamEvent(id=frame.id, event=frame.event, data={})
+                        payload = message.model_dump(mode="json")
+                        payload["data"] = frame.payload()
+                        await ws.send_json(payload)
+                obs.SSE_EVENTS_SENT.inc(len(batch))
+            await ws.close()
     except (Dropped, TimeoutError):
         obs.SSE_CLIENTS_DROPPED.inc()
         await ws.close(WS_DROPPED, "fell behind; reconnect with lastEventId")

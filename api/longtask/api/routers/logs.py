@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse
 from longtask.api import deps, schemas, sse, streamids, taskobjects
 from longtask.api.errors import ApiError
-from longtask.api.follow import Followers, read_after
+from longtask.api.follow import Batches, Followers, read_after
 from longtask.api.hub import Entry, rows
 from longtask.api.routers.events import STREAM_RESPONSES, EventStream, encoded
 from longtask.core import events, keys
@@ -36,9 +36,7 @@ def log_frame(entry: Entry) -> sse.Frame:
     return sse.frame("log", line.model_dump(mode="json", by_alias=True), entry.id)
 
 
-async def follow_logs(
-    deps_: Followers, obj: dict[str, Any], after: str
-) -> AsyncIterator[list[sse.Frame]]:
+async def follow_logs(deps_: Followers, obj: dict[str, Any], after: str) -> Batches:
     """Every log line after `after`, live, until the task's end event (then the rest)."""
     uid = str((obj.get("metadata") or {}).get("uid"))
     log_key, event_key = keys.logs(uid), keys.events(uid)
