@@ -313,13 +313,14 @@ class Reporter:
                 break
 
     async def _finish(self, outcome: Outcome, budget: float) -> None:
+        # One deadline for the whole report: the caller waits only `budget` (+2 s) for it.
+        deadline = time.monotonic() + budget
         await self._stop_loops(budget / 2)
         latest = self._progress.value
         percent = outcome.progress if outcome.progress is not None else (latest or (0.0, ""))[0]
         message = outcome.message if outcome.message is not None else (latest or (0.0, ""))[1]
         if outcome.progress is not None or outcome.message is not None:
             self._progress.put((percent, message[: resource.MESSAGE_MAX_CHARS]))
-        deadline = time.monotonic() + budget
         result_ref: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
         inline = outcome.result is not None and results.fits_status(outcome.result)
         if outcome.result is None or inline:
