@@ -173,6 +173,19 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
+def apiserver_requests(kubectl: Callable[..., str], resource: str, verb: str) -> float:
+    """Requests the API server answered so far for `resource` and `verb` (its own metrics)."""
+    total = 0.0
+    for line in kubectl("get", "--raw", "/metrics").splitlines():
+        if (
+            line.startswith("apiserver_request_total{")
+            and f'resource="{resource}"' in line
+            and f'verb="{verb}"' in line
+        ):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
 def redis_commands(client: redis.Redis) -> int:
     """Commands Redis processed so far (INFO stats)."""
     return int(client.info("stats")["total_commands_processed"])
