@@ -68,7 +68,9 @@ def test_job_running_python_completes_and_keeps_its_output(
     terminated = pod.status.container_statuses[0].state.terminated
     assert (terminated.exit_code, terminated.reason) == (0, "Completed")
     assert pod.status.phase == "Succeeded"
-    assert f"hello from {pod.metadata.name}" in stack.pod_log(namespace, str(pod.metadata.name), "main")
+    assert f"hello from {pod.metadata.name}" in stack.pod_log(
+        namespace, str(pod.metadata.name), "main"
+    )
 
 
 def test_job_exiting_7_fails_and_the_pod_shows_exit_code_7(
