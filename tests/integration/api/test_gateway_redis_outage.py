@@ -75,6 +75,10 @@ def test_stream_follows_the_watch_while_redis_is_down(
         seen = next_matching(stream, lambda e: e["data"].get("progress") == 50)
         assert all(e["id"] is None and e["data"]["source"] == "watch" for e in seen)
         assert any(e["event"] == "status" and e["data"]["phase"] == "Running" for e in seen)
+        # Still ready: Redis is reported down, but the gateway serves from the watch.
+        readiness = httpx.get(f"{gw.url}/readyz", timeout=5)
+        assert readiness.status_code == 200
+        assert readiness.json()["ready"] and not readiness.json()["redis"]["ok"]
 
         # Redis is back: the stream resumes from the last id it delivered.
         stack.start_redis()
