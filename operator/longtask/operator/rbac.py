@@ -28,7 +28,7 @@ RULES: Final[list[Rule]] = [
     {
         "apiGroups": ["longtask.io"],
         "resources": ["longtasks/status"],
-        "verbs": ["get", "patch", "update"],
+        "verbs": ["get", "patch"],
     },
     # Owner references with blockOwnerDeletion on the Jobs.
     {"apiGroups": ["longtask.io"], "resources": ["longtasks/finalizers"], "verbs": ["update"]},
