@@ -57,7 +57,7 @@ unit: install ## Unit tests only (no cluster).
 	$(BIN)/pytest -m "not integration" $(PYTEST_ARGS)
 
 .PHONY: test
-test: install system-deps controlplane tools ## The whole suite: lint, chart checks, unit, integration and end-to-end tests.
+test: install system-deps images-deps controlplane tools ## The whole suite: lint, chart checks, unit, integration and end-to-end tests.
 	$(MAKE) lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
