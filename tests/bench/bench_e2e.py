@@ -23,7 +23,7 @@ from tests.bench.context import Bench
 from tests.bench.watching import Stamps
 
 CONCURRENCY = 16
-SPAWNS = 10
+SPAWNS = 5
 
 
 def run(bench: Bench) -> common.Result:
