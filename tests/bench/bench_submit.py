@@ -10,6 +10,7 @@ paused: this measures the submit path alone, not Jobs being created at the same 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Awaitable, Callable
 
@@ -65,10 +66,10 @@ async def _measure(bench: Bench, namespace: str, result: common.Result) -> None:
     async with httpx.AsyncClient(
         base_url=bench.stack.gateway_url, headers=headers, limits=limits, timeout=30
     ) as http:
-        run_id = f"{time.monotonic_ns() % 10**8}"
+        sent = itertools.count()  # names stay unique across every load of the run
 
         async def gateway(i: int) -> None:
-            body = {"name": f"g{run_id}-{i}", "command": ["true"]}
+            body = {"name": f"g{next(sent)}", "command": ["true"]}
             response = await http.post(f"/v1/namespaces/{namespace}/tasks", json=body)
             response.raise_for_status()
 
@@ -76,7 +77,7 @@ async def _measure(bench: Bench, namespace: str, result: common.Result) -> None:
             body = {
                 "apiVersion": resource.API_VERSION,
                 "kind": resource.KIND,
-                "metadata": {"name": f"k{run_id}-{i}"},
+                "metadata": {"name": f"k{next(sent)}"},
                 "spec": {"command": ["true"]},
             }
             await custom.create_namespaced_custom_object(
@@ -96,7 +97,12 @@ async def _measure(bench: Bench, namespace: str, result: common.Result) -> None:
             for rate in RAMP:
                 latencies, failures, lag = await _load(send, rate, ramp_seconds)
                 # Sustained: every request answered, p99 < 1 s, the schedule kept.
-                if failures or lag > 0.1 * ramp_seconds or common.percentile(latencies, 99) > 1000:
+                p99 = common.percentile(latencies, 99)
+                if failures or lag > 0.1 * ramp_seconds or p99 > 1000:
+                    result.notes.append(
+                        f"{system}: {rate}/s not sustained ({failures} failed, client "
+                        f"{lag:.2f} s behind schedule, p99 {p99:.0f} ms)"
+                    )
                     break
                 best = rate
             result.add("highest sustained rate (of 50/100/200/400)", system, "1/s", best)
