@@ -179,9 +179,16 @@ class Stack:
 
     def apply_crd(self) -> None:
         self.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD_FILE))
-        self.kubectl(
-            "wait", "--for=condition=Established", "--timeout=60s", "crd/longtasks.longtask.io"
-        )
+        # Not `kubectl wait`: it fails instead of waiting while the new CRD has no conditions yet.
+        procs.wait_until(self._crd_established, None, "the LongTask CRD", timeout=60)
+
+    def _crd_established(self) -> bool:
+        jsonpath = '{.status.conditions[?(@.type=="Established")].status}'
+        try:
+            found = self.kubectl("get", "crd/longtasks.longtask.io", "-o", f"jsonpath={jsonpath}")
+        except RuntimeError:
+            return False
+        return found.strip() == "True"
 
     def wait_for_node(self) -> None:
         procs.wait_until(
