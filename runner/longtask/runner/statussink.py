@@ -18,14 +18,17 @@ from longtask.core import resource
 
 REQUEST_TIMEOUT_SECONDS: Final = 5.0
 MERGE_PATCH: Final = "application/merge-patch+json"
-# Answers after which patching again cannot help: the object is gone, replaced, or forbidden.
-GONE_STATUS_CODES: Final = frozenset({401, 403, 404, 409})
+# Answers after which patching again cannot help: the object is gone or replaced. 401 and 403
+# are not among them: an API server that has just restarted answers them until its token
+# authenticator and RBAC caches are ready, and giving up then froze the status for good (found by
+# the API-server-restart drill). They are retried with backoff like any other error.
+GONE_STATUS_CODES: Final = frozenset({404, 409})
 # Answers refusing this one patch (a value the schema rejects): skip it, keep the next ones.
 REJECTED_STATUS_CODES: Final = frozenset({400, 422})
 
 
 class StatusGone(Exception):
-    """The status cannot be patched any more (deleted, re-created, forbidden): stop trying."""
+    """The status cannot be patched any more (deleted or re-created): stop trying."""
 
 
 class StatusRejected(Exception):
