@@ -219,6 +219,13 @@ async def _one(
     target = "≤ 10 ms" if clients == 1 else "≤ 100 ms" if clients >= 1000 else ""
     latency.add(f"{prefix}: p50", server.system, "ms", common.percentile(pooled, 50))
     latency.add(f"{prefix}: p99", server.system, "ms", common.percentile(pooled, 99), target)
+    stale = [ms for f in followers for ms in f.staleness(updates)]
+    latency.add(
+        f"{prefix}: until it or a newer update arrived, p99",
+        server.system,
+        "ms",
+        common.percentile(stale, 99),
+    )
     latency.add(
         f"{prefix}: updates seen (mean)", server.system, "%", 100 * sum(seen) / len(seen), "100 %"
     )
