@@ -148,12 +148,21 @@ def machine(extra: dict[str, str] | None = None) -> dict[str, Any]:
     }
 
 
+def load(path: Path) -> tuple[Result, dict[str, Any]]:
+    """A result and its machine record from a results JSON file."""
+    record = json.loads(path.read_text())
+    info = record.pop("machine")
+    rows = [Row(**row) for row in record.pop("rows")]
+    return Result(**record, rows=rows), info
+
+
 def write(result: Result, info: dict[str, Any]) -> Path:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     record = {"machine": info, **dataclasses.asdict(result)}
     (RESULTS_DIR / f"{result.name}.json").write_text(json.dumps(record, indent=2, default=str))
     path = RESULTS_DIR / f"{result.name}.md"
-    path.write_text(table(result))
+    run = f"Commit `{info['commit']}`, {info['date']}. "
+    path.write_text(table(result).replace("\n\nSizes: ", f"\n\n{run}Sizes: ", 1))
     return path
 
 

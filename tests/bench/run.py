@@ -23,17 +23,24 @@ from tests.bench.context import bench_stack
 
 # In this order: the scale benchmark fills the cluster, so it comes last.
 BENCHMARKS = ["admission", "e2e", "submit", "progress", "runner", "scale"]
+# The tables they write, in the order of the issue (progress writes two).
+TABLES = ["admission", "e2e", "progress", "fanout", "submit", "runner", "scale"]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
     parser.add_argument("names", nargs="*", choices=[[], *BENCHMARKS], default=[])
+    parser.add_argument(
+        "--rebuild", action="store_true", help="only rewrite the tables from the JSON results"
+    )
     args = parser.parse_args()
     quick = args.quick or os.environ.get("LONGTASK_BENCH_QUICK") == "1"
     names = args.names or BENCHMARKS
     if quick:
         common.RESULTS_DIR = common.RESULTS / "quick"
+    if args.rebuild:
+        return rebuild(quick)
     began = time.monotonic()
     failed: list[str] = []
     sections: list[str] = []
@@ -61,10 +68,37 @@ def main() -> int:
                 path = common.write(result, info)
                 sections.append(path.read_text())
                 print(path.read_text(), flush=True)
+    # latest.md holds the newest table of every benchmark, this run's or an earlier one's (a
+    # partial run replaces only its own tables; each table names its commit).
+    newest = [
+        (common.RESULTS_DIR / f"{table}.md").read_text()
+        for table in TABLES
+        if (common.RESULTS_DIR / f"{table}.md").exists()
+    ]
+    failures = [s for s in sections if "FAILED" in s]
     header = summary_header(info, quick, time.monotonic() - began)
-    (common.RESULTS_DIR / "latest.md").write_text(header + "\n" + "\n".join(sections))
+    (common.RESULTS_DIR / "latest.md").write_text(header + "\n" + "\n".join(newest + failures))
     print(f"results in {common.RESULTS_DIR}; {time.monotonic() - began:.0f} s", flush=True)
     return 1 if failed else 0
+
+
+def rebuild(quick: bool) -> int:
+    """Rewrites every table and latest.md from the JSON results (no stack, no measuring)."""
+    info: dict[str, object] = {}
+    for table in TABLES:
+        path = common.RESULTS_DIR / f"{table}.json"
+        if path.exists():
+            result, info = common.load(path)
+            common.write(result, info)
+    if info:
+        newest = [
+            (common.RESULTS_DIR / f"{t}.md").read_text()
+            for t in TABLES
+            if (common.RESULTS_DIR / f"{t}.md").exists()
+        ]
+        header = summary_header(info, quick, 0.0).replace(", 0.0 min", "")
+        (common.RESULTS_DIR / "latest.md").write_text(header + "\n" + "\n".join(newest))
+    return 0
 
 
 def server_versions(bench: object) -> dict[str, str]:
@@ -83,7 +117,8 @@ def summary_header(info: dict[str, object], quick: bool, seconds: float) -> str:
     versions = ", ".join(f"{k} {v}" for k, v in info["versions"].items())  # type: ignore[attr-defined]
     return (
         f"# longtask benchmarks{' (quick sizes)' if quick else ''}\n\n"
-        f"- commit `{info['commit']}`, {info['date']}, {seconds / 60:.1f} min in all\n"
+        f"- last run: commit `{info['commit']}`, {info['date']}, {seconds / 60:.1f} min "
+        "(each table names the run it comes from)\n"
         f"- {info['cores']} cores ({info['cpu']}), {info['memory_gib']} GiB, "
         f"kernel {info['kernel']}\n- {versions}\n"
         "- every value is over the repetitions of one run (min / median / max); longtask and "
