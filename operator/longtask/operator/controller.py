@@ -51,6 +51,8 @@ class Controller:
         self.queue: WorkQueue[Key] = WorkQueue()
         self.heartbeats: dict[str, int] = {}
         self._failures: dict[Key, int] = {}
+        # UIDs whose phase changes this process wrote to Redis, or checked there (stream repair).
+        self._published: set[str] = set()
         self._now = now or (lambda: dt.datetime.now(dt.UTC))
         self._rand = rand
         self._background: list[asyncio.Task[None]] = []
@@ -90,6 +92,7 @@ class Controller:
         for index in range(self.settings.workers):
             self._spawn(self._worker(), f"reconciler-{index}")
         self._spawn(self._sweep_heartbeats(), "heartbeat-sweep")
+        self._spawn(self._repair_streams(), "stream-repair")
         self._spawn(self.publisher.run(), "redis-publisher")
 
     def _spawn(self, coro: Any, name: str) -> None:
@@ -234,6 +237,7 @@ class Controller:
                     change.message,
                     extra={**log_extra, "phase": change.new.value, "reason": change.reason.value},
                 )
+            self._published.add(uid)
             self.publisher.submit(publishing.task_commands(uid, plan.transitions, plan.deadletter))
             if plan.events:
                 await asyncio.gather(
@@ -248,6 +252,45 @@ class Controller:
             return
         if plan.requeue_after is not None:
             self.queue.add_after(key, plan.requeue_after)
+
+    # Stream repair ---------------------------------------------------------------------------
+
+    async def _repair_streams(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.stall_sweep_seconds)
+            try:
+                await self.repair_streams_once()
+            except Exception:  # the repair must outlive any one bad round
+                logger.exception("stream repair failed")
+
+    async def repair_streams_once(self) -> None:
+        """Write the phase changes Redis missed for tasks this process has not published yet.
+
+        The status is patched before the Redis write is queued, so an operator killed between
+        the two leaves a task whose stream lacks its last phase change, and a finished task
+        whose SSE followers would never see `end`. Each task is checked once per process."""
+        tasks = {t["metadata"]["uid"]: t for t in self.store.tasks()}
+        self._published &= tasks.keys()
+        unchecked = [uid for uid in tasks if uid not in self._published]
+        found = await self.publisher.phases(unchecked)
+        if found is None:
+            return  # Redis cannot say now; the next round tries again
+        for uid, published in found.items():
+            if uid in self._published:  # a reconciler published for it meanwhile
+                continue
+            self._published.add(uid)
+            task = tasks[uid]
+            commands = publishing.repair_commands(uid, task.get("status") or {}, published)
+            if commands:
+                meta = task["metadata"]
+                logger.info(
+                    "%s/%s: wrote the missed %s phase change to Redis",
+                    meta["namespace"],
+                    meta["name"],
+                    (task.get("status") or {}).get("phase"),
+                    extra={"namespace": meta["namespace"], "task": meta["name"], "uid": uid},
+                )
+                self.publisher.submit(commands)
 
     # Heartbeats ------------------------------------------------------------------------------
 

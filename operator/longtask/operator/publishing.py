@@ -19,6 +19,7 @@ from typing import Any, cast
 
 import redis.asyncio as aioredis
 from longtask.core import events, keys
+from longtask.core.resource import Phase, Reason
 from redis.exceptions import RedisError
 
 from .reconcile import Transition
@@ -83,6 +84,29 @@ def task_commands(
     return out
 
 
+def repair_commands(
+    uid: str, status: Mapping[str, Any], published_phase: str | None
+) -> list[Command]:
+    """The writes that bring a task's stream up to its status when Redis missed the last phase
+    change (the operator died between patching the status and writing to Redis), or nothing
+    when the state hash already has the phase (pure)."""
+    phase = status.get("phase")
+    if not phase or phase == published_phase:
+        return []
+    try:
+        reason = Reason(status.get("reason") or "")
+    except ValueError:
+        reason = Reason.COMPLETED if phase == Phase.SUCCEEDED else Reason.ATTEMPT_FAILED
+    change = Transition(
+        old=None,
+        new=Phase(phase),
+        reason=reason,
+        message=str(status.get("message") or ""),
+        attempt=int(status.get("attempt") or 0),
+    )
+    return task_commands(uid, [change], None)
+
+
 class Publisher:
     """Redis writes of the operator, tolerant of Redis being away."""
 
@@ -111,7 +135,9 @@ class Publisher:
 
     async def _execute(self, commands: Iterable[Command]) -> None:
         assert self._client is not None
-        pipe = self._client.pipeline(transaction=False)
+        # MULTI/EXEC: a batch lands whole or not at all, so a retried batch never doubles an
+        # end event, and a phase in the state hash implies its events are in the stream.
+        pipe = self._client.pipeline(transaction=True)
         for cmd in commands:
             if cmd.op == "xadd":
                 pipe.xadd(
@@ -158,20 +184,31 @@ class Publisher:
             return False
         return True
 
-    async def heartbeats(self, uids: Sequence[str]) -> dict[str, int] | None:
-        """Last heartbeat (unix ms, 0 = none) of each task, or None when Redis cannot say."""
+    async def _state_field(self, uids: Sequence[str], field: str) -> list[Any] | None:
+        """One field of each task's state hash, or None when Redis cannot say."""
         if self._client is None:
             return None
         if not uids:
-            return {}
+            return []
         pipe = self._client.pipeline(transaction=False)
         for uid in uids:
-            pipe.hget(keys.state(uid), keys.STATE_HEARTBEAT)
+            pipe.hget(keys.state(uid), field)
         try:
-            values = await pipe.execute()
+            return list(await pipe.execute())
         except (RedisError, OSError) as exc:
             self._on_error()
-            logger.warning("redis heartbeat read failed: %s", type(exc).__name__)
+            logger.warning("redis read of %s failed: %s", field, type(exc).__name__)
+            return None
+
+    async def phases(self, uids: Sequence[str]) -> dict[str, str | None] | None:
+        """The phase each task's state hash holds (None: never written), or None if unknown."""
+        values = await self._state_field(uids, keys.STATE_PHASE)
+        return None if values is None else dict(zip(uids, values, strict=True))
+
+    async def heartbeats(self, uids: Sequence[str]) -> dict[str, int] | None:
+        """Last heartbeat (unix ms, 0 = none) of each task, or None when Redis cannot say."""
+        values = await self._state_field(uids, keys.STATE_HEARTBEAT)
+        if values is None:
             return None
         out: dict[str, int] = {}
         for uid, value in zip(uids, values, strict=True):

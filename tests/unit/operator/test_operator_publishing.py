@@ -63,3 +63,27 @@ async def test_without_a_url_nothing_is_written_or_read() -> None:
     publisher.submit([publishing.Command("expire", "k", number=1)])
     assert publisher.backlog == 0 and not publisher.enabled
     assert await publisher.heartbeats(["u"]) is None
+
+
+def test_repair_writes_the_missed_final_phase_with_its_end() -> None:
+    status = {"phase": "Succeeded", "reason": "Completed", "message": "done", "attempt": 2}
+    commands = publishing.repair_commands("u1", status, published_phase="Running")
+    written = [events.decode(c.fields or {}) for c in commands if c.op == "xadd"]
+    assert [e["type"] for e in written] == ["status", "end"]
+    assert all(e["phase"] == "Succeeded" and e["attempt"] == 2 for e in written)
+    assert written[0]["reason"] == "Completed" and written[0]["message"] == "done"
+    state = next(c for c in commands if c.op == "hset")
+    assert state.fields == {keys.STATE_PHASE: "Succeeded", keys.STATE_ATTEMPT: "2"}
+
+
+def test_repair_writes_nothing_when_redis_has_the_phase_or_there_is_none() -> None:
+    assert publishing.repair_commands("u1", {"phase": "Failed"}, published_phase="Failed") == []
+    assert publishing.repair_commands("u1", {}, published_phase=None) == []
+
+
+def test_repair_of_a_non_final_phase_writes_no_end_and_tolerates_unknown_reasons() -> None:
+    status = {"phase": "Running", "reason": "SomethingNew", "attempt": 1}
+    commands = publishing.repair_commands("u1", status, published_phase=None)
+    written = [events.decode(c.fields or {}) for c in commands if c.op == "xadd"]
+    assert [e["type"] for e in written] == ["status"]
+    assert written[0]["phase"] == "Running"
