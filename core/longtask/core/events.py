@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import json
 import time
+from collections.abc import Mapping
 from typing import Any, Final
 
 DATA_FIELD: Final = "data"
@@ -38,7 +39,7 @@ def encode(event: dict[str, Any]) -> dict[str, str]:
     return {DATA_FIELD: json.dumps(event, separators=(",", ":"), default=str)}
 
 
-def decode(fields: dict[Any, Any]) -> dict[str, Any]:
+def decode(fields: Mapping[Any, Any]) -> dict[str, Any]:
     """The event of a stream entry; accepts bytes or str keys and values."""
     raw = fields.get(DATA_FIELD, fields.get(DATA_FIELD.encode()))
     if raw is None:

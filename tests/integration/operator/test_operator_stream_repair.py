@@ -15,7 +15,7 @@ from tests.fixtures.operator import OperatorProcess, Tasks, wait_for
 
 def event_types(redis_client: redis.Redis, uid: str) -> Counter[str]:
     entries = redis_client.xrange(keys.events(uid), "-", "+")
-    return Counter(events.decode(fields)["type"] for _, fields in entries)
+    return Counter(events.decode(fields or {})["type"] for _, fields in entries)
 
 
 def test_restarted_operator_writes_the_end_event_redis_missed(
