@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import signal
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -203,20 +206,46 @@ def _follow(lt: Client, name: str, fmt: output.Format, wait_timeout: float | Non
     raise typer.Exit(int(code))
 
 
+@contextlib.contextmanager
+def _interrupts() -> Iterator[threading.Event]:
+    """Ctrl-C as a flag as well as a KeyboardInterrupt. A KeyboardInterrupt raised while Python
+    finalizes a generator (a dropped stream being closed) is printed and swallowed, and the watch
+    went on to the task's end; the flag makes the next event, or the end, stop it."""
+    pressed = threading.Event()
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        pressed.set()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _outcome(
     lt: Client, name: str, on_event: Callable[[TaskEvent], None], wait_timeout: float | None
 ) -> tuple[schemas.Task | None, Exit]:
     """The final task and the exit code of its outcome (no task: not waited to the end)."""
-    try:
-        return lt.wait(name, on_progress=on_event, timeout=wait_timeout), Exit.SUCCESS
-    except errors.TaskFailed as exc:
-        return exc.task, Exit.FAILED
-    except errors.TaskCancelled as exc:
-        return exc.task, Exit.CANCELLED
-    except errors.WaitTimeout:
-        return None, Exit.TIMEOUT
-    except KeyboardInterrupt:
-        return None, Exit.INTERRUPTED
+    with _interrupts() as pressed:
+
+        def guarded(event: TaskEvent) -> None:
+            if pressed.is_set():
+                raise KeyboardInterrupt
+            on_event(event)
+
+        try:
+            task = lt.wait(name, on_progress=guarded, timeout=wait_timeout)
+        except errors.TaskFailed as exc:
+            return exc.task, Exit.FAILED
+        except errors.TaskCancelled as exc:
+            return exc.task, Exit.CANCELLED
+        except errors.WaitTimeout:
+            return None, Exit.TIMEOUT
+        except KeyboardInterrupt:
+            return None, Exit.INTERRUPTED
+        return (None, Exit.INTERRUPTED) if pressed.is_set() else (task, Exit.SUCCESS)
 
 
 def _summary(console: Console, task: schemas.Task, state: live.Watched) -> None:
