@@ -85,18 +85,22 @@ def main() -> int:
 def rebuild(quick: bool) -> int:
     """Rewrites every table and latest.md from the JSON results (no stack, no measuring)."""
     info: dict[str, object] = {}
+    runs: dict[str, None] = {}
     for table in TABLES:
         path = common.RESULTS_DIR / f"{table}.json"
         if path.exists():
             result, info = common.load(path)
             common.write(result, info)
+            runs[f"`{info['commit']}` ({info['date']})"] = None
     if info:
         newest = [
             (common.RESULTS_DIR / f"{t}.md").read_text()
             for t in TABLES
             if (common.RESULTS_DIR / f"{t}.md").exists()
         ]
-        header = summary_header(info, quick, 0.0).replace(", 0.0 min", "")
+        header = summary_header(info, quick, 0.0)
+        first_line = header.splitlines()[2]
+        header = header.replace(first_line, f"- runs: {', '.join(runs)}; each table names its own")
         (common.RESULTS_DIR / "latest.md").write_text(header + "\n" + "\n".join(newest))
     return 0
 
