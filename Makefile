@@ -126,5 +126,5 @@ bench-quick: install system-deps controlplane ## The benchmarks at small sizes (
 	PYTHONPATH=. $(BIN)/python -m tests.bench.run --quick $(BENCH_ARGS)
 
 .PHONY: drills
-drills: install system-deps controlplane ## Fault drills on their own local stack (~7 min): kills and outages, nothing lost.
+drills: install system-deps controlplane ## Fault drills on their own local stack (~4-7 min): kills and outages, nothing lost.
 	$(BIN)/pytest tests/drills $(PYTEST_ARGS)
