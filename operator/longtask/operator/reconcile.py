@@ -24,8 +24,6 @@ from longtask.core.resource import ConditionType, Phase, Reason
 from . import attempts, backoff, clock, conditions, jobs
 from .settings import Settings
 
-# While a Job has an active pod that is not yet Running, look again this often.
-POD_POLL_SECONDS = 2.0
 NORMAL = "Normal"
 WARNING = "Warning"
 
@@ -276,10 +274,7 @@ def _attempting(draft: _Draft, settings: Settings, rand: Callable[[], float]) ->
         draft.plan.requeue_after = 1.0
         return
     if verdict.state is attempts.State.WAITING:
-        active = ((draft.obs.job or {}).get("status") or {}).get("active") or 0
-        if active:
-            draft.plan.requeue_after = POD_POLL_SECONDS
-        return
+        return  # the Job watch brings the next change (its pod ready, or the Job finished)
     if verdict.state is attempts.State.RUNNING:
         if draft.phase is Phase.PENDING:
             draft.mark_running()

@@ -20,10 +20,11 @@ def test_a_ready_pod_means_running() -> None:
     assert attempts.judge(make_job(active=1, ready=1)).state is State.RUNNING
 
 
-def test_an_active_pod_not_ready_is_looked_up_and_running_if_its_phase_says_so() -> None:
+def test_an_active_pod_not_ready_waits_for_the_job_without_listing_pods() -> None:
     job = make_job(active=1, ready=0)
-    assert attempts.needs_pods(job)
-    assert attempts.judge(job, [make_pod(phase="Pending")]).state is State.WAITING
+    assert not attempts.needs_pods(job)
+    assert attempts.judge(job).state is State.WAITING
+    # Pods listed for another reason still count when they run.
     assert attempts.judge(job, [make_pod(phase="Running")]).state is State.RUNNING
 
 

@@ -106,10 +106,10 @@ def pending_task() -> dict[str, Any]:
     return task
 
 
-def test_pending_with_a_waiting_job_does_nothing_but_polls_when_a_pod_is_active() -> None:
+def test_pending_with_a_waiting_job_does_nothing_and_polls_nothing() -> None:
     assert decide(pending_task(), job=make_job()).empty
     plan = decide(pending_task(), job=make_job(active=1), pods=[make_pod(phase="Pending")])
-    assert plan.empty and plan.requeue_after == reconcile.POD_POLL_SECONDS
+    assert plan.empty and plan.requeue_after is None
 
 
 def test_running_pod_moves_pending_to_running_and_sets_start_time() -> None:
