@@ -30,6 +30,7 @@ CONTROLLERS = [
     "namespace-controller",
     "root-ca-certificate-publisher-controller",
     "cronjob-controller",
+    "pod-garbage-collector-controller",
 ]
 
 
