@@ -25,7 +25,8 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from longtask.runner import TaskContext
-from longtask.runner.redissink import Batch, RedisSink
+from longtask.runner.outbox import Batch
+from longtask.runner.redissink import RedisSink
 from longtask.runner.reporter import EventSink, Outcome, Reporter
 from longtask.runner.settings import Settings
 

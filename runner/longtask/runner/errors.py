@@ -1,4 +1,4 @@
-"""Exceptions a task raises to tell the runner how an attempt ended."""
+"""Exceptions a task raises to tell the runner how an attempt ended, and the runner's own."""
 
 from __future__ import annotations
 
@@ -16,3 +16,11 @@ class TaskCancelled(Exception):
 
 class SettingsError(Exception):
     """The runner environment is incomplete or malformed (a non-retryable failure)."""
+
+
+class StatusGone(Exception):
+    """The status cannot be patched any more (deleted or re-created): stop trying."""
+
+
+class StatusRejected(Exception):
+    """The API server refused this patch's content; retrying the same patch cannot help."""

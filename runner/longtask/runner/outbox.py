@@ -10,11 +10,11 @@ progress values (by design) but never the newest value, the newest checkpoint or
 from __future__ import annotations
 
 import collections
+import dataclasses
 from typing import Any, Final
 
 from longtask.core import events, keys
 from longtask.runner import throttling
-from longtask.runner.redissink import Batch
 
 LOG_BUFFER_LINES: Final = 10_000  # log lines kept while Redis is unreachable
 LOG_LINE_MAX_CHARS: Final = 8192  # longer log lines are cut (the pod log keeps them whole)
@@ -22,6 +22,20 @@ FLUSH_MAX_LOG_LINES: Final = 2_000  # log lines per pipeline; the rest go in the
 
 Progress = tuple[float, str]
 LogLine = tuple[int, str]  # (unix ms, text)
+
+
+@dataclasses.dataclass
+class Batch:
+    """What one flush writes, in one pipeline round trip."""
+
+    events: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    logs: list[str] = dataclasses.field(default_factory=list)
+    state: dict[str, str | int | float] = dataclasses.field(default_factory=dict)
+    checkpoint: str | None = None
+    refresh_ttl: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.events or self.logs or self.state or self.checkpoint is not None)
 
 
 class Outbox:

@@ -7,29 +7,15 @@ responsive while Redis is down.
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any, Final
+from typing import Final
 
 import redis.asyncio as aioredis
 from longtask.core import events, keys
+from longtask.runner.outbox import Batch
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 SOCKET_TIMEOUT_SECONDS: Final = 3.0
-
-
-@dataclasses.dataclass
-class Batch:
-    """What one flush writes, in one pipeline round trip."""
-
-    events: list[dict[str, Any]] = dataclasses.field(default_factory=list)
-    logs: list[str] = dataclasses.field(default_factory=list)
-    state: dict[str, str | int | float] = dataclasses.field(default_factory=dict)
-    checkpoint: str | None = None
-    refresh_ttl: bool = False
-
-    def __bool__(self) -> bool:
-        return bool(self.events or self.logs or self.state or self.checkpoint is not None)
 
 
 class RedisSink:

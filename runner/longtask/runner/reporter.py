@@ -33,9 +33,9 @@ from typing import Any, Final, Protocol
 
 from longtask.core import events, resource
 from longtask.runner import outbox, results, throttling
-from longtask.runner.redissink import Batch, RedisSink
+from longtask.runner.errors import StatusGone, StatusRejected
+from longtask.runner.outbox import Batch
 from longtask.runner.settings import Settings
-from longtask.runner.statussink import StatusGone, StatusRejected, StatusSink
 
 log = logging.getLogger(__name__)
 
@@ -81,15 +81,23 @@ class Stats:
     logs_dropped: int = 0
 
 
+# The sinks' modules are imported only when a sink is made: redis and httpx are most of the
+# runner's start-up time, and a task run without Redis or a LongTask needs neither.
+
+
 def _redis_sink(settings: Settings) -> EventSink | None:
     if not (settings.redis_url and settings.uid):
         return None
+    from longtask.runner.redissink import RedisSink
+
     return RedisSink(settings.redis_url, settings.uid, settings.attempt)
 
 
 def _status_sink(settings: Settings) -> PatchSink | None:
     if not (settings.namespace and settings.name):
         return None
+    from longtask.runner.statussink import StatusSink
+
     return StatusSink(settings.namespace, settings.name, settings.uid)
 
 

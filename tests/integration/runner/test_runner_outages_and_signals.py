@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import urllib.parse
 from pathlib import Path
 
-import yaml
 from longtask.core import events, keys, resource, runnerenv
 from longtask.devstack.stack import Stack
 
@@ -130,7 +130,7 @@ def test_a_command_that_finishes_within_the_grace_period_keeps_its_exit_code(
 def test_an_api_server_briefly_unreachable_delays_the_status_but_not_the_task(
     runner_harness: RunnerHarness, tmp_path: Path
 ) -> None:
-    server = yaml.safe_load(runner_harness.kubeconfig.read_text())["clusters"][0]["cluster"]
+    server = json.loads(runner_harness.kubeconfig.read_text())["clusters"][0]["cluster"]
     target = urllib.parse.urlsplit(server["server"])
     relay = TcpRelay((target.hostname or "127.0.0.1", target.port or 443))
     kubeconfig = with_server(

@@ -14,11 +14,10 @@ from typing import Any
 
 import pytest
 from longtask.core import events, keys
-from longtask.runner.outbox import LOG_BUFFER_LINES, LOG_LINE_MAX_CHARS
-from longtask.runner.redissink import Batch
+from longtask.runner.errors import StatusGone
+from longtask.runner.outbox import LOG_BUFFER_LINES, LOG_LINE_MAX_CHARS, Batch
 from longtask.runner.reporter import Outcome, Reporter
 from longtask.runner.settings import Settings
-from longtask.runner.statussink import StatusGone
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:

@@ -48,7 +48,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-import yaml
 from kubernetes_asyncio import client
 
 log = logging.getLogger("localnode.containers")
@@ -251,7 +250,7 @@ def is_service_account_volume(volume: client.V1Volume) -> bool:
 
 def service_account_files(kubeconfig: Path, namespace: str, folder: Path) -> Path:
     """token, ca.crt and namespace, as a pod sees them, from the pod's own kubeconfig."""
-    document = yaml.safe_load(kubeconfig.read_text())
+    document = json.loads(kubeconfig.read_text())  # written by `kubeconfigs`
     folder.mkdir(parents=True, exist_ok=True)
     ca = document["clusters"][0]["cluster"]["certificate-authority-data"]
     files = {

@@ -1,12 +1,15 @@
-"""Kubeconfig files for the local control plane: client certificates or bearer tokens."""
+"""Kubeconfig files for the local control plane: client certificates or bearer tokens.
+
+Written as JSON: valid YAML for kubectl and every client, and what the runner reads without a
+YAML parser (see `longtask.runner.credentials`).
+"""
 
 from __future__ import annotations
 
 import base64
+import json
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 
 def _b64(path: Path) -> str:
@@ -36,7 +39,7 @@ def _document(server: str, ca: Path, user: dict[str, Any], namespace: str) -> di
 
 def _write(path: Path, document: dict[str, Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    path.write_text(json.dumps(document, indent=2) + "\n")
     path.chmod(0o600)
     return path
 
