@@ -1,8 +1,17 @@
-"""Events of a task's Redis stream: their schema and encoding.
+"""Events of a task's Redis stream: their payloads, their encoding, and the SSE event names.
 
 Each stream entry has one field, `data`, holding compact JSON with at least `type`, `ts` (unix
-milliseconds) and `attempt`. The gateway forwards entries as SSE events whose `event:` is the
-type and whose `id:` is the stream entry id.
+milliseconds) and `attempt`, and the fields of its type's payload below. The gateway forwards
+entries as SSE events whose `event:` is the type and whose `id:` is the stream entry id; the
+other names it sends are those of `SseEvent`.
+
+Design choices:
+1. A payload is a TypedDict: an event is its JSON object, with no conversion where the gateway
+   forwards it, and mypy checks every writer against the type. One constructor per type fills in
+   the fields every event has.
+2. Readers are lenient: `decode` returns the object as written, whatever its type. A task's runner
+   image may be older or newer than the gateway and a newer one may write a type this version does
+   not know; the fold of `taskstate` reads each field defensively.
 """
 
 from __future__ import annotations
@@ -11,12 +20,18 @@ import enum
 import json
 import time
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, Literal, NotRequired, TypedDict
+
+from .resource import Phase, Reason
 
 DATA_FIELD: Final = "data"
+# `source` of the events the gateway derives from the LongTask watch while Redis is unreachable.
+SOURCE_WATCH: Final = "watch"
 
 
 class EventType(enum.StrEnum):
+    """`type` of a stream entry, and the SSE event name it is sent under."""
+
     PROGRESS = "progress"  # runner: progress (0-100) and message
     HEARTBEAT = "heartbeat"  # runner: alive, every few seconds
     RESULT = "result"  # runner: the task's result (or resultRef)
@@ -25,8 +40,175 @@ class EventType(enum.StrEnum):
     END = "end"  # operator: the task reached a final phase; nothing follows
 
 
+class SseEvent(enum.StrEnum):
+    """SSE event names the gateway sends besides the entry types (EventType); no `id:`."""
+
+    # First event of every connection: the task (task stream) or every task (namespace stream).
+    SNAPSHOT = "snapshot"
+    # Namespace stream: a task was added or changed (the task as the gateway shows it).
+    TASK = "task"
+    # Namespace stream: a task was deleted (its name and uid).
+    DELETED = "deleted"
+    # A stream entry that holds no event, or whose type is no valid event name.
+    UNKNOWN = "unknown"
+
+
+# Every `event:` name a client of the gateway may see.
+SSE_NAMES: Final = frozenset(EventType) | frozenset(SseEvent)
+
+
+class _Event(TypedDict):
+    ts: int
+    """Unix milliseconds, when the writer made the event."""
+    attempt: int
+    """The attempt it belongs to (1-based; 0 before the first)."""
+    source: NotRequired[str]
+    """SOURCE_WATCH on events the gateway derived from the LongTask (not stream entries)."""
+
+
+class ProgressEvent(_Event):
+    type: Literal[EventType.PROGRESS]
+    progress: float
+    """Percent done, 0-100."""
+    message: str
+
+
+class HeartbeatEvent(_Event):
+    type: Literal[EventType.HEARTBEAT]
+    progress: NotRequired[float]
+    """The progress last reported, once there is one."""
+    message: NotRequired[str]
+
+
+class ResultEvent(_Event):
+    type: Literal[EventType.RESULT]
+    result: NotRequired[Any]
+    """The result, when small enough for the status (else resultRef)."""
+    resultRef: NotRequired[str]
+    """Redis key of a large result."""
+
+
+class LogEvent(_Event):
+    type: Literal[EventType.LOG]
+    message: str
+    """The output line."""
+
+
+class StatusEvent(_Event):
+    type: Literal[EventType.STATUS]
+    phase: str
+    """The new phase (a Phase value)."""
+    reason: NotRequired[str]
+    """Why (a Reason value)."""
+    message: NotRequired[str]
+    """The operator's explanation of the change."""
+
+
+class EndEvent(_Event):
+    type: Literal[EventType.END]
+    phase: NotRequired[str]
+    """The final phase (absent on the end of a logs stream)."""
+    reason: NotRequired[str]
+    message: NotRequired[str]
+    synthetic: NotRequired[bool]
+    """The gateway ended a final task's stream that held no end event."""
+    deleted: NotRequired[bool]
+    """The gateway ended the stream because the LongTask was deleted."""
+
+
+Event = ProgressEvent | HeartbeatEvent | ResultEvent | LogEvent | StatusEvent | EndEvent
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def progress(
+    attempt: int, percent: float, message: str, *, source: str | None = None
+) -> ProgressEvent:
+    event = ProgressEvent(
+        type=EventType.PROGRESS, ts=now_ms(), attempt=attempt, progress=percent, message=message
+    )
+    if source is not None:
+        event["source"] = source
+    return event
+
+
+def heartbeat(
+    attempt: int, percent: float | None = None, message: str | None = None
+) -> HeartbeatEvent:
+    """A heartbeat, with the progress last reported when there is one."""
+    event = HeartbeatEvent(type=EventType.HEARTBEAT, ts=now_ms(), attempt=attempt)
+    if percent is not None:
+        event["progress"] = percent
+    if message is not None:
+        event["message"] = message
+    return event
+
+
+def result(attempt: int, value: Any) -> ResultEvent:
+    """The result itself (small enough for the status)."""
+    return ResultEvent(type=EventType.RESULT, ts=now_ms(), attempt=attempt, result=value)
+
+
+def result_ref(attempt: int, ref: str) -> ResultEvent:
+    """Where a large result lives in Redis."""
+    return ResultEvent(type=EventType.RESULT, ts=now_ms(), attempt=attempt, resultRef=ref)
+
+
+def log(attempt: int, line: str, ts: int | None = None) -> LogEvent:
+    """An output line, stamped `ts` (when it was printed) or now."""
+    return LogEvent(
+        type=EventType.LOG, ts=now_ms() if ts is None else ts, attempt=attempt, message=line
+    )
+
+
+def status(
+    attempt: int,
+    phase: Phase,
+    reason: Reason | str | None = None,
+    message: str | None = None,
+    *,
+    source: str | None = None,
+) -> StatusEvent:
+    event = StatusEvent(type=EventType.STATUS, ts=now_ms(), attempt=attempt, phase=phase.value)
+    _explain(event, reason, message, source)
+    return event
+
+
+def end(
+    attempt: int,
+    phase: Phase | None,
+    reason: Reason | str | None = None,
+    message: str | None = None,
+    *,
+    synthetic: bool = False,
+    deleted: bool = False,
+    source: str | None = None,
+) -> EndEvent:
+    event = EndEvent(type=EventType.END, ts=now_ms(), attempt=attempt)
+    if phase is not None:
+        event["phase"] = phase.value
+    _explain(event, reason, message, source)
+    if synthetic:
+        event["synthetic"] = True
+    if deleted:
+        event["deleted"] = True
+    return event
+
+
+def _explain(
+    event: StatusEvent | EndEvent,
+    reason: Reason | str | None,
+    message: str | None,
+    source: str | None,
+) -> None:
+    if reason is not None:
+        event["reason"] = str(reason)
+    if message is not None:
+        event["message"] = message
+    if source is not None:
+        event["source"] = source
 
 
 def make(kind: EventType, attempt: int, **fields: Any) -> dict[str, Any]:
@@ -34,13 +216,13 @@ def make(kind: EventType, attempt: int, **fields: Any) -> dict[str, Any]:
     return {"type": kind.value, "ts": now_ms(), "attempt": attempt, **fields}
 
 
-def encode(event: dict[str, Any]) -> dict[str, str]:
+def encode(event: Mapping[str, Any]) -> dict[str, str]:
     """The stream entry (XADD field map) for an event."""
     return {DATA_FIELD: json.dumps(event, separators=(",", ":"), default=str)}
 
 
 def decode(fields: Mapping[Any, Any]) -> dict[str, Any]:
-    """The event of a stream entry; accepts bytes or str keys and values."""
+    """The event of a stream entry, as written; accepts bytes or str keys and values."""
     raw = fields.get(DATA_FIELD, fields.get(DATA_FIELD.encode()))
     if raw is None:
         raise ValueError("stream entry has no data field")
