@@ -46,13 +46,7 @@ def task_commands(
     """The writes that tell Redis readers about `transitions` of task `uid` (pure)."""
     out: list[Command] = []
     for change in transitions:
-        status = events.make(
-            events.EventType.STATUS,
-            change.attempt,
-            phase=change.new.value,
-            reason=change.reason.value,
-            message=change.message,
-        )
+        status = events.status(change.attempt, change.new, change.reason, change.message)
         out.append(Command("xadd", keys.events(uid), events.encode(status), keys.EVENTS_MAXLEN))
         out.append(
             Command(
@@ -62,13 +56,7 @@ def task_commands(
             )
         )
         if change.new.is_final:
-            end = events.make(
-                events.EventType.END,
-                change.attempt,
-                phase=change.new.value,
-                reason=change.reason.value,
-                message=change.message,
-            )
+            end = events.end(change.attempt, change.new, change.reason, change.message)
             out.append(Command("xadd", keys.events(uid), events.encode(end), keys.EVENTS_MAXLEN))
             for key in (
                 keys.events(uid),
