@@ -21,6 +21,7 @@ COPY core core
 COPY operator operator
 COPY runner runner
 COPY api api
+COPY client client
 # A virtual environment copied whole into the final stage: no compiler or pip cache ships.
 RUN /opt/longtask/bin/pip install --no-deps .
 

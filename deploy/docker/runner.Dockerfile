@@ -23,6 +23,7 @@ COPY core core
 COPY operator operator
 COPY runner runner
 COPY api api
+COPY client client
 COPY examples examples
 # A virtual environment copied whole into the final stage: no compiler or pip cache ships.
 # Bytecode is compiled here because the root filesystem is read-only at run time.

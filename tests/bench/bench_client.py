@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 from httpx_sse import EventSource
-from longtask.api.client import Client
+from longtask.client import Client
 
 from tests.bench import common
 

@@ -2,7 +2,7 @@
 
 `main` assembles the app from one router per resource (`routers/`); `settings` holds its one
 settings object, `runtime` its long-lived clients; `deps` the dependencies shared by the
-routers; `schemas` the request and response models (the Python client imports them).
+routers. The request and response models are `longtask.core.wire` (shared with the client).
 Following a task: `hub` (one multiplexed Redis reader fanning out to clients), `watches` (one
 shared LongTask watch per namespace), `follow` (the frames one client receives), `tracking`
 (the Redis-outage fallback). Pure logic the unit tests exercise without a cluster:

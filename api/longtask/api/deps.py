@@ -13,22 +13,23 @@ from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query
-from longtask.api import auth, schemas, streamtokens
-from longtask.api.errors import ApiError
+from longtask.api import auth, streamtokens
 from longtask.api.runtime import Runtime
 from longtask.api.settings import Settings
+from longtask.core import wire
+from longtask.core.wire import ApiError
 from starlette.requests import HTTPConnection
 
 Namespace = Annotated[
     str,
     Path(
-        pattern=schemas.NAMESPACE_PATTERN,
+        pattern=wire.NAMESPACE_PATTERN,
         max_length=63,
         description="The namespace (a DNS label).",
     ),
 ]
 TaskName = Annotated[
-    str, Path(pattern=schemas.NAME_PATTERN, max_length=63, description="The task's name.")
+    str, Path(pattern=wire.NAME_PATTERN, max_length=63, description="The task's name.")
 ]
 StreamTokenQuery = Annotated[
     str | None,

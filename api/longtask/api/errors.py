@@ -1,8 +1,9 @@
 """Every error the gateway answers, as JSON `{"error", "message", "details"}`.
 
-`ApiError` is raised by routes; the handlers installed by `install` turn validation errors,
-malformed JSON, HTTP errors, Kubernetes API errors and Redis outages into that shape with the
-right status code. Bad input never yields a 5xx; a 5xx says the cluster or Redis is unwell.
+Routes raise `wire.ApiError` (the one error shape, shared with the client); the handlers
+installed by `install` turn it, validation errors, malformed JSON, HTTP errors, Kubernetes API
+errors and Redis outages into that JSON with the right status code. Bad input never yields a
+5xx; a 5xx says the cluster or Redis is unwell.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from kubernetes_asyncio.client.exceptions import ApiException
+from longtask.core.wire import ApiError
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -37,25 +39,6 @@ _KUBE_STATUS: Final[dict[int, tuple[int, str]]] = {
     429: (429, "too_many_requests"),
     504: (504, "kubernetes_timeout"),
 }
-
-
-class ApiError(Exception):
-    """An error response: status code, short error code, sentence, optional details."""
-
-    def __init__(
-        self,
-        status: int,
-        error: str,
-        message: str,
-        details: Any = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.error = error
-        self.message = message
-        self.details = details
-        self.headers = headers
 
 
 def body(error: str, message: str, details: Any = None) -> dict[str, Any]:

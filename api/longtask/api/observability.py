@@ -12,7 +12,7 @@ from typing import Final
 
 from fastapi import HTTPException
 from longtask.api import errors
-from longtask.core import metrics
+from longtask.core import metrics, wire
 from prometheus_client import Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -82,7 +82,7 @@ class BodyLimitMiddleware:
         message = f"the request body exceeds {self.limit} bytes"
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.limit):
-            await errors.response(errors.ApiError(413, "too_large", message))(scope, receive, send)
+            await errors.response(wire.ApiError(413, "too_large", message))(scope, receive, send)
             return
         seen = 0
 

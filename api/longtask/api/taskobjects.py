@@ -10,8 +10,7 @@ import hashlib
 import json
 from typing import Any, Final
 
-from longtask.api import schemas
-from longtask.core import resource
+from longtask.core import resource, wire
 
 DEFAULT_GENERATE_NAME: Final = "task-"
 # Label values hold at most 63 characters: a 40-hex prefix of the key's SHA-256 (160 bits).
@@ -27,7 +26,7 @@ def key_hash(idempotency_key: str) -> str:
     return hashlib.sha256(idempotency_key.encode()).hexdigest()
 
 
-def request_hash(create: schemas.TaskCreate) -> str:
+def request_hash(create: wire.TaskCreate) -> str:
     """SHA-256 hex of the canonical JSON of a submit body: same body, same hash."""
     canonical = json.dumps(
         create.model_dump(mode="json", by_alias=True, exclude_none=True),
@@ -42,13 +41,13 @@ def key_selector(idempotency_key: str) -> str:
     return f"{resource.LABEL_IDEMPOTENCY}={key_hash(idempotency_key)[:KEY_LABEL_CHARS]}"
 
 
-def spec_of(fields: schemas.TaskSpecFields) -> dict[str, Any]:
+def spec_of(fields: wire.TaskSpecFields) -> dict[str, Any]:
     """The LongTask spec (camelCase) of a request, without unset or empty optional fields."""
     spec = fields.model_dump(
         mode="json",
         by_alias=True,
         exclude_none=True,
-        include=set(schemas.TaskSpecFields.model_fields),
+        include=set(wire.TaskSpecFields.model_fields),
     )
     if not spec.get("env"):
         spec.pop("env", None)
@@ -56,7 +55,7 @@ def spec_of(fields: schemas.TaskSpecFields) -> dict[str, Any]:
 
 
 def new_task(
-    namespace: str, create: schemas.TaskCreate, idempotency_key: str | None = None
+    namespace: str, create: wire.TaskCreate, idempotency_key: str | None = None
 ) -> dict[str, Any]:
     """The LongTask object a submit creates.
 
@@ -103,12 +102,12 @@ def retry_task(obj: dict[str, Any]) -> dict[str, Any]:
     labels = {
         k: v
         for k, v in (meta.get("labels") or {}).items()
-        if not k.startswith(schemas.RESERVED_PREFIX)
+        if not k.startswith(wire.RESERVED_PREFIX)
     }
     annotations = {
         k: v
         for k, v in (meta.get("annotations") or {}).items()
-        if not k.startswith(schemas.RESERVED_PREFIX) and k != _LAST_APPLIED
+        if not k.startswith(wire.RESERVED_PREFIX) and k != _LAST_APPLIED
     }
     annotations[resource.ANNOTATION_RETRY_OF] = name
     spec = {k: v for k, v in (obj.get("spec") or {}).items() if k not in _RETRY_DROPPED_SPEC}
@@ -136,9 +135,9 @@ def phase_of(obj: dict[str, Any]) -> resource.Phase:
         return resource.Phase.PENDING
 
 
-def links(namespace: str, name: str) -> schemas.Links:
+def links(namespace: str, name: str) -> wire.Links:
     base = f"/v1/namespaces/{namespace}/tasks/{name}"
-    return schemas.Links.model_validate(
+    return wire.Links.model_validate(
         {
             "self": base,
             "events": f"{base}/events",
@@ -150,7 +149,7 @@ def links(namespace: str, name: str) -> schemas.Links:
     )
 
 
-def task_view(obj: dict[str, Any]) -> schemas.Task:
+def task_view(obj: dict[str, Any]) -> wire.Task:
     """The `Task` the API returns for a LongTask object."""
     meta = obj.get("metadata") or {}
     status = obj.get("status") or {}
@@ -158,7 +157,7 @@ def task_view(obj: dict[str, Any]) -> schemas.Task:
     namespace, name = str(meta.get("namespace", "")), str(meta.get("name", ""))
     annotations = meta.get("annotations") or {}
     view_annotations = {k: v for k, v in annotations.items() if k != _LAST_APPLIED}
-    return schemas.Task.model_validate(
+    return wire.Task.model_validate(
         {
             "namespace": namespace,
             "name": name,

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from longtask.api.client import Client
+from longtask.client import Client
 
 from tests.fixtures.gateway import Gateway
 from tests.fixtures.operator import OperatorProcess

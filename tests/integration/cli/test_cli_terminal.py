@@ -10,8 +10,8 @@ import subprocess
 from typing import Any
 
 import pexpect
-from longtask.api.cli.exitcodes import Exit
-from longtask.api.client import Client
+from longtask.cli.exitcodes import Exit
+from longtask.client import Client
 from longtask.core import resource
 
 from tests.fixtures.gateway import GatewayFactory, wait_for

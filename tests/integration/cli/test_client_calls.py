@@ -7,7 +7,7 @@ import hashlib
 import secrets
 
 import pytest
-from longtask.api.client import (
+from longtask.client import (
     AsyncClient,
     Client,
     Conflict,
@@ -19,8 +19,8 @@ from longtask.api.client import (
     TaskFailed,
     Unauthorized,
 )
-from longtask.api.schemas import DeadLetter
 from longtask.core import resource
+from longtask.core.wire import DeadLetter
 
 from tests.fixtures.gateway import Gateway, GatewayFactory, wait_for
 from tests.integration.cli.conftest import progress_command
@@ -28,7 +28,7 @@ from tests.integration.cli.conftest import progress_command
 
 def test_submit_and_wait_report_progress_and_return_the_result(lt: Client) -> None:
     created = lt.submit(command=progress_command(steps=5, pause=0.1), name="counted")
-    assert (created.name, created.namespace) == ("counted", lt.settings.namespace)
+    assert (created.name, created.namespace) == ("counted", lt.config.namespace)
     seen: list[TaskEvent] = []
     final = lt.wait("counted", on_progress=seen.append, timeout=90)
     assert final.phase is resource.Phase.SUCCEEDED
@@ -72,7 +72,7 @@ def test_failed_task_raises_task_failed_is_dead_lettered_and_can_be_retried(lt: 
     assert info.value.task.reason == resource.Reason.ATTEMPTS_EXHAUSTED
 
     def dead_letters() -> list[DeadLetter]:
-        ns = lt.settings.namespace
+        ns = lt.config.namespace
         return [d for d in lt.deadletters(namespace=ns) if d.name == "broken"]
 
     # The operator writes the dead letter right after the end event.
@@ -124,7 +124,7 @@ def test_error_types_of_real_error_responses(idle: Client, gateway: Gateway) -> 
     with pytest.raises(InvalidRequest):
         list(idle.events("taken", last_event_id="not-an-id"))
     with (
-        Client(gateway.url, "wrong-key", namespace=idle.settings.namespace) as stranger,
+        Client(gateway.url, "wrong-key", namespace=idle.config.namespace) as stranger,
         pytest.raises(Unauthorized),
     ):
         stranger.get("taken")

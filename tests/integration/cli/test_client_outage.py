@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from longtask.api.client import Client, GatewayUnreachable, ServerError
+from longtask.client import Client, GatewayUnreachable, ServerError
 from longtask.devstack import procs
 
 from tests.fixtures.gateway import wait_for

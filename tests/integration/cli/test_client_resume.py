@@ -3,10 +3,11 @@ stream arrives once, in order, although the connection broke in the middle."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import redis
-from longtask.api.client import Client
+from longtask.client import Client
 from longtask.core import keys
 
 from tests.fixtures.gateway import GatewayFactory
@@ -22,7 +23,7 @@ def test_events_survive_a_gateway_restart_without_gap_or_duplicate(
 ) -> None:
     gw = gateway_factory()
     with Client(gw.url, gw.key, namespace=op_namespace, give_up_after=60) as lt:
-        lt.settings.initial_delay = 0.1
+        lt.config = dataclasses.replace(lt.config, initial_delay=0.1)
         task = lt.submit(command=progress_command(steps=40, pause=0.1), name="restarted")
         got = []
         restarted_pid: int | None = None

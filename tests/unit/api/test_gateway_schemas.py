@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from longtask.api import schemas
-from longtask.core import resource
+from longtask.core import resource, wire
 from pydantic import ValidationError
 
 
@@ -15,23 +14,23 @@ def fields_of(error: ValidationError) -> set[str]:
 
 
 def test_minimal_task_is_valid() -> None:
-    created = schemas.TaskCreate.model_validate({"task": "pkg.mod:run"})
+    created = wire.TaskCreate.model_validate({"task": "pkg.mod:run"})
     assert created.params == {}
 
 
 def test_exactly_one_of_task_and_command() -> None:
     with pytest.raises(ValidationError, match="exactly one of task and command"):
-        schemas.TaskCreate.model_validate({})
+        wire.TaskCreate.model_validate({})
     with pytest.raises(ValidationError, match="exactly one"):
-        schemas.TaskCreate.model_validate({"task": "a:b", "command": ["x"]})
+        wire.TaskCreate.model_validate({"task": "a:b", "command": ["x"]})
 
 
 def test_params_limit_is_64_kib_of_json() -> None:
     overhead = len('{"x":""}')
     fits = {"x": "a" * (resource.PARAMS_MAX_BYTES - overhead)}
-    schemas.TaskCreate.model_validate({"task": "a:b", "params": fits})
+    wire.TaskCreate.model_validate({"task": "a:b", "params": fits})
     with pytest.raises(ValidationError, match="at most 65536") as info:
-        schemas.TaskCreate.model_validate({"task": "a:b", "params": {"x": fits["x"] + "a"}})
+        wire.TaskCreate.model_validate({"task": "a:b", "params": {"x": fits["x"] + "a"}})
     assert fields_of(info.value) == {"params"}
 
 
@@ -52,21 +51,21 @@ def test_params_limit_is_64_kib_of_json() -> None:
 )
 def test_field_errors_name_the_field(body: dict[str, Any], field: str) -> None:
     with pytest.raises(ValidationError) as info:
-        schemas.TaskCreate.model_validate({"task": "a:b", **body})
+        wire.TaskCreate.model_validate({"task": "a:b", **body})
     assert field in fields_of(info.value)
 
 
 def test_name_and_generate_name_are_exclusive() -> None:
     with pytest.raises(ValidationError, match="at most one of name and generateName"):
-        schemas.TaskCreate.model_validate({"task": "a:b", "name": "a", "generateName": "b-"})
+        wire.TaskCreate.model_validate({"task": "a:b", "name": "a", "generateName": "b-"})
 
 
 def test_snake_case_in_python_camel_case_on_the_wire() -> None:
-    created = schemas.TaskCreate(task="a:b", timeout_seconds=5)
+    created = wire.TaskCreate(task="a:b", timeout_seconds=5)
     assert created.model_dump(by_alias=True, exclude_none=True)["timeoutSeconds"] == 5
 
 
 def test_task_list_continue_alias() -> None:
-    listing = schemas.TaskList.model_validate({"items": [], "continue": "abc"})
+    listing = wire.TaskList.model_validate({"items": [], "continue": "abc"})
     assert listing.continue_ == "abc"
     assert listing.model_dump(by_alias=True)["continue"] == "abc"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from longtask.api import schemas, taskobjects
-from longtask.core import resource
+from longtask.api import taskobjects
+from longtask.core import resource, wire
 
 
-def create(**body: Any) -> schemas.TaskCreate:
-    return schemas.TaskCreate.model_validate({"task": "m:f", **body})
+def create(**body: Any) -> wire.TaskCreate:
+    return wire.TaskCreate.model_validate({"task": "m:f", **body})
 
 
 def test_new_task_uses_generate_name_by_default() -> None:

@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 import typer
-from longtask.api.cli import commands
-from longtask.api.cli.exitcodes import Exit
-from longtask.api.client import Client
+from longtask.cli import commands
+from longtask.cli.exitcodes import Exit
+from longtask.client import Client
 from typer.testing import CliRunner
 
 from tests.unit.cli import sse

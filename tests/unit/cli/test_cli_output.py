@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import yaml
-from longtask.api import schemas
-from longtask.api.cli import live, output
-from longtask.api.client import TaskEvent
+from longtask.cli import live, output
+from longtask.client import TaskEvent
+from longtask.core import wire
 from rich.console import Console
 
 from tests.unit.cli import sse
@@ -38,10 +38,10 @@ def test_duration(seconds: float, text: str) -> None:
 
 def test_task_rows_and_plain_table_align_columns() -> None:
     tasks = [
-        schemas.Task.model_validate(
+        wire.Task.model_validate(
             sse.task(name="a", progress=40.4, attempt=2, message="half\nway", createdAt=NOW)
         ),
-        schemas.Task.model_validate(sse.task(name="long-name", phase="Pending")),
+        wire.Task.model_validate(sse.task(name="long-name", phase="Pending")),
     ]
     rows = [output.task_row(t, NOW + timedelta(seconds=90)) for t in tasks]
     assert rows[0] == ("a", "Running", "40%", "2", "half way", "90s")
@@ -59,20 +59,20 @@ def test_long_messages_are_cut_in_tables() -> None:
 
 
 def test_json_and_yaml_dump_the_api_shape() -> None:
-    task = schemas.Task.model_validate(sse.task(startTime=NOW))
+    task = wire.Task.model_validate(sse.task(startTime=NOW))
     data = output.plain(task)
     assert json.loads(output.dump(data, output.Format.JSON))["startTime"] == "2026-01-01T12:00:00Z"
     assert yaml.safe_load(output.dump(data, output.Format.YAML))["links"]["self"].endswith("/t1")
 
 
 def test_deadletter_rows_show_the_entry_time() -> None:
-    item = schemas.DeadLetter(id="1767268800000-0", namespace="ns", name="x", error="boom")
+    item = wire.DeadLetter(id="1767268800000-0", namespace="ns", name="x", error="boom")
     assert output.deadletter_row(item) == ("2026-01-01 12:00:00", "ns", "x", "boom")
     assert output.stream_time("weird") == "weird"
 
 
 def test_details_leave_out_unset_fields() -> None:
-    task = schemas.Task.model_validate(
+    task = wire.Task.model_validate(
         sse.task(spec={"command": ["sleep", "5"]}, result={"n": 1}, labels={"team": "a"})
     )
     details = dict(output.task_details(task))
@@ -83,15 +83,15 @@ def test_details_leave_out_unset_fields() -> None:
 
 
 def event(kind: str, **data: object) -> TaskEvent:
-    return TaskEvent(kind, schemas.Event.model_validate({"type": kind, **data}), "1-0")
+    return TaskEvent(kind, wire.Event.model_validate({"type": kind, **data}), "1-0")
 
 
 def test_watched_folds_events() -> None:
     state = live.Watched("ns", "t1", started_at=1000.0)
-    snapshot = schemas.Task.model_validate(sse.task(progress=10, startTime=NOW))
+    snapshot = wire.Task.model_validate(sse.task(progress=10, startTime=NOW))
     state.apply(
         TaskEvent(
-            "snapshot", schemas.Event(type="snapshot", progress=10, phase="Running"), None, snapshot
+            "snapshot", wire.Event(type="snapshot", progress=10, phase="Running"), None, snapshot
         )
     )
     assert state.started_at == NOW.timestamp()

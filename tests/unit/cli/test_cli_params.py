@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from longtask.api.cli import params
+from longtask.cli import params
 
 
 @pytest.mark.parametrize(

@@ -3,13 +3,14 @@ the request it sends, the model it returns, the error class of each error status
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 
 import httpx
 import pytest
-from longtask.api import schemas
-from longtask.api.client import AsyncClient, Client, errors
+from longtask.client import AsyncClient, Client, errors
+from longtask.core import wire
 
 from tests.unit.cli import sse
 
@@ -95,7 +96,7 @@ def test_task_calls_hit_their_route(call: str, method: str, path: str, status: i
 
     with client(handler) as lt:
         task = getattr(lt, call)("t1")
-    assert isinstance(task, schemas.Task)
+    assert isinstance(task, wire.Task)
     assert seen == [(method, path)]
 
 
@@ -221,7 +222,7 @@ def test_logs_follow_reads_the_sse_stream_and_resumes_by_id() -> None:
         )
 
     with client(handler) as lt:
-        lt.settings.initial_delay = 0
+        lt.config = dataclasses.replace(lt.config, initial_delay=0)
         lines = list(lt.logs("t1", follow=True))
     assert [(line.id, line.line, line.attempt) for line in lines] == [
         ("1-0", "a", 1),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from longtask.api.client import config
+from longtask.client import config
 
 
 def write_env(folder: Path, text: str) -> Path:
@@ -64,3 +64,11 @@ def test_an_oversized_env_file_is_ignored(tmp_path: Path) -> None:
 def test_default_namespace_from_the_environment() -> None:
     assert config.default_namespace({"LONGTASK_NAMESPACE": "team-a"}) == "team-a"
     assert config.default_namespace({}) == "default"
+
+
+def test_namespace_from_the_argument_then_the_environment(tmp_path: Path) -> None:
+    env = {"LONGTASK_NAMESPACE": "team-a"}
+    assert config.discover(env=env, cwd=tmp_path).namespace == "team-a"
+    assert config.discover(namespace="team-b", env=env, cwd=tmp_path).namespace == "team-b"
+    found = config.discover(env={}, cwd=tmp_path)
+    assert (found.namespace, found.ns(None), found.ns("x")) == ("default", "default", "x")

@@ -4,11 +4,12 @@ Last-Event-ID, no gap, no duplicate, give up when told, the outcome as an except
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-from longtask.api.client import AsyncClient, Client, errors
+from longtask.client import AsyncClient, Client, errors
 
 from tests.unit.cli import sse
 
@@ -69,7 +70,7 @@ def scripted_outage() -> FakeGateway:
 
 
 def fast(lt: Client | AsyncClient) -> None:
-    lt.settings.initial_delay = lt.settings.max_delay = 0.0
+    lt.config = dataclasses.replace(lt.config, initial_delay=0.0, max_delay=0.0)
 
 
 def test_events_resume_after_drops_without_gap_or_duplicate() -> None:

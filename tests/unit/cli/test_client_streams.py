@@ -5,9 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 from httpx_sse import ServerSentEvent
-from longtask.api import schemas
-from longtask.api.client import errors, streams
-from longtask.core import resource
+from longtask.client import errors, streams
+from longtask.core import resource, wire
 
 from tests.unit.cli import sse
 
@@ -21,7 +20,7 @@ class FakeClock:
 
 
 def event(kind: str, id: str | None = None, **data: object) -> streams.TaskEvent:
-    return streams.TaskEvent(kind, schemas.Event.model_validate({"type": kind, **data}), id)
+    return streams.TaskEvent(kind, wire.Event.model_validate({"type": kind, **data}), id)
 
 
 def test_snapshot_event_carries_the_task_and_its_progress() -> None:
@@ -131,8 +130,8 @@ def test_server_errors_and_early_close_are_retried() -> None:
     assert state.next_delay(streams.StreamClosed()) > 0
 
 
-def make_task(phase: resource.Phase) -> schemas.Task:
-    return schemas.Task.model_validate(sse.task(phase=phase.value, reason="R", message="m"))
+def make_task(phase: resource.Phase) -> wire.Task:
+    return wire.Task.model_validate(sse.task(phase=phase.value, reason="R", message="m"))
 
 
 def test_outcome_returns_a_succeeded_task() -> None:

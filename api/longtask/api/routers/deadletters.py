@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from longtask.api import deps, schemas, streamids
-from longtask.api.errors import ApiError
+from longtask.api import deps, streamids
 from longtask.api.hub import rows
-from longtask.core import keys
+from longtask.core import keys, wire
+from longtask.core.wire import ApiError
 from redis.exceptions import RedisError
 
 router = APIRouter(tags=["deadletters"])
@@ -22,9 +22,9 @@ def _int(value: str | None) -> int | None:
     return int(value) if value is not None and value.isdigit() else None
 
 
-def dead_letter(entry_id: str, fields: dict[str, Any]) -> schemas.DeadLetter:
+def dead_letter(entry_id: str, fields: dict[str, Any]) -> wire.DeadLetter:
     text = {str(k): str(v) for k, v in fields.items()}
-    return schemas.DeadLetter(
+    return wire.DeadLetter(
         id=entry_id,
         namespace=text.get("namespace"),
         name=text.get("name"),
@@ -39,8 +39,8 @@ def dead_letter(entry_id: str, fields: dict[str, Any]) -> schemas.DeadLetter:
 
 @router.get(
     "/v1/deadletters",
-    response_model=schemas.DeadLetterList,
-    responses={code: {"model": schemas.Error} for code in (401, 403, 422, 503)},
+    response_model=wire.DeadLetterList,
+    responses={code: {"model": wire.Error} for code in (401, 403, 422, 503)},
     summary="Dead-lettered tasks, newest first",
 )
 async def list_dead_letters(
@@ -48,20 +48,20 @@ async def list_dead_letters(
     principal: deps.PrincipalDep,
     namespace: Annotated[
         str | None,
-        Query(pattern=schemas.NAMESPACE_PATTERN, max_length=63, description="Only this one."),
+        Query(pattern=wire.NAMESPACE_PATTERN, max_length=63, description="Only this one."),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     before: Annotated[
         str | None, Query(max_length=streamids.MAX_LEN, description="Older than this id.")
     ] = None,
-) -> schemas.DeadLetterList:
+) -> wire.DeadLetterList:
     # Without a namespace the caller must be allowed to list tasks in every namespace.
     await deps.authorise(runtime, principal, "list", namespace)
     try:
         end = f"({streamids.resume_point(None, before)}" if before else "+"
     except ValueError as exc:
         raise ApiError(422, "invalid", f"before: {exc}") from None
-    items: list[schemas.DeadLetter] = []
+    items: list[wire.DeadLetter] = []
     last: str | None = None
     more = True
     try:
@@ -84,4 +84,4 @@ async def list_dead_letters(
                 end = f"({last}"
     except RedisError:
         raise ApiError(503, "redis_unavailable", "dead letters live in Redis") from None
-    return schemas.DeadLetterList(items=items, next=last if more and last else None)
+    return wire.DeadLetterList(items=items, next=last if more and last else None)

@@ -18,11 +18,12 @@ from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Header, Query, WebSocket, WebSocketDisconnect
 from kubernetes_asyncio.client.exceptions import ApiException
-from longtask.api import deps, schemas, sse, streamids, streamtokens
+from longtask.api import deps, sse, streamids, streamtokens
 from longtask.api import observability as obs
-from longtask.api.errors import ApiError
 from longtask.api.follow import Batches, Dropped, follow_namespace, follow_task
 from longtask.api.runtime import Runtime
+from longtask.core import wire
+from longtask.core.wire import ApiError
 from sse_starlette.sse import EventSourceResponse, SendTimeoutError
 from starlette.types import Receive, Scope, Send
 
@@ -35,7 +36,7 @@ STREAM_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
         "content": {"text/event-stream": {"schema": {"type": "string"}}},
         "description": "snapshot, then progress/status/heartbeat/result/log events, then end.",
     },
-    **{code: {"model": schemas.Error} for code in (401, 403, 404, 422, 503)},
+    **{code: {"model": wire.Error} for code in (401, 403, 404, 422, 503)},
 }
 LastEventIdHeader = Annotated[
     str | None, Header(alias="Last-Event-ID", max_length=streamids.MAX_LEN)
@@ -156,7 +157,7 @@ async def task_websocket(ws: WebSocket, namespace: str, name: str) -> None:
     """
     runtime = deps.get_runtime(ws)
     try:
-        if not (re.match(schemas.NAME_PATTERN, name) and re.match(schemas.NAME_PATTERN, namespace)):
+        if not (re.match(wire.NAME_PATTERN, name) and re.match(wire.NAME_PATTERN, namespace)):
             raise ValueError("bad name")
         after = streamids.resume_point(None, ws.query_params.get("lastEventId"))
     except ValueError:
@@ -178,7 +179,7 @@ async def task_websocket(ws: WebSocket, namespace: str, name: str) -> None:
             async for batch in batches:
                 async with asyncio.timeout(timeout):
                     for frame in batch:
-                        message = schemas.StreamEvent(id=frame.id, event=frame.event, data={})
+                        message = wire.StreamEvent(id=frame.id, event=frame.event, data={})
                         payload = message.model_dump(mode="json")
                         payload["data"] = frame.payload()
                         await ws.send_json(payload)

@@ -11,20 +11,20 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse
-from longtask.api import deps, schemas, sse, streamids, taskobjects
-from longtask.api.errors import ApiError
+from longtask.api import deps, sse, streamids, taskobjects
 from longtask.api.follow import Batches, Followers, read_after
 from longtask.api.hub import Entry, rows
 from longtask.api.routers.events import STREAM_RESPONSES, EventStream, encoded
-from longtask.core import events, keys
+from longtask.core import events, keys, wire
+from longtask.core.wire import ApiError
 from redis.exceptions import RedisError
 
 router = APIRouter(tags=["logs"])
 
 
-def log_line(entry_id: str, fields: dict[str, Any]) -> schemas.LogLine:
+def log_line(entry_id: str, fields: dict[str, Any]) -> wire.LogLine:
     attempt = fields.get("attempt")
-    return schemas.LogLine(
+    return wire.LogLine(
         id=entry_id,
         attempt=int(attempt) if isinstance(attempt, str) and attempt.isdigit() else None,
         line=str(fields.get("line", "")),
@@ -82,8 +82,8 @@ async def follow_logs(deps_: Followers, obj: dict[str, Any], after: str) -> Batc
 
 @router.get(
     "/v1/namespaces/{namespace}/tasks/{name}/logs",
-    response_model=schemas.TaskLogs,
-    responses={**STREAM_RESPONSES, 200: {"model": schemas.TaskLogs}},
+    response_model=wire.TaskLogs,
+    responses={**STREAM_RESPONSES, 200: {"model": wire.TaskLogs}},
     summary="A task's log lines (JSON page, or an SSE stream with follow=true)",
 )
 async def task_logs(
@@ -118,5 +118,5 @@ async def task_logs(
     except RedisError:
         raise ApiError(503, "redis_unavailable", "logs live in Redis, unreachable now") from None
     lines = [log_line(i, f) for i, f in found]
-    page = schemas.TaskLogs(items=lines, next=lines[-1].id if lines else None)
+    page = wire.TaskLogs(items=lines, next=lines[-1].id if lines else None)
     return JSONResponse(page.model_dump(mode="json", by_alias=True))

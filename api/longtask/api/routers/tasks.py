@@ -8,15 +8,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Response, status
 from kubernetes_asyncio.client.exceptions import ApiException
-from longtask.api import deps, schemas, streamtokens, taskobjects
-from longtask.api.errors import ApiError
+from longtask.api import deps, streamtokens, taskobjects
 from longtask.api.runtime import Runtime
-from longtask.core import resource
+from longtask.core import resource, wire
+from longtask.core.wire import ApiError
 
 router = APIRouter(prefix="/v1/namespaces/{namespace}", tags=["tasks"])
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": schemas.Error} for code in (400, 401, 403, 404, 409, 413, 422, 503)
+    code: {"model": wire.Error} for code in (400, 401, 403, 404, 409, 413, 422, 503)
 }
 IdempotencyKey = Annotated[
     str | None,
@@ -53,18 +53,18 @@ def _key_reused() -> ApiError:
 @router.post(
     "/tasks",
     status_code=status.HTTP_201_CREATED,
-    response_model=schemas.Task,
-    responses={200: {"model": schemas.Task, "description": "Replayed"}, **ERRORS},
+    response_model=wire.Task,
+    responses={200: {"model": wire.Task, "description": "Replayed"}, **ERRORS},
     summary="Submit a task",
 )
 async def submit(
     namespace: deps.Namespace,
-    body: schemas.TaskCreate,
+    body: wire.TaskCreate,
     response: Response,
     runtime: deps.RuntimeDep,
     _: Annotated[object, Depends(deps.allow("create"))],
     idempotency_key: IdempotencyKey = None,
-) -> schemas.Task:
+) -> wire.Task:
     if idempotency_key is None:
         created = await runtime.kube.create(namespace, taskobjects.new_task(namespace, body))
         return taskobjects.task_view(created)
@@ -90,8 +90,8 @@ async def submit(
 
 @router.get(
     "/tasks",
-    response_model=schemas.TaskList,
-    responses={**ERRORS, 410: {"model": schemas.Error, "description": "continue expired"}},
+    response_model=wire.TaskList,
+    responses={**ERRORS, 410: {"model": wire.Error, "description": "continue expired"}},
     summary="List tasks",
 )
 async def list_tasks(
@@ -109,7 +109,7 @@ async def list_tasks(
     continue_: Annotated[
         str | None, Query(alias="continue", max_length=4096, description="From the last page.")
     ] = None,
-) -> schemas.TaskList:
+) -> wire.TaskList:
     listing = await runtime.kube.list(
         namespace, label_selector=label_selector, limit=limit, continue_=continue_
     )
@@ -117,16 +117,16 @@ async def list_tasks(
     if phase is not None:
         items = [item for item in items if item.phase == phase]
     next_page = (listing.get("metadata") or {}).get("continue") or None
-    return schemas.TaskList.model_validate({"items": items, "continue": next_page})
+    return wire.TaskList.model_validate({"items": items, "continue": next_page})
 
 
-@router.get("/tasks/{name}", response_model=schemas.Task, responses=ERRORS, summary="Get a task")
+@router.get("/tasks/{name}", response_model=wire.Task, responses=ERRORS, summary="Get a task")
 async def get_task(
     namespace: deps.Namespace,
     name: deps.TaskName,
     runtime: deps.RuntimeDep,
     _: Annotated[object, Depends(deps.allow("get"))],
-) -> schemas.Task:
+) -> wire.Task:
     return taskobjects.task_view(await runtime.kube.get(namespace, name))
 
 
@@ -150,7 +150,7 @@ async def delete_task(
 @router.post(
     "/tasks/{name}/cancel",
     status_code=status.HTTP_202_ACCEPTED,
-    response_model=schemas.Task,
+    response_model=wire.Task,
     responses=ERRORS,
     summary="Request cancellation (sets spec.cancel)",
 )
@@ -159,7 +159,7 @@ async def cancel_task(
     name: deps.TaskName,
     runtime: deps.RuntimeDep,
     _: Annotated[object, Depends(deps.allow("patch"))],
-) -> schemas.Task:
+) -> wire.Task:
     current = await runtime.kube.get(namespace, name)
     if taskobjects.phase_of(current).is_final:
         raise ApiError(409, "finished", f"task {name!r} already finished")
@@ -172,7 +172,7 @@ async def cancel_task(
 @router.post(
     "/tasks/{name}/retry",
     status_code=status.HTTP_201_CREATED,
-    response_model=schemas.Task,
+    response_model=wire.Task,
     responses=ERRORS,
     summary="Re-run a failed (or dead-lettered) task as a new task",
 )
@@ -181,7 +181,7 @@ async def retry_task(
     name: deps.TaskName,
     runtime: deps.RuntimeDep,
     _: Annotated[object, Depends(deps.allow("create"))],
-) -> schemas.Task:
+) -> wire.Task:
     current = await runtime.kube.get(namespace, name)
     if taskobjects.phase_of(current) is not resource.Phase.FAILED:
         raise ApiError(
@@ -193,10 +193,10 @@ async def retry_task(
     return taskobjects.task_view(created)
 
 
-def _token(runtime: Runtime, scope: streamtokens.Scope, path: str) -> schemas.StreamToken:
+def _token(runtime: Runtime, scope: streamtokens.Scope, path: str) -> wire.StreamToken:
     expires = int(time.time()) + runtime.settings.stream_token_ttl_seconds
     token = runtime.signer.issue(scope, expires)
-    return schemas.StreamToken(
+    return wire.StreamToken(
         token=token,
         expires_at=datetime.fromtimestamp(expires, UTC),
         url=f"{path}?token={token}",
@@ -205,7 +205,7 @@ def _token(runtime: Runtime, scope: streamtokens.Scope, path: str) -> schemas.St
 
 @router.post(
     "/tasks/{name}/stream-token",
-    response_model=schemas.StreamToken,
+    response_model=wire.StreamToken,
     responses=ERRORS,
     summary="A short-lived token that opens this task's event stream (for EventSource)",
 )
@@ -214,7 +214,7 @@ async def task_stream_token(
     name: deps.TaskName,
     runtime: deps.RuntimeDep,
     _: Annotated[object, Depends(deps.allow("get"))],
-) -> schemas.StreamToken:
+) -> wire.StreamToken:
     await runtime.kube.get(namespace, name)  # 404 for an unknown task
     scope = streamtokens.Scope(namespace, name)
     return _token(runtime, scope, f"/v1/namespaces/{namespace}/tasks/{name}/events")
@@ -222,7 +222,7 @@ async def task_stream_token(
 
 @router.post(
     "/stream-token",
-    response_model=schemas.StreamToken,
+    response_model=wire.StreamToken,
     responses=ERRORS,
     summary="A short-lived token that opens the namespace-wide event stream",
 )
@@ -230,6 +230,6 @@ async def namespace_stream_token(
     namespace: deps.Namespace,
     runtime: deps.RuntimeDep,
     _: Annotated[object, Depends(deps.allow("watch"))],
-) -> schemas.StreamToken:
+) -> wire.StreamToken:
     scope = streamtokens.Scope(namespace)
     return _token(runtime, scope, f"/v1/namespaces/{namespace}/events")

@@ -14,9 +14,8 @@ from typing import Any, TypeVar
 
 import httpx
 from httpx_sse import aconnect_sse
-from longtask.api import schemas
-from longtask.api.client import base, calls, errors, streams
-from longtask.core import resource
+from longtask.client import base, calls, config, errors, streams
+from longtask.core import resource, wire
 
 T = TypeVar("T")
 ProgressCallback = Callable[[streams.TaskEvent], Awaitable[object] | object]
@@ -32,15 +31,19 @@ class AsyncClient:
         *,
         namespace: str | None = None,
         timeout: httpx.Timeout | float | None = None,
-        give_up_after: float = streams.DEFAULT_GIVE_UP_AFTER,
+        give_up_after: float = config.DEFAULT_GIVE_UP_AFTER,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.settings = base.Settings(base_url, token, namespace, give_up_after)
-        self._http = httpx.AsyncClient(transport=transport, **self.settings.http_options(timeout))
+        self.config = config.discover(
+            base_url, token, namespace=namespace, give_up_after=give_up_after
+        )
+        self._http = httpx.AsyncClient(
+            transport=transport, **base.http_options(self.config, timeout)
+        )
 
     @property
     def base_url(self) -> str:
-        return self.settings.config.base_url
+        return self.config.base_url
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -68,18 +71,18 @@ class AsyncClient:
 
     async def submit(
         self,
-        body: schemas.TaskCreate | Mapping[str, Any] | None = None,
+        body: wire.TaskCreate | Mapping[str, Any] | None = None,
         /,
         *,
         namespace: str | None = None,
         idempotency_key: str | None = None,
         **fields: Any,
-    ) -> schemas.Task:
+    ) -> wire.Task:
         create = base.task_body(body, fields)
-        return await self._send(calls.submit(self.settings.ns(namespace), create, idempotency_key))
+        return await self._send(calls.submit(self.config.ns(namespace), create, idempotency_key))
 
-    async def get(self, name: str, *, namespace: str | None = None) -> schemas.Task:
-        return await self._send(calls.get(self.settings.ns(namespace), name))
+    async def get(self, name: str, *, namespace: str | None = None) -> wire.Task:
+        return await self._send(calls.get(self.config.ns(namespace), name))
 
     async def list_page(
         self,
@@ -89,9 +92,9 @@ class AsyncClient:
         label_selector: str | None = None,
         limit: int | None = None,
         continue_: str | None = None,
-    ) -> schemas.TaskList:
+    ) -> wire.TaskList:
         call = calls.list_page(
-            self.settings.ns(namespace),
+            self.config.ns(namespace),
             phase=phase,
             label_selector=label_selector,
             limit=limit,
@@ -106,7 +109,7 @@ class AsyncClient:
         phase: resource.Phase | str | None = None,
         label_selector: str | None = None,
         page_size: int = 100,
-    ) -> AsyncIterator[schemas.Task]:
+    ) -> AsyncIterator[wire.Task]:
         token: str | None = None
         while True:
             page = await self.list_page(
@@ -122,14 +125,14 @@ class AsyncClient:
             if not token:
                 return
 
-    async def cancel(self, name: str, *, namespace: str | None = None) -> schemas.Task:
-        return await self._send(calls.cancel(self.settings.ns(namespace), name))
+    async def cancel(self, name: str, *, namespace: str | None = None) -> wire.Task:
+        return await self._send(calls.cancel(self.config.ns(namespace), name))
 
-    async def retry(self, name: str, *, namespace: str | None = None) -> schemas.Task:
-        return await self._send(calls.retry(self.settings.ns(namespace), name))
+    async def retry(self, name: str, *, namespace: str | None = None) -> wire.Task:
+        return await self._send(calls.retry(self.config.ns(namespace), name))
 
     async def delete(self, name: str, *, namespace: str | None = None) -> None:
-        await self._send(calls.delete(self.settings.ns(namespace), name))
+        await self._send(calls.delete(self.config.ns(namespace), name))
 
     # ---- logs and dead letters -------------------------------------------------------------
 
@@ -140,8 +143,8 @@ class AsyncClient:
         namespace: str | None = None,
         after: str | None = None,
         limit: int | None = None,
-    ) -> schemas.TaskLogs:
-        ns = self.settings.ns(namespace)
+    ) -> wire.TaskLogs:
+        ns = self.config.ns(namespace)
         return await self._send(calls.logs(ns, name, after=after, limit=limit))
 
     async def logs(
@@ -151,10 +154,10 @@ class AsyncClient:
         namespace: str | None = None,
         follow: bool = False,
         after: str | None = None,
-    ) -> AsyncGenerator[schemas.LogLine, None]:
-        ns = self.settings.ns(namespace)
+    ) -> AsyncGenerator[wire.LogLine, None]:
+        ns = self.config.ns(namespace)
         if follow:
-            state = self.settings.resume(after, None)
+            state = base.resume(self.config, after, None)
             path = calls.logs_path(ns, name)
             async with contextlib.aclosing(self._stream(path, state, calls.FOLLOW)) as stream:
                 async for event in stream:
@@ -171,7 +174,7 @@ class AsyncClient:
 
     async def deadletters(
         self, *, namespace: str | None = None, page_size: int = 100
-    ) -> AsyncIterator[schemas.DeadLetter]:
+    ) -> AsyncIterator[wire.DeadLetter]:
         before: str | None = None
         while True:
             call = calls.deadletters(namespace=namespace, before=before, limit=page_size)
@@ -193,8 +196,8 @@ class AsyncClient:
         give_up_after: float | None = None,
     ) -> AsyncGenerator[streams.TaskEvent, None]:
         """The task's events until `end`, resuming by itself after dropped connections."""
-        state = self.settings.resume(last_event_id, give_up_after)
-        path = calls.events_path(self.settings.ns(namespace), name)
+        state = base.resume(self.config, last_event_id, give_up_after)
+        path = calls.events_path(self.config.ns(namespace), name)
         async with contextlib.aclosing(self._stream(path, state)) as stream:
             async for event in stream:
                 yield event
@@ -211,7 +214,7 @@ class AsyncClient:
                     path,
                     params=dict(params or {}),
                     headers=state.headers(),
-                    timeout=self.settings.stream_timeout(None),
+                    timeout=base.stream_timeout(None),
                 ) as source:
                     if not source.response.is_success:
                         await source.response.aread()
@@ -236,10 +239,10 @@ class AsyncClient:
         namespace: str | None = None,
         on_progress: ProgressCallback | None = None,
         timeout: float | None = None,  # noqa: ASYNC109 - the same signature as Client.wait
-    ) -> schemas.Task:
+    ) -> wire.Task:
         """Follow the task to its end and return its final state (see `Client.wait`);
         `on_progress` may be a plain function or a coroutine function."""
-        ns = self.settings.ns(namespace)
+        ns = self.config.ns(namespace)
         try:
             async with asyncio.timeout(timeout):
                 end: streams.TaskEvent | None = None
@@ -255,9 +258,7 @@ class AsyncClient:
             raise errors.WaitTimeout(f"task {ns}/{name} did not finish in time") from None
         return streams.outcome(await self._final(name, ns, end))
 
-    async def _final(
-        self, name: str, namespace: str, end: streams.TaskEvent | None
-    ) -> schemas.Task:
+    async def _final(self, name: str, namespace: str, end: streams.TaskEvent | None) -> wire.Task:
         settle = time.monotonic() + base.FINAL_STATUS_GRACE
         task = await self.get(name, namespace=namespace)
         while not task.phase.is_final and time.monotonic() < settle:

@@ -14,9 +14,8 @@ from urllib.parse import quote
 
 import httpx
 import pydantic
-from longtask.api import schemas
-from longtask.api.client import errors
-from longtask.core import resource
+from longtask.client import errors
+from longtask.core import resource, wire
 
 T = TypeVar("T")
 M = TypeVar("M", bound=pydantic.BaseModel)
@@ -55,7 +54,7 @@ def raise_for_status(response: httpx.Response) -> None:
     error, message, details = _status_error(status), response.reason_phrase or "error", None
     body = response.content[:ERROR_BODY_MAX_BYTES] if response.is_stream_consumed else b""
     try:
-        parsed = schemas.Error.model_validate_json(body)
+        parsed = wire.Error.model_validate_json(body)
         error, message, details = parsed.error, parsed.message, parsed.details
     except pydantic.ValidationError:
         pass
@@ -87,20 +86,20 @@ def no_content(response: httpx.Response) -> None:
 
 
 def submit(
-    namespace: str, body: schemas.TaskCreate, idempotency_key: str | None = None
-) -> Call[schemas.Task]:
+    namespace: str, body: wire.TaskCreate, idempotency_key: str | None = None
+) -> Call[wire.Task]:
     headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
     return Call(
         "POST",
         task_path(namespace),
-        model(schemas.Task),
+        model(wire.Task),
         json=body.model_dump(mode="json", by_alias=True, exclude_none=True),
         headers=headers,
     )
 
 
-def get(namespace: str, name: str) -> Call[schemas.Task]:
-    return Call("GET", task_path(namespace, name), model(schemas.Task))
+def get(namespace: str, name: str) -> Call[wire.Task]:
+    return Call("GET", task_path(namespace, name), model(wire.Task))
 
 
 def list_page(
@@ -110,7 +109,7 @@ def list_page(
     label_selector: str | None = None,
     limit: int | None = None,
     continue_: str | None = None,
-) -> Call[schemas.TaskList]:
+) -> Call[wire.TaskList]:
     params: dict[str, str | int] = {}
     if phase is not None:
         params["phase"] = str(phase)
@@ -120,15 +119,15 @@ def list_page(
         params["limit"] = limit
     if continue_:
         params["continue"] = continue_
-    return Call("GET", task_path(namespace), model(schemas.TaskList), params=params)
+    return Call("GET", task_path(namespace), model(wire.TaskList), params=params)
 
 
-def cancel(namespace: str, name: str) -> Call[schemas.Task]:
-    return Call("POST", f"{task_path(namespace, name)}/cancel", model(schemas.Task))
+def cancel(namespace: str, name: str) -> Call[wire.Task]:
+    return Call("POST", f"{task_path(namespace, name)}/cancel", model(wire.Task))
 
 
-def retry(namespace: str, name: str) -> Call[schemas.Task]:
-    return Call("POST", f"{task_path(namespace, name)}/retry", model(schemas.Task))
+def retry(namespace: str, name: str) -> Call[wire.Task]:
+    return Call("POST", f"{task_path(namespace, name)}/retry", model(wire.Task))
 
 
 def delete(namespace: str, name: str) -> Call[None]:
@@ -137,13 +136,13 @@ def delete(namespace: str, name: str) -> Call[None]:
 
 def logs(
     namespace: str, name: str, *, after: str | None = None, limit: int | None = None
-) -> Call[schemas.TaskLogs]:
+) -> Call[wire.TaskLogs]:
     params: dict[str, str | int] = {}
     if after:
         params["after"] = after
     if limit is not None:
         params["limit"] = limit
-    return Call("GET", logs_path(namespace, name), model(schemas.TaskLogs), params=params)
+    return Call("GET", logs_path(namespace, name), model(wire.TaskLogs), params=params)
 
 
 def logs_path(namespace: str, name: str) -> str:
@@ -156,7 +155,7 @@ FOLLOW: Final = {"follow": "true"}
 
 def deadletters(
     *, namespace: str | None = None, before: str | None = None, limit: int | None = None
-) -> Call[schemas.DeadLetterList]:
+) -> Call[wire.DeadLetterList]:
     params: dict[str, str | int] = {}
     if namespace:
         params["namespace"] = namespace
@@ -164,7 +163,7 @@ def deadletters(
         params["before"] = before
     if limit is not None:
         params["limit"] = limit
-    return Call("GET", f"{API_PREFIX}/deadletters", model(schemas.DeadLetterList), params=params)
+    return Call("GET", f"{API_PREFIX}/deadletters", model(wire.DeadLetterList), params=params)
 
 
 def events_path(namespace: str, name: str) -> str:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 import yaml
-from longtask.api import schemas
+from longtask.core import wire
 from pydantic import BaseModel
 from rich.table import Table
 
@@ -73,7 +73,7 @@ def shorten(text: str | None, width: int = MESSAGE_WIDTH) -> str:
     return one_line if len(one_line) <= width else one_line[: width - 1] + "…"
 
 
-def task_row(task: schemas.Task, now: datetime | None = None) -> tuple[str, ...]:
+def task_row(task: wire.Task, now: datetime | None = None) -> tuple[str, ...]:
     return (
         task.name,
         str(task.phase),
@@ -84,7 +84,7 @@ def task_row(task: schemas.Task, now: datetime | None = None) -> tuple[str, ...]
     )
 
 
-def deadletter_row(item: schemas.DeadLetter) -> tuple[str, ...]:
+def deadletter_row(item: wire.DeadLetter) -> tuple[str, ...]:
     return (
         stream_time(item.id),
         item.namespace or "-",
@@ -120,7 +120,7 @@ def rich_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> Table:
     return table
 
 
-def task_details(task: schemas.Task) -> list[tuple[str, str]]:
+def task_details(task: wire.Task) -> list[tuple[str, str]]:
     """The fields `get` shows, in reading order (unset ones left out)."""
     rows: list[tuple[str, str | None]] = [
         ("Name", task.name),
@@ -157,7 +157,7 @@ def _spec_target(spec: dict[str, Any]) -> str | None:
     return None
 
 
-def attempts_rows(task: schemas.Task) -> list[tuple[str, ...]]:
+def attempts_rows(task: wire.Task) -> list[tuple[str, ...]]:
     return [
         (
             str(a.number or "-"),

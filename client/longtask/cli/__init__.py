@@ -5,6 +5,6 @@
 and its plain-text fallback) and `exitcodes`.
 """
 
-from longtask.api.cli.commands import app
+from longtask.cli.commands import app
 
 __all__ = ["app"]

@@ -19,10 +19,10 @@ from types import FrameType
 from typing import Annotated, Any, NoReturn
 
 import typer
-from longtask.api import schemas
-from longtask.api.cli import live, output, params
-from longtask.api.cli.exitcodes import Exit
-from longtask.api.client import Client, TaskEvent, errors
+from longtask.cli import live, output, params
+from longtask.cli.exitcodes import Exit
+from longtask.client import Client, TaskEvent, errors
+from longtask.core import wire
 from rich.console import Console
 from rich.table import Table
 
@@ -168,7 +168,7 @@ def _table(headers: Sequence[str], rows: list[tuple[str, ...]]) -> None:
 
 def _follow(lt: Client, name: str, fmt: output.Format, wait_timeout: float | None) -> NoReturn:
     """Follow a task to its end with the live view; exit with its outcome."""
-    namespace = lt.settings.namespace
+    namespace = lt.config.namespace
     state = live.Watched(namespace, name)
     console = _stdout()
     view = live.open_view(console, state) if fmt is output.Format.TEXT else None
@@ -226,7 +226,7 @@ def _interrupts() -> Iterator[threading.Event]:
 
 def _outcome(
     lt: Client, name: str, on_event: Callable[[TaskEvent], None], wait_timeout: float | None
-) -> tuple[schemas.Task | None, Exit]:
+) -> tuple[wire.Task | None, Exit]:
     """The final task and the exit code of its outcome (no task: not waited to the end)."""
     with _interrupts() as pressed:
 
@@ -248,7 +248,7 @@ def _outcome(
         return (None, Exit.INTERRUPTED) if pressed.is_set() else (task, Exit.SUCCESS)
 
 
-def _summary(console: Console, task: schemas.Task, state: live.Watched) -> None:
+def _summary(console: Console, task: wire.Task, state: live.Watched) -> None:
     took = output.duration(state.elapsed())
     if task.phase == "Succeeded":
         line = f"[green]✔[/] {task.namespace}/{task.name} Succeeded in {took}"
@@ -431,7 +431,7 @@ def list_tasks(
 ) -> None:
     """List tasks: name, phase, progress, attempt, message, age."""
     with _reporting(), _connection(ctx).client(namespace) as lt:
-        tasks: list[schemas.Task] = []
+        tasks: list[wire.Task] = []
         for task in lt.list(phase=phase, label_selector=selector):
             tasks.append(task)
             if limit is not None and len(tasks) >= limit:
@@ -485,7 +485,7 @@ def delete(ctx: typer.Context, name: TaskName, namespace: Namespace = None) -> N
     """Delete a task (a running attempt is stopped)."""
     with _reporting(), _connection(ctx).client(namespace) as lt:
         lt.delete(name)
-        print(f"Deleted {lt.settings.namespace}/{name}.")
+        print(f"Deleted {lt.config.namespace}/{name}.")
 
 
 @app.command()
@@ -524,7 +524,7 @@ def deadletters(
 ) -> None:
     """List dead-lettered tasks (attempts exhausted), newest first."""
     with _reporting(), _connection(ctx).client(None) as lt:
-        items: list[schemas.DeadLetter] = []
+        items: list[wire.DeadLetter] = []
         for item in lt.deadletters(namespace=namespace, page_size=min(limit, 500)):
             items.append(item)
             if len(items) >= limit:

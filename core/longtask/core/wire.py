@@ -1,8 +1,11 @@
-"""Request and response models of the gateway's JSON API (the Python client imports them).
+"""What crosses the gateway's HTTP API: request and response models, and the error response.
 
+The gateway and the Python client share this module, so neither needs the other; it needs
+pydantic, which the runner does not have: only they import it (`longtask.core` itself does not).
 Field names are camelCase on the wire, like the LongTask resource itself, and snake_case in
 Python (`TaskCreate(timeout_seconds=60)`; serialise with `model_dump(by_alias=True)`). Request
-models refuse unknown fields; response models ignore them so older clients keep working.
+models refuse unknown fields; response models ignore them so older clients keep working. An
+error response is `Error` on the wire and `ApiError` in Python, on both sides.
 """
 
 from __future__ import annotations
@@ -324,6 +327,33 @@ class Error(_Response):
     error: str
     message: str
     details: Any = None
+
+
+class LongtaskError(Exception):
+    """Base class of every error of longtask's API (the client raises no other kind)."""
+
+
+class ApiError(LongtaskError):
+    """An error response: status code, short error code, sentence and optional details.
+
+    The gateway raises it to answer with it (as `Error`, plus `headers`); the client raises it,
+    as the subclass of its status (`longtask.client.errors`), when the gateway answered one.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        message: str,
+        details: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(f"{status} {error}: {message}")
+        self.status = status
+        self.error = error
+        self.message = message
+        self.details = details
+        self.headers = headers
 
 
 class Check(_Response):

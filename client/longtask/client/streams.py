@@ -24,14 +24,12 @@ from typing import Final
 import httpx
 import pydantic
 from httpx_sse import ServerSentEvent
-from longtask.api import schemas
-from longtask.api.client import errors
-from longtask.core import events, resource
+from longtask.client import config, errors
+from longtask.core import events, resource, wire
 
 SNAPSHOT: Final = "snapshot"
 END: Final = events.EventType.END.value
 LOG: Final = events.EventType.LOG.value
-DEFAULT_GIVE_UP_AFTER: Final = 300.0
 # Longer than the gateway's ping interval (15 s by default), so an idle stream is not cut.
 STREAM_READ_TIMEOUT: Final = 60.0
 # Largest `data` of one SSE event accepted (a snapshot holds the task with its result).
@@ -48,9 +46,9 @@ class TaskEvent:
     """
 
     type: str
-    data: schemas.Event
+    data: wire.Event
     id: str | None = None
-    task: schemas.Task | None = None
+    task: wire.Task | None = None
 
     @property
     def progress(self) -> float | None:
@@ -112,8 +110,8 @@ def _parse(event: str, text: str, own_id: str) -> TaskEvent:
     event_id = own_id or None
     try:
         if kind == SNAPSHOT:
-            task = schemas.Task.model_validate(raw)
-            data = schemas.Event(
+            task = wire.Task.model_validate(raw)
+            data = wire.Event(
                 type=SNAPSHOT,
                 attempt=task.attempt,
                 progress=task.progress,
@@ -123,17 +121,17 @@ def _parse(event: str, text: str, own_id: str) -> TaskEvent:
             )
             return TaskEvent(SNAPSHOT, data, event_id, task)
         raw.setdefault("type", kind)
-        return TaskEvent(kind, schemas.Event.model_validate(raw), event_id)
+        return TaskEvent(kind, wire.Event.model_validate(raw), event_id)
     except pydantic.ValidationError as exc:
         raise errors.InvalidResponse(
             f"malformed {kind} event: {exc.error_count()} errors"
         ) from None
 
 
-def log_line(event: TaskEvent) -> schemas.LogLine:
+def log_line(event: TaskEvent) -> wire.LogLine:
     """The log line of a `log` event of the logs stream."""
     extra = event.data.model_extra or {}
-    return schemas.LogLine(
+    return wire.LogLine(
         id=event.id or str(extra.get("id", "")),
         attempt=event.attempt,
         line=str(extra.get("line", "")),
@@ -160,7 +158,7 @@ class Resume:
     """The state of one follow across reconnections: where to resume, when to give up."""
 
     last_id: str | None = None
-    give_up_after: float = DEFAULT_GIVE_UP_AFTER
+    give_up_after: float = config.DEFAULT_GIVE_UP_AFTER
     initial_delay: float = 0.5
     max_delay: float = 5.0
     clock: Callable[[], float] = time.monotonic
@@ -212,7 +210,7 @@ class StreamClosed(httpx.TransportError):
         super().__init__("the event stream closed before the end event")
 
 
-def outcome(task: schemas.Task) -> schemas.Task:
+def outcome(task: wire.Task) -> wire.Task:
     """`task` when it succeeded; raises TaskFailed or TaskCancelled for the other final phases."""
     if task.phase is resource.Phase.FAILED:
         raise errors.TaskFailed(task)
@@ -221,7 +219,7 @@ def outcome(task: schemas.Task) -> schemas.Task:
     return task
 
 
-def final_view(task: schemas.Task, end: TaskEvent | None) -> schemas.Task:
+def final_view(task: wire.Task, end: TaskEvent | None) -> wire.Task:
     """The task as final: its own phase when final, else the phase its `end` event named."""
     if task.phase.is_final or end is None or end.phase is None:
         return task

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final, Protocol
 
-from longtask.api.cli import output
-from longtask.api.client import TaskEvent
+from longtask.cli import output
+from longtask.client import TaskEvent
 from longtask.core import resource
 from rich.console import Console
 from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, TextColumn

@@ -12,8 +12,7 @@ from typing import Any, Final
 
 import pydantic
 import yaml
-from longtask.api import schemas
-from longtask.core import resource
+from longtask.core import resource, wire
 
 # A LongTask file is a manifest of a few KiB; params alone are capped at 64 KiB.
 FILE_MAX_BYTES: Final = 1024 * 1024
@@ -81,7 +80,7 @@ def body_of_manifest(document: Mapping[str, Any]) -> dict[str, Any]:
     return body
 
 
-def build(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> schemas.TaskCreate:
+def build(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> wire.TaskCreate:
     """The validated submit body: the file's fields, then the command line's (None: unset).
 
     Labels and params merge key by key; `retry.maxAttempts` merges into the file's retry.
@@ -99,7 +98,7 @@ def build(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> schemas.Task
         drop = "generateName" if overrides.get("name") else "name"
         body.pop(drop)
     try:
-        return schemas.TaskCreate.model_validate(body)
+        return wire.TaskCreate.model_validate(body)
     except pydantic.ValidationError as exc:
         raise ValueError(validation_message(exc)) from None
 

@@ -1,32 +1,36 @@
 """The exceptions of the longtask client: one base class, one class per kind of failure.
 
-`ApiError` and its subclasses are error responses of the gateway (status code, the gateway's
-short error code and its sentence); `GatewayUnreachable` is a transport failure and
-`InvalidResponse` an answer of the wrong shape; `TaskError` and its subclasses say how a
-waited-for task ended; `WaitTimeout` that it had not ended in time.
+`ApiError` (the one the gateway raises, from `longtask.core.wire`) and its subclasses here are
+error responses of the gateway (status code, the gateway's short error code and its sentence);
+`GatewayUnreachable` is a transport failure and `InvalidResponse` an answer of the wrong shape;
+`TaskError` and its subclasses say how a waited-for task ended; `WaitTimeout` that it had not
+ended in time.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final
+from typing import Final
 
-if TYPE_CHECKING:
-    from longtask.api import schemas
+from longtask.core import wire
+from longtask.core.wire import ApiError, LongtaskError
 
-
-class LongtaskError(Exception):
-    """Base class of every error the client raises."""
-
-
-class ApiError(LongtaskError):
-    """The gateway answered with an error status."""
-
-    def __init__(self, status: int, error: str, message: str, details: Any = None) -> None:
-        super().__init__(f"{status} {error}: {message}")
-        self.status = status
-        self.error = error
-        self.message = message
-        self.details = details
+__all__ = [
+    "ApiError",
+    "Conflict",
+    "Forbidden",
+    "GatewayUnreachable",
+    "InvalidRequest",
+    "InvalidResponse",
+    "LongtaskError",
+    "NotFound",
+    "ServerError",
+    "TaskCancelled",
+    "TaskError",
+    "TaskFailed",
+    "Unauthorized",
+    "WaitTimeout",
+    "for_status",
+]
 
 
 class InvalidRequest(ApiError):
@@ -64,7 +68,7 @@ class InvalidResponse(LongtaskError):
 class TaskError(LongtaskError):
     """A task reached a final phase other than Succeeded; `task` is its final state."""
 
-    def __init__(self, task: schemas.Task) -> None:
+    def __init__(self, task: wire.Task) -> None:
         reason = f" ({task.reason})" if task.reason else ""
         message = f": {task.message}" if task.message else ""
         super().__init__(f"task {task.namespace}/{task.name} {task.phase}{reason}{message}")

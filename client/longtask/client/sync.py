@@ -12,9 +12,8 @@ from typing import Any, TypeVar
 
 import httpx
 from httpx_sse import connect_sse
-from longtask.api import schemas
-from longtask.api.client import base, calls, errors, streams
-from longtask.core import resource
+from longtask.client import base, calls, config, errors, streams
+from longtask.core import resource, wire
 
 T = TypeVar("T")
 ProgressCallback = Callable[[streams.TaskEvent], object]
@@ -34,15 +33,17 @@ class Client:
         *,
         namespace: str | None = None,
         timeout: httpx.Timeout | float | None = None,
-        give_up_after: float = streams.DEFAULT_GIVE_UP_AFTER,
+        give_up_after: float = config.DEFAULT_GIVE_UP_AFTER,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self.settings = base.Settings(base_url, token, namespace, give_up_after)
-        self._http = httpx.Client(transport=transport, **self.settings.http_options(timeout))
+        self.config = config.discover(
+            base_url, token, namespace=namespace, give_up_after=give_up_after
+        )
+        self._http = httpx.Client(transport=transport, **base.http_options(self.config, timeout))
 
     @property
     def base_url(self) -> str:
-        return self.settings.config.base_url
+        return self.config.base_url
 
     def __enter__(self) -> Client:
         return self
@@ -70,19 +71,19 @@ class Client:
 
     def submit(
         self,
-        body: schemas.TaskCreate | Mapping[str, Any] | None = None,
+        body: wire.TaskCreate | Mapping[str, Any] | None = None,
         /,
         *,
         namespace: str | None = None,
         idempotency_key: str | None = None,
         **fields: Any,
-    ) -> schemas.Task:
+    ) -> wire.Task:
         """Create a task from a TaskCreate, a mapping or keyword fields (`command=[...]`)."""
         create = base.task_body(body, fields)
-        return self._send(calls.submit(self.settings.ns(namespace), create, idempotency_key))
+        return self._send(calls.submit(self.config.ns(namespace), create, idempotency_key))
 
-    def get(self, name: str, *, namespace: str | None = None) -> schemas.Task:
-        return self._send(calls.get(self.settings.ns(namespace), name))
+    def get(self, name: str, *, namespace: str | None = None) -> wire.Task:
+        return self._send(calls.get(self.config.ns(namespace), name))
 
     def list_page(
         self,
@@ -92,10 +93,10 @@ class Client:
         label_selector: str | None = None,
         limit: int | None = None,
         continue_: str | None = None,
-    ) -> schemas.TaskList:
+    ) -> wire.TaskList:
         """One page of tasks; pass its `continue_` back for the next one."""
         call = calls.list_page(
-            self.settings.ns(namespace),
+            self.config.ns(namespace),
             phase=phase,
             label_selector=label_selector,
             limit=limit,
@@ -110,7 +111,7 @@ class Client:
         phase: resource.Phase | str | None = None,
         label_selector: str | None = None,
         page_size: int = 100,
-    ) -> Iterator[schemas.Task]:
+    ) -> Iterator[wire.Task]:
         """Every task (matching the filters), reading page after page as it is iterated."""
         token: str | None = None
         while True:
@@ -126,16 +127,16 @@ class Client:
             if not token:
                 return
 
-    def cancel(self, name: str, *, namespace: str | None = None) -> schemas.Task:
+    def cancel(self, name: str, *, namespace: str | None = None) -> wire.Task:
         """Request cancellation; Conflict when the task already finished."""
-        return self._send(calls.cancel(self.settings.ns(namespace), name))
+        return self._send(calls.cancel(self.config.ns(namespace), name))
 
-    def retry(self, name: str, *, namespace: str | None = None) -> schemas.Task:
+    def retry(self, name: str, *, namespace: str | None = None) -> wire.Task:
         """Re-run a Failed task as a new task (returned); Conflict when it did not fail."""
-        return self._send(calls.retry(self.settings.ns(namespace), name))
+        return self._send(calls.retry(self.config.ns(namespace), name))
 
     def delete(self, name: str, *, namespace: str | None = None) -> None:
-        self._send(calls.delete(self.settings.ns(namespace), name))
+        self._send(calls.delete(self.config.ns(namespace), name))
 
     # ---- logs and dead letters -------------------------------------------------------------
 
@@ -146,8 +147,8 @@ class Client:
         namespace: str | None = None,
         after: str | None = None,
         limit: int | None = None,
-    ) -> schemas.TaskLogs:
-        return self._send(calls.logs(self.settings.ns(namespace), name, after=after, limit=limit))
+    ) -> wire.TaskLogs:
+        return self._send(calls.logs(self.config.ns(namespace), name, after=after, limit=limit))
 
     def logs(
         self,
@@ -156,12 +157,12 @@ class Client:
         namespace: str | None = None,
         follow: bool = False,
         after: str | None = None,
-    ) -> Iterator[schemas.LogLine]:
+    ) -> Iterator[wire.LogLine]:
         """The task's output lines after `after`; with `follow`, live until the task ends
         (resuming by itself after dropped connections, like `events`)."""
-        ns = self.settings.ns(namespace)
+        ns = self.config.ns(namespace)
         if follow:
-            state = self.settings.resume(after, None)
+            state = base.resume(self.config, after, None)
             for event in self._stream(calls.logs_path(ns, name), state, calls.FOLLOW):
                 if event.type == streams.LOG:
                     yield streams.log_line(event)
@@ -175,7 +176,7 @@ class Client:
 
     def deadletters(
         self, *, namespace: str | None = None, page_size: int = 100
-    ) -> Iterator[schemas.DeadLetter]:
+    ) -> Iterator[wire.DeadLetter]:
         """Dead-lettered tasks (of every namespace unless given), newest first, page by page."""
         before: str | None = None
         while True:
@@ -197,7 +198,7 @@ class Client:
         give_up_after: float | None = None,
     ) -> Iterator[streams.TaskEvent]:
         """The task's events until `end`, resuming by itself after dropped connections."""
-        yield from self._follow(name, self.settings.ns(namespace), last_event_id, give_up_after)
+        yield from self._follow(name, self.config.ns(namespace), last_event_id, give_up_after)
 
     def _follow(
         self,
@@ -207,7 +208,7 @@ class Client:
         give_up_after: float | None = None,
         deadline: float | None = None,
     ) -> Iterator[streams.TaskEvent]:
-        state = self.settings.resume(last_event_id, give_up_after)
+        state = base.resume(self.config, last_event_id, give_up_after)
         yield from self._stream(calls.events_path(namespace, name), state, deadline=deadline)
 
     def _stream(
@@ -229,7 +230,7 @@ class Client:
                     path,
                     params=dict(params or {}),
                     headers=state.headers(),
-                    timeout=self.settings.stream_timeout(remaining),
+                    timeout=base.stream_timeout(remaining),
                 ) as source:
                     if not source.response.is_success:
                         source.response.read()
@@ -259,14 +260,14 @@ class Client:
         namespace: str | None = None,
         on_progress: ProgressCallback | None = None,
         timeout: float | None = None,
-    ) -> schemas.Task:
+    ) -> wire.Task:
         """Follow the task to its end and return its final state.
 
         Raises TaskFailed or TaskCancelled for those outcomes (the task is on the exception),
         WaitTimeout after `timeout` seconds (at most one stream read timeout later when the
         stream is silent). `on_progress` is called with each snapshot, progress, status and
         end event."""
-        ns = self.settings.ns(namespace)
+        ns = self.config.ns(namespace)
         deadline = None if timeout is None else time.monotonic() + timeout
         end: streams.TaskEvent | None = None
         for event in self._follow(name, ns, deadline=deadline):
@@ -276,7 +277,7 @@ class Client:
                 end = event
         return streams.outcome(self._final(name, ns, end))
 
-    def _final(self, name: str, namespace: str, end: streams.TaskEvent | None) -> schemas.Task:
+    def _final(self, name: str, namespace: str, end: streams.TaskEvent | None) -> wire.Task:
         settle = time.monotonic() + base.FINAL_STATUS_GRACE
         task = self.get(name, namespace=namespace)
         while not task.phase.is_final and time.monotonic() < settle:
