@@ -37,7 +37,33 @@ async def _execute(
     return await pytask.run(cfg, reporter, termination)
 
 
+USAGE: Final = f"""\
+The runner takes no arguments: everything comes from its environment.
+  {runnerenv.TASK} (module:function) or {runnerenv.COMMAND} (JSON argv list), exactly one
+  {runnerenv.PARAMS}: the task's params, a JSON object (default {{}})
+  {runnerenv.NAMESPACE}, {runnerenv.NAME}, {runnerenv.UID}, {runnerenv.ATTEMPT}:
+    the LongTask and the attempt; without a namespace and name no status is patched
+  {runnerenv.REDIS_URL}: where events, logs and checkpoints go; without it, nowhere
+Exit codes: 0 success, 1 retryable failure, 3 non-retryable failure, 143 terminated.
+Details: docs/task-authors.md."""
+
+
+def _parse_args(argv: list[str]) -> None:
+    """`--help`; a pod's runner gets no arguments, so argparse is imported only when some are."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="longtask-runner",
+        description=(__doc__ or "").split("\n\n", 1)[1].strip(),
+        epilog=USAGE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.parse_args(argv)
+
+
 def main() -> int:
+    if len(sys.argv) > 1:
+        _parse_args(sys.argv[1:])
     level = os.environ.get(runnerenv.LOG_LEVEL, "INFO").upper()
     logging.basicConfig(
         level=level if level in logging.getLevelNamesMapping() else "INFO",
