@@ -44,8 +44,7 @@ def result(uid: str) -> str:
     return f"{PREFIX}:{uid}:result"
 
 
-# Stream with one entry per dead-lettered task, trimmed, no expiry. Flat string fields: namespace,
-# name, uid, attempts, reason (of the last attempt), error (its message), ts (unix ms).
+# Stream with one entry per dead-lettered task (see `deadletters`), trimmed, no expiry.
 DEADLETTER: Final = f"{PREFIX}:deadletter"
 
 # State hash fields.

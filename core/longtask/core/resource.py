@@ -1,13 +1,16 @@
-"""The LongTask custom resource: names, phases, conditions, labels, exit codes and limits.
+"""The LongTask custom resource: names, phases, conditions, labels, exit codes, limits, and the
+shape of the object (`LongTask`, `Spec`, `Status`, `AttemptRecord`, `Condition`).
 
-The CRD in `deploy/crds/` declares every field named here; a status field written without being
-declared there would be pruned silently by the API server.
+The shapes are TypedDicts over the JSON the API server sends, so the operator works on the dicts
+it receives while mypy checks every field name and value it reads or writes. The CRD in
+`deploy/crds/` declares every field typed here, and a unit test keeps the two equal: a status
+field written without being declared there would be pruned silently by the API server.
 """
 
 from __future__ import annotations
 
 import enum
-from typing import Final
+from typing import Any, Final, NotRequired, TypedDict
 
 GROUP: Final = "longtask.io"
 VERSION: Final = "v1alpha1"
@@ -125,3 +128,140 @@ class ExitCode(enum.IntEnum):
     RETRYABLE = 1
     PERMANENT = 3
     TERMINATED = 143  # SIGTERM: cancelled or deadline
+
+
+# The object's shape --------------------------------------------------------------------------
+
+
+class ObjectMeta(TypedDict, total=False):
+    """The part of `metadata` longtask reads."""
+
+    name: str
+    generateName: str
+    namespace: str
+    uid: str
+    generation: int
+    resourceVersion: str
+    creationTimestamp: str
+    deletionTimestamp: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+
+
+class EnvVar(TypedDict):
+    """An entry of `spec.env` (a Kubernetes EnvVar; fields other than these are kept as given)."""
+
+    name: str
+    value: NotRequired[str]
+
+
+class Resources(TypedDict, total=False):
+    """`spec.resources`: quantities by resource name (`cpu: 500m`, `memory: 1Gi`)."""
+
+    requests: dict[str, str | int]
+    limits: dict[str, str | int]
+
+
+class Backoff(TypedDict, total=False):
+    """`spec.retry.backoff`: initialSeconds x factor^(n-1), capped at maxSeconds, maybe jittered."""
+
+    initialSeconds: float
+    factor: float
+    maxSeconds: float
+    jitter: bool
+
+
+class Retry(TypedDict, total=False):
+    """`spec.retry`."""
+
+    maxAttempts: int
+    backoff: Backoff
+
+
+class Spec(TypedDict, total=False):
+    """`spec`: what to run and how (desired state). Exactly one of `task` and `command`."""
+
+    task: str
+    command: list[str]
+    params: dict[str, Any]
+    image: str
+    env: list[EnvVar]
+    resources: Resources
+    serviceAccountName: str
+    timeoutSeconds: int
+    stallSeconds: int
+    retry: Retry
+    priority: int
+    queue: str
+    ttlSecondsAfterFinished: int
+    cancel: bool
+
+
+class AttemptRecord(TypedDict, total=False):
+    """An entry of `status.attempts`, one per attempt, in order."""
+
+    number: int
+    jobName: str
+    start: str
+    """RFC 3339: when the attempt's Job was created."""
+    finish: str
+    outcome: str
+    """An AttemptOutcome value."""
+    reason: str
+    """A Reason value: why the attempt ended as it did."""
+    message: str
+    exitCode: int
+
+
+class Condition(TypedDict):
+    """An entry of `status.conditions` (a list keyed by `type`)."""
+
+    type: str
+    """A ConditionType value."""
+    status: str
+    """"True", "False" or "Unknown"."""
+    reason: NotRequired[str]
+    message: NotRequired[str]
+    lastTransitionTime: NotRequired[str]
+    observedGeneration: NotRequired[int]
+
+
+class Status(TypedDict, total=False):
+    """`status`: what happened (observed state). The runner writes `progress`, `message`,
+    `result` and `resultRef`; the operator the rest. In a merge patch, None deletes a field."""
+
+    phase: str
+    """A Phase value."""
+    progress: float
+    message: str
+    attempt: int
+    jobName: str
+    startTime: str
+    completionTime: str
+    nextAttemptTime: str | None
+    reason: str
+    """A Reason value: why the latest phase change happened."""
+    attempts: list[AttemptRecord]
+    result: Any
+    resultRef: str
+    conditions: list[Condition]
+    observedGeneration: int | None
+
+
+class LongTask(TypedDict):
+    """A LongTask object."""
+
+    apiVersion: str
+    kind: str
+    metadata: ObjectMeta
+    spec: Spec
+    status: NotRequired[Status]
+
+
+def phase_of(status: Status) -> Phase | None:
+    """The recorded phase; None for a new task (or a phase this version does not know)."""
+    raw = status.get("phase")
+    try:
+        return Phase(raw) if raw else None
+    except ValueError:
+        return None

@@ -1,0 +1,156 @@
+"""The typed shape of a LongTask (core.resource) against the CRD's schema.
+
+The API server prunes undeclared fields silently, so a field the code types (and therefore may
+write) but the CRD does not declare would be lost without an error; a declared field nobody
+types is a contract the code ignores. Both directions fail here, as do mismatched JSON types.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from pathlib import Path
+from typing import Any, NotRequired, TypedDict
+
+import pytest
+import yaml
+from longtask.core import resource
+
+CRD = Path(__file__).parents[3] / "deploy/crds/longtask.io_longtasks.yaml"
+
+JSON_TYPES: dict[Any, str] = {str: "string", int: "integer", float: "number", bool: "boolean"}
+
+
+def crd_schema() -> dict[str, Any]:
+    crd = yaml.safe_load(CRD.read_text())
+    (version,) = [v for v in crd["spec"]["versions"] if v["name"] == resource.VERSION]
+    return version["schema"]["openAPIV3Schema"]  # type: ignore[no-any-return]
+
+
+def is_typeddict(annotation: Any) -> bool:
+    return isinstance(annotation, type) and typing.is_typeddict(annotation)
+
+
+def drift(annotation: Any, schema: dict[str, Any], path: str) -> list[str]:
+    """Every difference between a Python annotation and the CRD schema node at `path`."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        if len(args) == 1:  # X | None: None deletes the field in a merge patch
+            return drift(args[0], schema, path)
+        if "x-kubernetes-int-or-string" in schema and set(args) == {str, int}:
+            return []
+        return [f"{path}: union {annotation} has no schema counterpart"]
+    if annotation is Any:
+        # Any JSON value: the schema must not constrain it beyond keeping unknown fields.
+        if "type" in schema or not schema.get("x-kubernetes-preserve-unknown-fields"):
+            return [f"{path}: typed Any, but the schema does not keep any JSON value"]
+        return []
+    if is_typeddict(annotation):
+        return object_drift(annotation, schema, path)
+    origin = typing.get_origin(annotation)
+    if origin is list:
+        if schema.get("type") != "array":
+            return [f"{path}: typed list, declared {schema.get('type')}"]
+        return drift(args[0], schema["items"], f"{path}[]")
+    if origin is dict:
+        if schema.get("type") != "object":
+            return [f"{path}: typed dict, declared {schema.get('type')}"]
+        values = schema.get("additionalProperties")
+        if values is None:
+            keeps = schema.get("x-kubernetes-preserve-unknown-fields")
+            return [] if keeps else [f"{path}: typed dict, but the schema keeps no unknown keys"]
+        return drift(args[1], values, f"{path}{{}}")
+    expected = JSON_TYPES.get(annotation)
+    if expected is None:
+        return [f"{path}: no JSON type for {annotation}"]
+    if schema.get("type") != expected:
+        return [f"{path}: typed {annotation.__name__}, declared {schema.get('type')}"]
+    return []
+
+
+def required_keys(typed: Any) -> set[str]:
+    """The keys a TypedDict requires (`__required_keys__` misses NotRequired in string
+    annotations on Python 3.11)."""
+    hints = typing.get_type_hints(typed, include_extras=True)
+    required = set()
+    for name, hint in hints.items():
+        origin = typing.get_origin(hint)
+        if origin is typing.Required or (origin is not typing.NotRequired and typed.__total__):
+            required.add(name)
+    return required
+
+
+def object_drift(typed: Any, schema: dict[str, Any], path: str) -> list[str]:
+    if schema.get("type") != "object":
+        return [f"{path}: typed object, declared {schema.get('type')}"]
+    hints = typing.get_type_hints(typed)
+    declared = schema.get("properties") or {}
+    found = [f"{path}.{name}: typed but not declared (pruned)" for name in hints.keys() - declared]
+    found += [f"{path}.{name}: declared but not typed" for name in declared.keys() - hints.keys()]
+    found += [
+        f"{path}.{name}: required by the schema, optional in the type"
+        for name in set(schema.get("required") or []) - required_keys(typed)
+    ]
+    for name in sorted(hints.keys() & declared.keys()):
+        found += drift(hints[name], declared[name], f"{path}.{name}")
+    return found
+
+
+def test_spec_and_status_types_match_the_crd() -> None:
+    properties = crd_schema()["properties"]
+    assert object_drift(resource.Spec, properties["spec"], "spec") == []
+    assert object_drift(resource.Status, properties["status"], "status") == []
+
+
+def test_the_object_types_its_top_level_fields() -> None:
+    schema = crd_schema()
+    hints = typing.get_type_hints(resource.LongTask)
+    assert hints.keys() == schema["properties"].keys()
+    assert set(schema["required"]) <= required_keys(resource.LongTask)
+
+
+def test_optional_keys_are_told_apart() -> None:
+    assert required_keys(resource.Condition) == {"type", "status"}
+    assert required_keys(resource.Status) == set()
+
+
+def test_enumerations_match_the_crd() -> None:
+    status = crd_schema()["properties"]["status"]["properties"]
+    assert status["phase"]["enum"] == [p.value for p in resource.Phase]
+    condition = status["conditions"]["items"]["properties"]
+    assert condition["status"]["enum"] == ["True", "False", "Unknown"]
+
+
+# The check itself: it must notice each kind of drift.
+
+
+class _Attempt(TypedDict, total=False):
+    number: str  # declared integer
+    jobName: str
+
+
+class _Status(TypedDict, total=False):
+    phase: str
+    queuePosition: int  # not declared: the API server would prune it
+    attempts: list[_Attempt]
+    result: Any
+
+
+class _Condition(TypedDict):
+    type: str
+    status: NotRequired[str]  # required by the schema
+
+
+@pytest.mark.parametrize(
+    ("typed", "node", "expected"),
+    [
+        (_Status, "status", "status.queuePosition: typed but not declared (pruned)"),
+        (_Status, "status", "status.attempts[].number: typed str, declared integer"),
+        (_Status, "status", "status.progress: declared but not typed"),
+        (_Condition, "condition", "condition.status: required by the schema, optional in the type"),
+    ],
+)
+def test_the_check_notices_drift(typed: Any, node: str, expected: str) -> None:
+    status = crd_schema()["properties"]["status"]
+    schema = status if node == "status" else status["properties"]["conditions"]["items"]
+    assert expected in object_drift(typed, schema, node)
