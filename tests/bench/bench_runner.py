@@ -25,10 +25,12 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from longtask.runner import TaskContext
+from longtask.runner.finalreport import Outcome
 from longtask.runner.outbox import Batch
 from longtask.runner.redissink import RedisSink
-from longtask.runner.reporter import EventSink, Outcome, Reporter
+from longtask.runner.reporter import Reporter
 from longtask.runner.settings import Settings
+from longtask.runner.sinks import EventSink
 
 from tests.bench import common
 

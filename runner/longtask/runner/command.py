@@ -18,7 +18,8 @@ from typing import Any, Final, TextIO
 
 from longtask.core import resource
 from longtask.runner import protocol, results
-from longtask.runner.reporter import Outcome, Reporter
+from longtask.runner.finalreport import Outcome
+from longtask.runner.reporter import Reporter
 from longtask.runner.settings import Settings
 from longtask.runner.termination import Termination
 

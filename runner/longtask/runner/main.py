@@ -17,7 +17,8 @@ from typing import Final
 from longtask.core import resource, runnerenv
 from longtask.runner import command, pytask, settings
 from longtask.runner.errors import SettingsError
-from longtask.runner.reporter import Outcome, Reporter
+from longtask.runner.finalreport import Outcome
+from longtask.runner.reporter import Reporter
 from longtask.runner.termination import Termination
 
 log = logging.getLogger("longtask.runner")

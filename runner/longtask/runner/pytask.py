@@ -21,7 +21,8 @@ from longtask.core import resource
 from longtask.runner import capture, results
 from longtask.runner.context import TASK_LOGGER, TaskContext
 from longtask.runner.errors import PermanentError, TaskCancelled
-from longtask.runner.reporter import Outcome, Reporter
+from longtask.runner.finalreport import Outcome
+from longtask.runner.reporter import Reporter
 from longtask.runner.settings import Settings
 from longtask.runner.termination import Termination
 

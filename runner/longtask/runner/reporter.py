@@ -17,25 +17,26 @@ Design choices (later code points back to them):
 5. Failures degrade, never propagate. Redis down: the writer backs off and retries, keeping the
    latest progress, the latest checkpoint and the newest log lines (`outbox`); status
    patching goes on. API server down: patches retry with backoff, newest value first.
+
+The final report, written when the task has ended, has its own module and choices
+(`finalreport`); the sinks' interfaces and the counters are in `sinks`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
-import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
-from longtask.core import events, resource
-from longtask.runner import outbox, results, throttling
+from longtask.runner import outbox, throttling
 from longtask.runner.errors import StatusGone, StatusRejected
-from longtask.runner.outbox import Batch
+from longtask.runner.finalreport import FinalReport, Outcome
 from longtask.runner.settings import Settings
+from longtask.runner.sinks import CountedEvents, CountedStatus, EventSink, PatchSink, Stats
 
 log = logging.getLogger(__name__)
 
@@ -43,42 +44,6 @@ EVENT_INTERVAL: Final = 0.02  # least seconds between two Redis flushes (choice 
 CHECKPOINT_READ_SECONDS: Final = 10.0  # how long the start waits for Redis to read a checkpoint
 
 Progress = outbox.Progress
-
-
-class EventSink(Protocol):
-    async def write(self, batch: Batch) -> None: ...
-    async def read_checkpoint(self) -> str | None: ...
-    async def store_result(self, encoded: str) -> str: ...
-    async def close(self) -> None: ...
-
-
-class PatchSink(Protocol):
-    async def patch(self, status: dict[str, Any]) -> None: ...
-    async def close(self) -> None: ...
-
-
-@dataclasses.dataclass(frozen=True)
-class Outcome:
-    """How the attempt ended, for the final report."""
-
-    progress: float | None = None
-    """Final progress; None keeps the last reported value."""
-    message: str | None = None
-    """Final message; None keeps the last reported message."""
-    result: str | None = None
-    """The result as compact JSON (see `results.encode`), or None."""
-
-
-@dataclasses.dataclass
-class Stats:
-    """Counters of one attempt's reporting, logged at the end (tests and benchmarks read them)."""
-
-    status_patches: int = 0
-    status_failures: int = 0
-    redis_flushes: int = 0
-    redis_failures: int = 0
-    events_written: int = 0
-    logs_dropped: int = 0
 
 
 # The sinks' modules are imported only when a sink is made: redis and httpx are most of the
@@ -134,7 +99,6 @@ class Reporter:
         self._heartbeat: asyncio.Task[None] | None = None
         self._status_cursor = throttling.Cursor(self._progress)
         self._outbox = outbox.Outbox(settings.attempt, self._progress, self._checkpoint)
-        self._redis_down = False
         self._status_gone = False
         self._closing = False
 
@@ -205,8 +169,11 @@ class Reporter:
     # -- the loop -----------------------------------------------------------------------------
 
     async def _open(self) -> None:
-        self._redis = self._make_redis(self._settings)
-        self._status = self._make_status(self._settings)
+        redis, status = self._make_redis(self._settings), self._make_status(self._settings)
+        if redis is not None:
+            self._redis = CountedEvents(redis, self._outbox, self.stats)
+        if status is not None:
+            self._status = CountedStatus(status, self.stats)
         self._redis_wake = asyncio.Event()
         self._status_wake = asyncio.Event()
         if self._redis is not None:
@@ -256,32 +223,16 @@ class Reporter:
             if not batch:
                 continue
             try:
-                await sink.write(batch)
-            except Exception as exc:
-                self._note_redis_failure(exc)
+                await sink.write(batch)  # counted, and the outbox emptied (`sinks.CountedEvents`)
+            except Exception:
                 if self._closing:
                     return
                 await asyncio.sleep(backoff.next())
                 self._redis_wake.set()
                 continue
             backoff.reset()
-            self._flushed(batch)
             if self._outbox.has_more_logs():
                 self._redis_wake.set()  # more log lines than one flush carries
-
-    def _flushed(self, batch: Batch) -> None:
-        self._outbox.flushed(batch)
-        self.stats.redis_flushes += 1
-        self.stats.events_written += len(batch.events)
-        if self._redis_down:
-            self._redis_down = False
-            log.warning("Redis is reachable again; reporting resumes")
-
-    def _note_redis_failure(self, exc: BaseException) -> None:
-        self.stats.redis_failures += 1
-        if not self._redis_down:
-            self._redis_down = True
-            log.warning("Redis unavailable, retrying with backoff: %s", exc)
 
     async def _status_loop(self, sink: PatchSink) -> None:
         assert self._status_wake is not None
@@ -309,34 +260,23 @@ class Reporter:
                 except StatusRejected as exc:
                     log.warning("%s", exc)
                     break
-                except Exception as exc:
-                    self.stats.status_failures += 1
+                except Exception as exc:  # counted by `sinks.CountedStatus`
                     log.warning("status patch failed, retrying: %s", exc)
                     await asyncio.sleep(max(backoff.next(), throttle.delay()))
                     if self._closing:
                         return
                     value = self._status_cursor.take() or value
                     continue
-                self.stats.status_patches += 1
                 break
 
     async def _finish(self, outcome: Outcome, budget: float) -> None:
         # One deadline for the whole report: the caller waits only `budget` (+2 s) for it.
         deadline = time.monotonic() + budget
         await self._stop_loops(budget / 2)
-        latest = self._progress.value
-        percent = outcome.progress if outcome.progress is not None else (latest or (0.0, ""))[0]
-        message = outcome.message if outcome.message is not None else (latest or (0.0, ""))[1]
-        if outcome.progress is not None or outcome.message is not None:
-            self._progress.put((percent, message[: resource.MESSAGE_MAX_CHARS]))
-        result_ref: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
-        inline = outcome.result is not None and results.fits_status(outcome.result)
-        if outcome.result is None or inline:
-            result_ref.set_result(None)
-        await asyncio.gather(
-            self._final_redis(outcome, inline, result_ref, deadline),
-            self._final_status(outcome, inline, result_ref, deadline, skip=self._status_gone),
+        report = FinalReport(
+            self._settings.attempt, outcome, self._progress, self._outbox, deadline
         )
+        await report.write(self._redis, None if self._status_gone else self._status)
         for sink in (self._redis, self._status):
             if sink is not None:
                 with contextlib.suppress(Exception):
@@ -359,98 +299,3 @@ class Reporter:
         _, running = await asyncio.wait(self._tasks, timeout=budget)
         for task in running:
             task.cancel()
-
-    async def _final_redis(
-        self,
-        outcome: Outcome,
-        inline: bool,
-        result_ref: asyncio.Future[str | None],
-        deadline: float,
-    ) -> None:
-        sink = self._redis
-        if sink is None:
-            if not result_ref.done():
-                result_ref.set_result(None)
-            return
-        backoff = throttling.Backoff(initial=0.2, maximum=2.0)
-        while not result_ref.done():
-            try:
-                assert outcome.result is not None
-                result_ref.set_result(await sink.store_result(outcome.result))
-            except Exception as exc:
-                if not await self._retry_until(deadline, backoff, exc, "store the result"):
-                    result_ref.set_result(None)
-        extra: list[dict[str, Any]] = []
-        if outcome.result is not None:
-            attempt = self._settings.attempt
-            if inline:
-                value = json.loads(outcome.result)
-                extra.append(events.make(events.EventType.RESULT, attempt, result=value))
-            elif result_ref.result() is not None:
-                ref = result_ref.result()
-                extra.append(events.make(events.EventType.RESULT, attempt, resultRef=ref))
-        self._outbox.collect()
-        batch = self._outbox.batch(final=True, extra=extra)
-        while batch:
-            try:
-                await sink.write(batch)
-                self._flushed(batch)
-                return
-            except Exception as exc:
-                self._note_redis_failure(exc)
-                if not await self._retry_until(deadline, backoff, exc, "write the final events"):
-                    return
-
-    async def _final_status(
-        self,
-        outcome: Outcome,
-        inline: bool,
-        result_ref: asyncio.Future[str | None],
-        deadline: float,
-        skip: bool,
-    ) -> None:
-        sink = self._status
-        if sink is None or skip:
-            return
-        latest = self._progress.value
-        status: dict[str, Any] = {}
-        if latest is not None:  # a task that never reported leaves the operator's values
-            status = {"progress": latest[0], "message": latest[1]}
-        else:
-            latest = (0.0, "")
-        if outcome.result is not None:
-            if inline:
-                status["result"] = json.loads(outcome.result)
-            else:
-                ref = await result_ref
-                if ref is None:
-                    status["message"] = f"{latest[1]} (result lost: Redis unavailable)"[
-                        : resource.MESSAGE_MAX_CHARS
-                    ]
-                else:
-                    status["resultRef"] = ref
-        if not status:
-            return
-        backoff = throttling.Backoff(initial=0.5, maximum=5.0)
-        while True:
-            try:
-                await sink.patch(status)
-                self.stats.status_patches += 1
-                return
-            except (StatusGone, StatusRejected) as exc:
-                log.warning("final status patch refused: %s", exc)
-                return
-            except Exception as exc:
-                self.stats.status_failures += 1
-                if not await self._retry_until(deadline, backoff, exc, "patch the final status"):
-                    return
-
-    async def _retry_until(
-        self, deadline: float, backoff: throttling.Backoff, exc: BaseException, what: str
-    ) -> bool:
-        delay = backoff.next()
-        if time.monotonic() + delay > deadline:
-            log.error("could not %s before the deadline: %s", what, exc)
-            return False
-        await asyncio.sleep(delay)
-        return True

@@ -8,7 +8,7 @@ import pytest
 from longtask.core import resource
 from longtask.runner import command, pytask
 from longtask.runner.errors import PermanentError, TaskCancelled
-from longtask.runner.reporter import Outcome
+from longtask.runner.finalreport import Outcome
 
 EXIT = resource.ExitCode
 

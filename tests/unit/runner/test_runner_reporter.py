@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 from longtask.core import events, keys
 from longtask.runner.errors import StatusGone
+from longtask.runner.finalreport import Outcome
 from longtask.runner.outbox import LOG_BUFFER_LINES, LOG_LINE_MAX_CHARS, Batch
-from longtask.runner.reporter import Outcome, Reporter
+from longtask.runner.reporter import Reporter
 from longtask.runner.settings import Settings
 
 
