@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from kubernetes_asyncio import client
-from longtask.devstack import containers, kubeconfigs, localnode
+from longtask.devstack import containers, kubeconfigs, podstatus
 
 
 def make_pod(
@@ -243,7 +243,7 @@ def test_ulimits_never_exceed_the_nodes_own() -> None:
 def test_exit_codes_of_signalled_processes_are_128_plus_the_signal(
     returncode: int, code: int
 ) -> None:
-    assert localnode.exit_code(returncode) == code
+    assert podstatus.exit_code(returncode) == code
 
 
 def test_mode_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

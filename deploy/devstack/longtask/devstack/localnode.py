@@ -22,16 +22,15 @@ Container mode (`--mode container`, or `auto`: containers when podman and runc w
 runner image is built, else processes; default from LONGTASK_NODE_MODE, else `process`) runs each
 container from its image with podman instead: images, users, the security context and the
 read-only root filesystem are then real; see `containers.py`.
+
+The containers' environment is built in `podenv`, the pod status documents in `podstatus`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import contextlib
-import dataclasses
-import datetime
 import logging
 import os
 import platform
@@ -44,7 +43,8 @@ from typing import Any
 from kubernetes_asyncio import client, config, watch
 from kubernetes_asyncio.client.exceptions import ApiException
 from longtask.devstack import containers as podman
-from longtask.devstack import kubeconfigs
+from longtask.devstack import podenv, podstatus
+from longtask.devstack.podstatus import Container, now
 
 log = logging.getLogger("localnode")
 
@@ -53,25 +53,6 @@ HEARTBEAT_SECONDS = 10
 RESYNC_SECONDS = 30
 MERGE_PATCH = "application/merge-patch+json"
 RUNNER_COMMAND = ["longtask-runner"]
-
-
-def now() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@dataclasses.dataclass
-class Container:
-    """One running container process of a pod."""
-
-    namespace: str
-    pod: str
-    uid: str
-    name: str
-    image: str
-    started_at: str
-    process: asyncio.subprocess.Process | None = None
-    terminating: bool = False
-    exit_code: int | None = None
 
 
 class LocalNode:
@@ -99,6 +80,7 @@ class LocalNode:
         # Pods whose deletion began, so that a start still in progress kills what it started.
         self.deleting: set[str] = set()
         self.path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+        self.environment = podenv.PodEnvironment(self.core, server, ca_file, self.path)
 
     # ---- node -----------------------------------------------------------------------------
 
@@ -250,9 +232,9 @@ class LocalNode:
         folder = self.pod_dir(pod)
         containers: list[Container] = []
         try:
-            base_env = await self.base_env(pod, folder)
+            base_env = await self.environment.node(pod, folder)
             for spec in pod.spec.containers:
-                own_env = await self.container_env(pod, spec)
+                own_env = await self.environment.container(pod, spec)
                 container = Container(
                     meta.namespace, meta.name, meta.uid, spec.name, spec.image or "", now()
                 )
@@ -281,18 +263,18 @@ class LocalNode:
                     if self.engine is not None:
                         await self.engine.stop(pod, container.name, 0)
                     container.process.kill()
-            await self.patch_status(pod, self.failed_to_start_status(pod, str(error)))
+            await self.patch_status(pod, podstatus.failed_to_start(pod, str(error)))
             return
         self.pods[meta.uid] = containers
         log.info("pod %s/%s running (%d process(es))", meta.namespace, meta.name, len(containers))
-        await self.patch_status(pod, self.running_status(pod, containers))
+        await self.patch_status(pod, podstatus.running(pod, containers))
         codes = await asyncio.gather(*(self.wait(c) for c in containers))
-        await self.patch_status(pod, self.terminated_status(pod, containers))
+        await self.patch_status(pod, podstatus.terminated(pod, containers))
         log.info("pod %s/%s finished with exit codes %s", meta.namespace, meta.name, codes)
 
     async def wait(self, container: Container) -> int:
         assert container.process is not None
-        container.exit_code = exit_code(await container.process.wait())
+        container.exit_code = podstatus.exit_code(await container.process.wait())
         return container.exit_code
 
     def argv(self, spec: client.V1Container) -> list[str]:
@@ -311,161 +293,7 @@ class LocalNode:
             raise FileNotFoundError(f"executable {argv[0]!r} not found on the local node")
         return [resolved, *argv[1:]]
 
-    async def base_env(self, pod: client.V1Pod, folder: Path) -> dict[str, str]:
-        env = {
-            "PATH": self.path,
-            "HOME": str(folder),
-            "HOSTNAME": pod.metadata.name,
-            "LANG": os.environ.get("LANG", "C.UTF-8"),
-            "PYTHONUNBUFFERED": "1",
-            "KUBERNETES_SERVICE_HOST": "127.0.0.1",
-            "KUBERNETES_SERVICE_PORT": self.server.rsplit(":", 1)[-1],
-        }
-        for volume in pod.spec.volumes or []:
-            if volume.empty_dir is not None:
-                (folder / "volumes" / volume.name).mkdir(parents=True, exist_ok=True)
-        for spec in pod.spec.containers:
-            for mount in spec.volume_mounts or []:
-                if mount.mount_path == "/tmp":
-                    env["TMPDIR"] = str(folder / "volumes" / mount.name)
-        if pod.spec.automount_service_account_token is not False:
-            account = pod.spec.service_account_name or "default"
-            token = await self.token(pod, account)
-            env["KUBECONFIG"] = str(
-                kubeconfigs.with_token(
-                    folder / "kubeconfig",
-                    self.server,
-                    self.ca_file,
-                    token,
-                    pod.metadata.namespace,
-                )
-            )
-        return env
-
-    async def token(self, pod: client.V1Pod, account: str) -> str:
-        request = client.AuthenticationV1TokenRequest(
-            spec=client.V1TokenRequestSpec(
-                audiences=[],
-                expiration_seconds=24 * 3600,
-                bound_object_ref=client.V1BoundObjectReference(
-                    kind="Pod", api_version="v1", name=pod.metadata.name, uid=pod.metadata.uid
-                ),
-            )
-        )
-        response = await self.core.create_namespaced_service_account_token(
-            account, pod.metadata.namespace, request
-        )
-        return str(response.status.token)
-
-    async def container_env(self, pod: client.V1Pod, spec: client.V1Container) -> dict[str, str]:
-        namespace = pod.metadata.namespace
-        env: dict[str, str] = {}
-        for source in spec.env_from or []:
-            prefix = source.prefix or ""
-            if source.config_map_ref is not None:
-                data = await self.config_map(namespace, source.config_map_ref.name)
-                env.update({prefix + k: v for k, v in data.items()})
-            if source.secret_ref is not None:
-                data = await self.secret(namespace, source.secret_ref.name)
-                env.update({prefix + k: v for k, v in data.items()})
-        for var in spec.env or []:
-            if var.value_from is None:
-                env[var.name] = expand(var.value or "", env)
-                continue
-            origin = var.value_from
-            if origin.field_ref is not None:
-                env[var.name] = field_value(pod, origin.field_ref.field_path)
-            elif origin.config_map_key_ref is not None:
-                ref = origin.config_map_key_ref
-                data = await self.config_map(namespace, ref.name)
-                if ref.key in data:
-                    env[var.name] = data[ref.key]
-                elif not ref.optional:
-                    raise KeyError(f"configmap {ref.name} has no key {ref.key}")
-            elif origin.secret_key_ref is not None:
-                ref = origin.secret_key_ref
-                data = await self.secret(namespace, ref.name)
-                if ref.key in data:
-                    env[var.name] = data[ref.key]
-                elif not ref.optional:
-                    raise KeyError(f"secret {ref.name} has no key {ref.key}")
-        return env
-
-    async def config_map(self, namespace: str, name: str) -> dict[str, str]:
-        found = await self.core.read_namespaced_config_map(name, namespace)
-        return dict(found.data or {})
-
-    async def secret(self, namespace: str, name: str) -> dict[str, str]:
-        found = await self.core.read_namespaced_secret(name, namespace)
-        return {k: base64.b64decode(v).decode() for k, v in (found.data or {}).items()}
-
     # ---- status ---------------------------------------------------------------------------
-
-    def running_status(self, pod: client.V1Pod, containers: list[Container]) -> dict[str, Any]:
-        started = min(c.started_at for c in containers)
-        return {
-            "phase": "Running",
-            "hostIP": "127.0.0.1",
-            "podIP": "127.0.0.1",
-            "podIPs": [{"ip": "127.0.0.1"}],
-            "startTime": started,
-            "conditions": conditions(pod, ready=True),
-            "containerStatuses": [
-                container_status(c, {"running": {"startedAt": c.started_at}}, ready=True)
-                for c in containers
-            ],
-        }
-
-    def terminated_status(self, pod: client.V1Pod, containers: list[Container]) -> dict[str, Any]:
-        finished = now()
-        statuses = []
-        for c in containers:
-            code = c.exit_code if c.exit_code is not None else 137
-            state = {
-                "terminated": {
-                    "exitCode": code,
-                    "reason": "Completed" if code == 0 else "Error",
-                    "startedAt": c.started_at,
-                    "finishedAt": finished,
-                    "containerID": container_id(c),
-                }
-            }
-            statuses.append(container_status(c, state, ready=False))
-        succeeded = all(c.exit_code == 0 for c in containers)
-        return {
-            "phase": "Succeeded" if succeeded else "Failed",
-            "conditions": conditions(pod, ready=False),
-            "containerStatuses": statuses,
-        }
-
-    def failed_to_start_status(self, pod: client.V1Pod, message: str) -> dict[str, Any]:
-        statuses = [
-            {
-                "name": spec.name,
-                "image": spec.image or "",
-                "imageID": "",
-                "ready": False,
-                "restartCount": 0,
-                "state": {
-                    "terminated": {
-                        "exitCode": 128,
-                        "reason": "StartError",
-                        "message": message[:1024],
-                        "startedAt": now(),
-                        "finishedAt": now(),
-                    }
-                },
-            }
-            for spec in pod.spec.containers
-        ]
-        return {
-            "phase": "Failed",
-            "reason": "StartError",
-            "message": message[:1024],
-            "hostIP": "127.0.0.1",
-            "conditions": conditions(pod, ready=False),
-            "containerStatuses": statuses,
-        }
 
     async def patch_status(self, pod: client.V1Pod, status: dict[str, Any]) -> None:
         for attempt in range(30):
@@ -486,19 +314,7 @@ class LocalNode:
             await asyncio.sleep(min(0.2 * 2**attempt, 5))
 
     async def report_lost(self, pod: client.V1Pod) -> None:
-        lost = [
-            Container(
-                pod.metadata.namespace,
-                pod.metadata.name,
-                pod.metadata.uid,
-                spec.name,
-                spec.image or "",
-                now(),
-                exit_code=137,
-            )
-            for spec in pod.spec.containers
-        ]
-        await self.patch_status(pod, self.terminated_status(pod, lost))
+        await self.patch_status(pod, podstatus.lost(pod))
 
     # ---- deletion -------------------------------------------------------------------------
 
@@ -545,8 +361,8 @@ class LocalNode:
             # The final container states before the pod object goes, as a kubelet reports them.
             for c in running:
                 if c.exit_code is None and c.process and c.process.returncode is not None:
-                    c.exit_code = exit_code(c.process.returncode)
-            await self.patch_status(pod, self.terminated_status(pod, containers))
+                    c.exit_code = podstatus.exit_code(c.process.returncode)
+            await self.patch_status(pod, podstatus.terminated(pod, containers))
         try:
             await self.core.delete_namespaced_pod(
                 meta.name,
@@ -588,74 +404,9 @@ class LocalNode:
         await asyncio.gather(self.heartbeats(), self.pods_loop())
 
 
-def exit_code(returncode: int) -> int:
-    """A process killed by a signal reports 128 + signal number, as a container runtime does."""
-    return 128 - returncode if returncode < 0 else returncode
-
-
 def append_log(path: Path) -> Any:
     """The container's log file, opened for appending; the child process owns it from here."""
     return open(path, "ab")
-
-
-def expand(value: str, env: dict[str, str]) -> str:
-    """$(VAR) references to earlier variables, as the kubelet expands them."""
-    for name, replacement in env.items():
-        value = value.replace(f"$({name})", replacement)
-    return value
-
-
-def field_value(pod: client.V1Pod, path: str) -> str:
-    meta = pod.metadata
-    simple = {
-        "metadata.name": meta.name,
-        "metadata.namespace": meta.namespace,
-        "metadata.uid": meta.uid,
-        "spec.nodeName": pod.spec.node_name,
-        "spec.serviceAccountName": pod.spec.service_account_name,
-        "status.hostIP": "127.0.0.1",
-        "status.podIP": "127.0.0.1",
-        "status.podIPs": "127.0.0.1",
-        "status.hostIPs": "127.0.0.1",
-    }
-    if path in simple:
-        return str(simple[path] or "")
-    for prefix, mapping in (
-        ("metadata.labels", meta.labels),
-        ("metadata.annotations", meta.annotations),
-    ):
-        if path.startswith(prefix + "['") and path.endswith("']"):
-            return str((mapping or {}).get(path[len(prefix) + 2 : -2], ""))
-    raise ValueError(f"unsupported downward-API field {path!r}")
-
-
-def container_id(container: Container) -> str:
-    pid = container.process.pid if container.process else 0
-    return f"process://{pid}"
-
-
-def container_status(container: Container, state: dict[str, Any], ready: bool) -> dict[str, Any]:
-    return {
-        "name": container.name,
-        "image": container.image,
-        "imageID": "",
-        "containerID": container_id(container),
-        "ready": ready,
-        "started": "running" in state,
-        "restartCount": 0,
-        "state": state,
-    }
-
-
-def conditions(pod: client.V1Pod, ready: bool) -> list[dict[str, Any]]:
-    stamp = now()
-    flag = "True" if ready else "False"
-    return [
-        {"type": "PodScheduled", "status": "True", "lastTransitionTime": stamp},
-        {"type": "Initialized", "status": "True", "lastTransitionTime": stamp},
-        {"type": "ContainersReady", "status": flag, "lastTransitionTime": stamp},
-        {"type": "Ready", "status": flag, "lastTransitionTime": stamp},
-    ]
 
 
 async def main_async(args: argparse.Namespace) -> None:
