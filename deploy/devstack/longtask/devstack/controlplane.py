@@ -65,95 +65,110 @@ def start(state: Path, bin_dir: Path | None = None) -> ControlPlane:
     )
     started: list[procs.Proc] = []
     try:
-        etcd_port, peer_port, api_port = procs.free_port(), procs.free_port(), procs.free_port()
-        etcd = procs.start(
-            "etcd",
-            [
-                str(bin_dir / "etcd"),
-                "--name=local",
-                f"--data-dir={state / 'etcd'}",
-                f"--listen-client-urls=http://127.0.0.1:{etcd_port}",
-                f"--advertise-client-urls=http://127.0.0.1:{etcd_port}",
-                f"--listen-peer-urls=http://127.0.0.1:{peer_port}",
-                f"--initial-advertise-peer-urls=http://127.0.0.1:{peer_port}",
-                f"--initial-cluster=local=http://127.0.0.1:{peer_port}",
-                "--listen-metrics-urls=",
-                # Development data: durability across a power loss is not worth an fsync per write.
-                "--unsafe-no-fsync",
-                "--log-level=warn",
-            ],
-            logs,
+        etcd_port = procs.free_port()
+        started.append(_start_etcd(bin_dir, state / "etcd", etcd_port, logs))
+        server = f"https://127.0.0.1:{procs.free_port()}"
+        started.append(
+            _start_apiserver(bin_dir, pki, f"http://127.0.0.1:{etcd_port}", server, logs)
         )
-        started.append(etcd)
-        procs.wait_until(lambda: procs.port_open(etcd_port), etcd, "etcd", timeout=30)
-
-        server = f"https://127.0.0.1:{api_port}"
-        apiserver = procs.start(
-            "kube-apiserver",
-            [
-                str(bin_dir / "kube-apiserver"),
-                f"--etcd-servers=http://127.0.0.1:{etcd_port}",
-                "--bind-address=127.0.0.1",
-                "--advertise-address=127.0.0.1",
-                f"--secure-port={api_port}",
-                f"--tls-cert-file={pki.serving_cert}",
-                f"--tls-private-key-file={pki.serving_key}",
-                f"--client-ca-file={pki.ca_cert}",
-                "--authorization-mode=RBAC",
-                f"--service-account-issuer={SERVICE_ACCOUNT_ISSUER}",
-                f"--service-account-key-file={pki.sa_pub}",
-                f"--service-account-signing-key-file={pki.sa_key}",
-                "--service-cluster-ip-range=10.96.0.0/16",
-                # No Service traffic here: the apiserver must not publish a loopback endpoint.
-                "--endpoint-reconciler-type=none",
-                "--allow-privileged=false",
-                "--profiling=false",
-                "--v=1",
-            ],
-            logs,
-        )
-        started.append(apiserver)
         admin = pki.client("admin")
-        procs.wait_until(
-            lambda: procs.https_ok(f"{server}/readyz", pki.ca_cert, (admin.cert, admin.key)),
-            apiserver,
-            "kube-apiserver",
-            timeout=120,
-        )
         admin_kubeconfig = kubeconfigs.with_certificate(
             state / "kubeconfig", server, pki.ca_cert, admin.cert, admin.key
         )
-        kcm_cert = pki.client("controller-manager")
+        kcm = pki.client("controller-manager")
         kcm_kubeconfig = kubeconfigs.with_certificate(
-            state / "controller-manager.kubeconfig",
-            server,
-            pki.ca_cert,
-            kcm_cert.cert,
-            kcm_cert.key,
+            state / "controller-manager.kubeconfig", server, pki.ca_cert, kcm.cert, kcm.key
         )
-        kcm = procs.start(
-            "kube-controller-manager",
-            [
-                str(bin_dir / "kube-controller-manager"),
-                f"--kubeconfig={kcm_kubeconfig}",
-                f"--authentication-kubeconfig={kcm_kubeconfig}",
-                f"--authorization-kubeconfig={kcm_kubeconfig}",
-                f"--controllers={','.join(CONTROLLERS)}",
-                f"--service-account-private-key-file={pki.sa_key}",
-                f"--root-ca-file={pki.ca_cert}",
-                "--use-service-account-credentials=true",
-                "--leader-elect=false",
-                "--bind-address=127.0.0.1",
-                f"--secure-port={procs.free_port()}",
-                "--concurrent-job-syncs=20",
-                "--concurrent-gc-syncs=20",
-                "--v=1",
-            ],
-            logs,
-        )
-        started.append(kcm)
+        started.append(_start_controller_manager(bin_dir, pki, kcm_kubeconfig, logs))
         return ControlPlane(server, pki.ca_cert, admin_kubeconfig, pki, started)
     except BaseException:
         for proc in reversed(started):
             procs.stop(proc)
         raise
+
+
+def _start_etcd(bin_dir: Path, data_dir: Path, port: int, logs: Path) -> procs.Proc:
+    peer = f"http://127.0.0.1:{procs.free_port()}"
+    etcd = procs.start(
+        "etcd",
+        [
+            str(bin_dir / "etcd"),
+            "--name=local",
+            f"--data-dir={data_dir}",
+            f"--listen-client-urls=http://127.0.0.1:{port}",
+            f"--advertise-client-urls=http://127.0.0.1:{port}",
+            f"--listen-peer-urls={peer}",
+            f"--initial-advertise-peer-urls={peer}",
+            f"--initial-cluster=local={peer}",
+            "--listen-metrics-urls=",
+            # Development data: durability across a power loss is not worth an fsync per write.
+            "--unsafe-no-fsync",
+            "--log-level=warn",
+        ],
+        logs,
+    )
+    procs.wait_until(lambda: procs.port_open(port), etcd, "etcd", timeout=30)
+    return etcd
+
+
+def _start_apiserver(
+    bin_dir: Path, pki: certs.Pki, etcd: str, server: str, logs: Path
+) -> procs.Proc:
+    """The API server at `server` (https://127.0.0.1:<port>), returned once it is ready."""
+    apiserver = procs.start(
+        "kube-apiserver",
+        [
+            str(bin_dir / "kube-apiserver"),
+            f"--etcd-servers={etcd}",
+            "--bind-address=127.0.0.1",
+            "--advertise-address=127.0.0.1",
+            f"--secure-port={server.rsplit(':', 1)[1]}",
+            f"--tls-cert-file={pki.serving_cert}",
+            f"--tls-private-key-file={pki.serving_key}",
+            f"--client-ca-file={pki.ca_cert}",
+            "--authorization-mode=RBAC",
+            f"--service-account-issuer={SERVICE_ACCOUNT_ISSUER}",
+            f"--service-account-key-file={pki.sa_pub}",
+            f"--service-account-signing-key-file={pki.sa_key}",
+            "--service-cluster-ip-range=10.96.0.0/16",
+            # No Service traffic here: the apiserver must not publish a loopback endpoint.
+            "--endpoint-reconciler-type=none",
+            "--allow-privileged=false",
+            "--profiling=false",
+            "--v=1",
+        ],
+        logs,
+    )
+    admin = pki.client("admin")
+    procs.wait_until(
+        lambda: procs.https_ok(f"{server}/readyz", pki.ca_cert, (admin.cert, admin.key)),
+        apiserver,
+        "kube-apiserver",
+        timeout=120,
+    )
+    return apiserver
+
+
+def _start_controller_manager(
+    bin_dir: Path, pki: certs.Pki, kubeconfig: Path, logs: Path
+) -> procs.Proc:
+    return procs.start(
+        "kube-controller-manager",
+        [
+            str(bin_dir / "kube-controller-manager"),
+            f"--kubeconfig={kubeconfig}",
+            f"--authentication-kubeconfig={kubeconfig}",
+            f"--authorization-kubeconfig={kubeconfig}",
+            f"--controllers={','.join(CONTROLLERS)}",
+            f"--service-account-private-key-file={pki.sa_key}",
+            f"--root-ca-file={pki.ca_cert}",
+            "--use-service-account-credentials=true",
+            "--leader-elect=false",
+            "--bind-address=127.0.0.1",
+            f"--secure-port={procs.free_port()}",
+            "--concurrent-job-syncs=20",
+            "--concurrent-gc-syncs=20",
+            "--v=1",
+        ],
+        logs,
+    )

@@ -68,21 +68,7 @@ class Stack:
                 plane = controlplane.start(state_dir)
                 started.update({p.name: p for p in plane.procs})
                 kubeconfig = plane.admin_kubeconfig
-                node = procs.start(
-                    "localnode",
-                    [
-                        sys.executable,
-                        "-m",
-                        "longtask.devstack.localnode",
-                        f"--kubeconfig={kubeconfig}",
-                        f"--server={plane.server}",
-                        f"--ca-file={plane.ca_cert}",
-                        f"--state={state_dir / 'node'}",
-                        *([f"--mode={node_mode}"] if node_mode else []),
-                    ],
-                    state_dir / "logs",
-                    env=os.environ | {"PYTHONUNBUFFERED": "1"},
-                )
+                node = _start_local_node(plane, state_dir, node_mode)
                 started[node.name] = node
             redis, port = redisserver.start(state_dir)
             started[redis.name] = redis
@@ -358,6 +344,27 @@ def runner_rbac(namespace: str) -> dict[str, Any]:
             },
         ],
     }
+
+
+def _start_local_node(
+    plane: controlplane.ControlPlane, state_dir: Path, mode: str | None
+) -> procs.Proc:
+    """The local node (`localnode`) serving `plane`, as a process of its own."""
+    return procs.start(
+        "localnode",
+        [
+            sys.executable,
+            "-m",
+            "longtask.devstack.localnode",
+            f"--kubeconfig={plane.admin_kubeconfig}",
+            f"--server={plane.server}",
+            f"--ca-file={plane.ca_cert}",
+            f"--state={state_dir / 'node'}",
+            *([f"--mode={mode}"] if mode else []),
+        ],
+        state_dir / "logs",
+        env=os.environ | {"PYTHONUNBUFFERED": "1"},
+    )
 
 
 def _importable(module: str) -> bool:
