@@ -17,6 +17,7 @@ from longtask.operator import jobs, settings
 from tests.bench import common
 from tests.bench.context import Bench
 from tests.bench.watching import Stamps
+from tests.fixtures.waiting import wait_for
 
 THREADS = 16
 
@@ -74,7 +75,7 @@ def _longtask_burst(bench: Bench, count: int, result: common.Result) -> None:
         Stamps(bench.batch.list_namespaced_job, (ns,)) as seen,
     ):
         began = _burst(bench, count, lambda i: bench.longtask(ns, f"t{i}", _task_spec()))
-        common.wait_for(lambda: seen.count() >= count, 600, "a Job for every task", 0.05)
+        wait_for(lambda: seen.count() >= count, 600, "a Job for every task", 0.05)
         elapsed = max(seen.seen.values()) - began
         result.add(
             "burst: tasks with a Job per second",
@@ -99,7 +100,7 @@ def _bare_burst(bench: Bench, count: int, result: common.Result) -> None:
             count,
             lambda i: bench.batch.create_namespaced_job(ns, _bare_job(ns, f"j{i}")),  # type: ignore[arg-type]
         )
-        common.wait_for(lambda: seen.count() >= count, 600, "every bare Job", 0.05)
+        wait_for(lambda: seen.count() >= count, 600, "every bare Job", 0.05)
         elapsed = max(seen.seen.values()) - began
         result.add(
             "burst: tasks with a Job per second", "baseline: bare Jobs", "1/s", count / elapsed
@@ -130,7 +131,7 @@ def _steady(bench: Bench, rate: float, seconds: float, result: common.Result) ->
             futures.append(pool.submit(create, i))
         for future in futures:
             future.result()
-        common.wait_for(lambda: seen.count() >= total, 300, "a Job for every steady task", 0.05)
+        wait_for(lambda: seen.count() >= total, 300, "a Job for every steady task", 0.05)
         latencies = [(seen.seen[name] - t) * 1000 for name, t in created.items()]
     result.add("steady 20/s: create → Job p50", "longtask", "ms", common.percentile(latencies, 50))
     result.add("steady 20/s: create → Job p99", "longtask", "ms", common.percentile(latencies, 99))

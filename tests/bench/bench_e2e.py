@@ -21,6 +21,7 @@ from tests.bench import common
 from tests.bench.bench_admission import _bare_job
 from tests.bench.context import Bench
 from tests.bench.watching import Stamps
+from tests.fixtures.waiting import wait_for
 
 CONCURRENCY = 16
 SPAWNS = 5
@@ -57,7 +58,7 @@ def _longtask(bench: Bench, count: int, result: common.Result) -> None:
         Stamps(lister, (resource.GROUP, resource.VERSION, ns, resource.PLURAL), done) as seen,
     ):
         submitted = asyncio.run(_submit(bench, ns, count))
-        common.wait_for(lambda: seen.count() >= count, 900, "every task to succeed", 0.1)
+        wait_for(lambda: seen.count() >= count, 900, "every task to succeed", 0.1)
         latencies = [seen.seen[name] - t for name, t in submitted.items()]
         span = max(seen.seen.values()) - min(submitted.values())
     result.add("submit → Succeeded p50", "longtask", "s", common.percentile(latencies, 50))
@@ -102,7 +103,7 @@ def _bare(bench: Bench, count: int, result: common.Result) -> None:
             container["env"] = []
             created[f"b{i}"] = time.time()
             bench.batch.create_namespaced_job(ns, job)  # type: ignore[arg-type]
-        common.wait_for(lambda: seen.count() >= count, 900, "every bare Job to complete", 0.1)
+        wait_for(lambda: seen.count() >= count, 900, "every bare Job to complete", 0.1)
         latencies = [seen.seen[name] - t for name, t in created.items()]
         span = max(seen.seen.values()) - min(created.values())
     system = "baseline: bare Jobs running `true`"

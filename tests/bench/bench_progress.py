@@ -27,6 +27,7 @@ from longtask.devstack import procs
 
 from tests.bench import common, sseclient
 from tests.bench.context import Bench, python_task
+from tests.fixtures.waiting import wait_for
 
 RATE = 50.0
 CONNECT_AT_ONCE = 50
@@ -163,7 +164,7 @@ def _start_seed(bench: Bench) -> tuple[subprocess.Popen[bytes], int]:
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    common.wait_for(lambda: procs.port_open(port), 60, "the seed SSE server")
+    wait_for(lambda: procs.port_open(port), 60, "the seed SSE server")
     return proc, port
 
 
@@ -189,7 +190,7 @@ async def _one(
         )
         return (task.get("status") or {}).get("phase")
 
-    await asyncio.to_thread(common.wait_for, lambda: phase() == running, 300, f"{name} running")
+    await asyncio.to_thread(wait_for, lambda: phase() == running, 300, f"{name} running")
     url = server.url(namespace, name, uid)
     followers = [Follower() for _ in range(clients)]
     gate = asyncio.Semaphore(CONNECT_AT_ONCE)

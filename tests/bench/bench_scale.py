@@ -18,6 +18,7 @@ from longtask.core import resource
 
 from tests.bench import common
 from tests.bench.context import Bench
+from tests.fixtures.waiting import wait_for
 
 PAGE = 500
 THREADS = 16
@@ -114,7 +115,7 @@ def _restart_operator(bench: Bench, result: common.Result, system: str) -> None:
         except httpx.HTTPError:
             return False
 
-    common.wait_for(metrics_up, 300, "the operator's metrics")
+    wait_for(metrics_up, 300, "the operator's metrics")
     writes_before = _operator_writes(bench)
     quiet_since: float | None = None
     last_cpu, last_t = common.cpu_seconds(pid), time.monotonic()

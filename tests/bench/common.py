@@ -217,15 +217,3 @@ def measure(pid: int, client: redis.Redis, seconds: float) -> Window:
     cpu1, cmd1, t1 = cpu_seconds(pid), redis_commands(client), time.monotonic()
     # The INFO call itself counts as one command per sample.
     return Window(t1 - t0, (cpu1 - cpu0) / (t1 - t0), rss_mib(pid), (cmd1 - cmd0 - 1) / (t1 - t0))
-
-
-def wait_for(probe: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
-    """Polls `probe` until truthy (its value) or fails with `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)

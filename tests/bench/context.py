@@ -22,6 +22,7 @@ from longtask.core import resource
 from longtask.devstack.stack import Stack
 
 from tests.bench import common
+from tests.fixtures.waiting import wait_for
 
 REPO = common.REPO
 
@@ -82,9 +83,7 @@ class Bench:
             self.release_unbound_pods(name)
             return False
 
-        common.wait_for(
-            lambda: all([gone(n) for n in names]), timeout, f"{names} deleted", interval=0.5
-        )
+        wait_for(lambda: all([gone(n) for n in names]), timeout, f"{names} deleted", interval=0.5)
         print(f"  {len(names)} namespace(s) deleted in {time.monotonic() - began:.0f}s", flush=True)
 
     def release_unbound_pods(self, namespace: str) -> None:

@@ -13,7 +13,7 @@ import dataclasses
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from longtask.core import events, keys, resource
 from longtask.devstack.stack import Stack
 
 from tests.bench import sseclient
+from tests.fixtures.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 DRILL_TASKS = "tests.drills.drilltasks"
@@ -80,18 +81,6 @@ def retry(attempts: int, delay: float) -> dict[str, Any]:
     """A retry policy with a fixed delay (no jitter), so drills know when attempts come."""
     backoff = {"initialSeconds": delay, "factor": 1, "maxSeconds": delay, "jitter": False}
     return {"maxAttempts": attempts, "backoff": backoff}
-
-
-def wait_for(probe: Callable[[], Any], timeout: float, what: str, interval: float = 0.25) -> Any:
-    """Polls `probe` until it returns something truthy; fails with `what` after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
 
 
 class Cluster:

@@ -9,7 +9,8 @@ from collections import Counter
 from longtask.core import events, resource
 from longtask.devstack.stack import Stack
 
-from tests.drills.conftest import FINAL, Cluster, python_task, stream_events, wait_for
+from tests.drills.conftest import FINAL, Cluster, python_task, stream_events
+from tests.fixtures.waiting import wait_for
 
 PHASE = resource.Phase
 

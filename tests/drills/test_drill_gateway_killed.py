@@ -7,7 +7,8 @@ from __future__ import annotations
 from longtask.core import resource
 from longtask.devstack.stack import Stack
 
-from tests.drills.conftest import Cluster, Followers, python_task, stream_events, wait_for
+from tests.drills.conftest import Cluster, Followers, python_task, stream_events
+from tests.fixtures.waiting import wait_for
 
 CLIENTS = 50
 

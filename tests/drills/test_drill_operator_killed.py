@@ -10,7 +10,8 @@ from typing import Any
 from longtask.core import events, keys, resource
 from longtask.devstack.stack import Stack
 
-from tests.drills.conftest import FINAL, Cluster, retry, stream_events, wait_for
+from tests.drills.conftest import FINAL, Cluster, retry, stream_events
+from tests.fixtures.waiting import wait_for
 
 PHASE = resource.Phase
 # name prefix → (count, shell script, retry policy, final phase, attempts)

@@ -7,7 +7,8 @@ import json
 
 from longtask.core import keys, resource
 
-from tests.drills.conftest import Cluster, python_task, retry, wait_for
+from tests.drills.conftest import Cluster, python_task, retry
+from tests.fixtures.waiting import wait_for
 
 STEPS = 12
 

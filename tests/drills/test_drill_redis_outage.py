@@ -11,7 +11,8 @@ from longtask.core import resource
 from longtask.devstack.stack import Stack
 
 from tests.bench import sseclient
-from tests.drills.conftest import FINAL, Cluster, Followers, python_task, wait_for
+from tests.drills.conftest import FINAL, Cluster, Followers, python_task
+from tests.fixtures.waiting import wait_for
 
 OUTAGE_SECONDS = 30
 PHASE = resource.Phase

@@ -11,7 +11,8 @@ import httpx
 import redis
 from longtask.core import events, keys, metrics
 
-from tests.fixtures.gateway import GatewayFactory, add_event, create_task, wait_for
+from tests.fixtures.gateway import GatewayFactory, add_event, create_task
+from tests.fixtures.waiting import wait_for
 
 CLIENTS = 200
 EVENTS = 100

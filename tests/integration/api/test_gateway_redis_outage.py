@@ -19,8 +19,8 @@ from tests.fixtures.gateway import (
     create_task,
     iter_sse,
     patch_status,
-    wait_for,
 )
+from tests.fixtures.waiting import wait_for
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ import httpx
 import redis
 from longtask.core import events, keys, metrics
 
-from tests.fixtures.gateway import GatewayFactory, create_task, read_events, wait_for
+from tests.fixtures.gateway import GatewayFactory, create_task, read_events
+from tests.fixtures.waiting import wait_for
 
 EVENTS = 3000
 PADDING = "x" * 4000  # ~12 MB in all: more than the socket buffers of a reader that stalls

@@ -14,7 +14,8 @@ from longtask.cli.exitcodes import Exit
 from longtask.client import Client
 from longtask.core import resource
 
-from tests.fixtures.gateway import GatewayFactory, wait_for
+from tests.fixtures.gateway import GatewayFactory
+from tests.fixtures.waiting import wait_for
 from tests.integration.cli.conftest import progress_command
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")

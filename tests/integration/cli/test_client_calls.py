@@ -22,7 +22,8 @@ from longtask.client import (
 from longtask.core import resource
 from longtask.core.wire import DeadLetter
 
-from tests.fixtures.gateway import Gateway, GatewayFactory, wait_for
+from tests.fixtures.gateway import Gateway, GatewayFactory
+from tests.fixtures.waiting import wait_for
 from tests.integration.cli.conftest import progress_command
 
 

@@ -9,7 +9,7 @@ import pytest
 from longtask.client import Client, GatewayUnreachable, ServerError
 from longtask.devstack import procs
 
-from tests.fixtures.gateway import wait_for
+from tests.fixtures.waiting import wait_for
 
 
 def test_a_gateway_that_is_not_there_is_unreachable(idle: Client) -> None:

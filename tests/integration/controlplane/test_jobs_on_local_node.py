@@ -4,25 +4,13 @@ on deletion, and RBAC applied to the pod's own service-account token."""
 from __future__ import annotations
 
 import sys
-import time
-from collections.abc import Callable
-from typing import Any
 
 from kubernetes import client
 from longtask.devstack.stack import Stack
 
+from tests.fixtures.waiting import wait_for
+
 DEADLINE = 60.0
-
-
-def poll(what: str, probe: Callable[[], Any], timeout: float = DEADLINE) -> Any:
-    """Returns the first truthy value of probe(), or fails after timeout."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def job(name: str, argv: list[str], account: str = "default") -> client.V1Job:
@@ -62,7 +50,10 @@ def test_job_running_python_completes_and_keeps_its_output(
     code = "import os; print('hello from', os.environ['HOSTNAME'])"
     batch.create_namespaced_job(namespace, job("hello", [sys.executable, "-c", code]))
 
-    assert poll("job to finish", lambda: job_condition(batch, namespace, "hello")) == "Complete"
+    assert (
+        wait_for(lambda: job_condition(batch, namespace, "hello"), DEADLINE, "job to finish")
+        == "Complete"
+    )
     pod = only_pod(core, namespace, "hello")
     assert pod is not None
     terminated = pod.status.container_statuses[0].state.terminated
@@ -79,7 +70,10 @@ def test_job_exiting_7_fails_and_the_pod_shows_exit_code_7(
     batch, core = client.BatchV1Api(k8s), client.CoreV1Api(k8s)
     batch.create_namespaced_job(namespace, job("seven", [sys.executable, "-c", "exit(7)"]))
 
-    assert poll("job to finish", lambda: job_condition(batch, namespace, "seven")) == "Failed"
+    assert (
+        wait_for(lambda: job_condition(batch, namespace, "seven"), DEADLINE, "job to finish")
+        == "Failed"
+    )
     pod = only_pod(core, namespace, "seven")
     assert pod is not None and pod.status.phase == "Failed"
     terminated = pod.status.container_statuses[0].state.terminated
@@ -99,19 +93,27 @@ def test_deleting_a_running_pod_sends_sigterm_to_its_process(
         "time.sleep(600)\n"
     )
     batch.create_namespaced_job(namespace, job("sleeper", [sys.executable, "-c", code]))
-    pod = poll(
-        "pod to run",
+    pod = wait_for(
         lambda: (p := only_pod(core, namespace, "sleeper")) and p.status.phase == "Running" and p,
+        DEADLINE,
+        "pod to run",
     )
     name = str(pod.metadata.name)
-    poll("process to be ready", lambda: "ready" in stack.pod_log(namespace, name, "main"))
+    wait_for(
+        lambda: "ready" in stack.pod_log(namespace, name, "main"), DEADLINE, "process to be ready"
+    )
 
     core.delete_namespaced_pod(name, namespace)
 
-    poll("SIGTERM in the log", lambda: "got SIGTERM" in stack.pod_log(namespace, name, "main"))
-    poll(
-        "pod to be gone",
+    wait_for(
+        lambda: "got SIGTERM" in stack.pod_log(namespace, name, "main"),
+        DEADLINE,
+        "SIGTERM in the log",
+    )
+    wait_for(
         lambda: all(p.metadata.name != name for p in core.list_namespaced_pod(namespace).items),
+        DEADLINE,
+        "pod to be gone",
     )
 
 
@@ -139,7 +141,10 @@ def test_pod_uses_its_service_account_token_and_rbac_applies(
     )
     batch.create_namespaced_job(namespace, job("whoami", ["sh", "-c", script], "longtask-runner"))
 
-    assert poll("job to finish", lambda: job_condition(batch, namespace, "whoami")) == "Complete"
+    assert (
+        wait_for(lambda: job_condition(batch, namespace, "whoami"), DEADLINE, "job to finish")
+        == "Complete"
+    )
     pod = only_pod(core, namespace, "whoami")
     assert pod is not None
     output = stack.pod_log(namespace, str(pod.metadata.name), "main")

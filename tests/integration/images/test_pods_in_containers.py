@@ -11,7 +11,8 @@ import pytest
 from kubernetes import client
 from longtask.devstack.stack import Stack
 
-from tests.fixtures.operator import make_namespace, wait_for
+from tests.fixtures.operator import make_namespace
+from tests.fixtures.waiting import wait_for
 
 # The first test of a session also waits for `make images` (cold: several minutes, see
 # deploy/images/README.md) and for a stack of its own.

@@ -18,7 +18,8 @@ import pytest
 from longtask.devstack import containers
 from longtask.devstack.stack import Stack
 
-from tests.fixtures.operator import free_port, wait_for
+from tests.fixtures.operator import free_port
+from tests.fixtures.waiting import wait_for
 
 # The first test of a session also waits for `make images` (cold: several minutes, see
 # deploy/images/README.md) and for a stack of its own.

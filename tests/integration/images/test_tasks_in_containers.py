@@ -15,7 +15,8 @@ from longtask.core import keys
 from longtask.devstack.stack import Stack
 from longtask.operator import kube
 
-from tests.fixtures.operator import Tasks, wait_for
+from tests.fixtures.operator import Tasks
+from tests.fixtures.waiting import wait_for
 
 # The first test of a session also waits for `make images` (cold: several minutes, see
 # deploy/images/README.md) and for a stack of its own.

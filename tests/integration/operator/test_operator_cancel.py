@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.fixtures.operator import OperatorProcess, Tasks, wait_for
+from tests.fixtures.operator import OperatorProcess, Tasks
+from tests.fixtures.waiting import wait_for
 
 # Reports progress once its TERM trap is set, then waits; on SIGTERM it writes the marker file.
 TRAPPING = (

@@ -9,7 +9,8 @@ import redis
 from longtask.core import events, keys
 from longtask.operator import backoff, clock
 
-from tests.fixtures.operator import OperatorProcess, Tasks, wait_for
+from tests.fixtures.operator import OperatorProcess, Tasks
+from tests.fixtures.waiting import wait_for
 
 WRITES = "longtask_operator_api_writes_total"
 

@@ -9,7 +9,8 @@ import pytest
 import redis
 from longtask.core import events, keys
 
-from tests.fixtures.operator import OperatorProcess, Tasks, wait_for
+from tests.fixtures.operator import OperatorProcess, Tasks
+from tests.fixtures.waiting import wait_for
 
 
 @pytest.mark.skipif(

@@ -7,7 +7,8 @@ from typing import Any
 
 from kubernetes import client
 
-from tests.fixtures.operator import OperatorProcess, Tasks, wait_for
+from tests.fixtures.operator import OperatorProcess, Tasks
+from tests.fixtures.waiting import wait_for
 
 QUICK = {"command": ["sleep", "3"]}
 FLAKY = {

@@ -7,7 +7,8 @@ from typing import Any
 import redis
 from longtask.core import events, keys
 
-from tests.fixtures.operator import OperatorProcess, Tasks, wait_for
+from tests.fixtures.operator import OperatorProcess, Tasks
+from tests.fixtures.waiting import wait_for
 
 
 def stalled(tasks: Tasks, name: str) -> dict[str, Any] | None:

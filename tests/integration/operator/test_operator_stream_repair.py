@@ -10,7 +10,8 @@ import redis
 from kubernetes import client
 from longtask.core import events, keys
 
-from tests.fixtures.operator import OperatorProcess, Tasks, wait_for
+from tests.fixtures.operator import OperatorProcess, Tasks
+from tests.fixtures.waiting import wait_for
 
 
 def event_types(redis_client: redis.Redis, uid: str) -> Counter[str]:

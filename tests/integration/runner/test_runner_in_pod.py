@@ -13,7 +13,8 @@ from kubernetes import client
 from longtask.core import runnerenv
 from longtask.devstack.stack import Stack
 
-from tests.fixtures.runner import RUNNER_ACCOUNT, RunnerHarness, wait_until
+from tests.fixtures.runner import RUNNER_ACCOUNT, RunnerHarness
+from tests.fixtures.waiting import wait_for
 
 
 def runner_job(task: dict[str, Any], redis_url: str) -> dict[str, Any]:
@@ -67,7 +68,7 @@ def test_the_runner_in_a_pod_reports_through_its_service_account(
         job = batch.read_namespaced_job_status("in-pod-1", runner_harness.namespace)
         return bool(job.status.succeeded or job.status.failed)
 
-    wait_until(finished, timeout=120, what="the runner's Job finished")
+    wait_for(finished, timeout=120, what="the runner's Job finished")
     job = batch.read_namespaced_job_status("in-pod-1", runner_harness.namespace)
     assert job.status.succeeded == 1
 

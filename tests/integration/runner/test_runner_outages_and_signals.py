@@ -16,9 +16,9 @@ from tests.fixtures.runner import (
     RunnerHarness,
     TcpRelay,
     reporting_stats,
-    wait_until,
     with_server,
 )
+from tests.fixtures.waiting import wait_for
 
 EXIT = resource.ExitCode
 
@@ -32,12 +32,12 @@ def test_a_redis_outage_mid_task_neither_fails_the_task_nor_stops_the_status(
     )
     uid = task["metadata"]["uid"]
     proc = runner_harness.start(task, env={runnerenv.STATUS_INTERVAL: "0.3"})
-    wait_until(lambda: runner_harness.events(task, "progress"), what="first progress event")
+    wait_for(lambda: runner_harness.events(task, "progress"), what="first progress event")
 
     stack.stop_redis()
     try:
         before = runner_harness.get("outage")["status"].get("progress", 0)
-        wait_until(
+        wait_for(
             lambda: runner_harness.get("outage")["status"].get("progress", 0) > before + 10,
             what="status progress advancing while Redis is down",
         )
@@ -59,7 +59,7 @@ def test_a_redis_outage_mid_task_neither_fails_the_task_nor_stops_the_status(
 def _terminate_when_running(
     harness: RunnerHarness, proc: subprocess.Popen[str], task: dict[str, object]
 ) -> tuple[str, str]:
-    wait_until(lambda: harness.events(task, "progress"), what="the task running")
+    wait_for(lambda: harness.events(task, "progress"), what="the task running")
     proc.send_signal(signal.SIGTERM)
     return proc.communicate(timeout=60)
 
@@ -112,7 +112,7 @@ def test_sigterm_reaches_a_command_and_its_children(runner_harness: RunnerHarnes
             return True
         return False
 
-    wait_until(group_gone, timeout=10, what="the command's process group gone")
+    wait_for(group_gone, timeout=10, what="the command's process group gone")
 
 
 def test_a_command_that_finishes_within_the_grace_period_keeps_its_exit_code(
@@ -144,7 +144,7 @@ def test_an_api_server_briefly_unreachable_delays_the_status_but_not_the_task(
         task, env={"KUBECONFIG": str(kubeconfig), runnerenv.STATUS_INTERVAL: "0.3"}
     )
     try:
-        wait_until(
+        wait_for(
             lambda: any(e["progress"] >= 25 for e in runner_harness.events(task, "progress")),
             what="the task a quarter done with the API server unreachable",
         )

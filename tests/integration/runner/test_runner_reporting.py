@@ -11,7 +11,8 @@ from pathlib import Path
 
 from longtask.core import keys, resource, runnerenv
 
-from tests.fixtures.runner import RunnerHarness, reporting_stats, wait_until
+from tests.fixtures.runner import RunnerHarness, reporting_stats
+from tests.fixtures.waiting import wait_for
 
 EXIT = resource.ExitCode
 REPO = Path(__file__).resolve().parents[3]
@@ -70,7 +71,7 @@ def test_a_tight_loop_of_progress_calls_causes_few_status_patches(
     bound = duration / interval + 2
     stats = reporting_stats(done.stderr)
     assert 2 <= stats["status_patches"] <= bound, stats
-    wait_until(lambda: any(c.get("result") for c in watch.changes), what="final status watched")
+    wait_for(lambda: any(c.get("result") for c in watch.changes), what="final status watched")
     assert len(watch.changes) <= bound
     final = runner_harness.get("tight")["status"]
     assert (final["progress"], final["message"]) == (100, "call 100000")

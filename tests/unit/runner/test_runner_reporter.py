@@ -20,13 +20,12 @@ from longtask.runner.outbox import LOG_BUFFER_LINES, LOG_LINE_MAX_CHARS, Batch
 from longtask.runner.reporter import Reporter
 from longtask.runner.settings import Settings
 
+from tests.fixtures.waiting import wait_for
 
-def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached before the deadline")
-        time.sleep(0.005)
+
+def wait_until(predicate: Callable[[], bool]) -> None:
+    """The reporter's thread is fast: poll often."""
+    wait_for(predicate, 10.0, "the reporter's thread to get there", interval=0.005)
 
 
 class FakeRedis:
