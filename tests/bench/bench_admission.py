@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import concurrent.futures
 import time
-from typing import Any
+from typing import Any, cast
 
+from longtask.core import resource
 from longtask.operator import jobs, settings
 
 from tests.bench import common
@@ -28,10 +29,13 @@ def _task_spec() -> dict[str, Any]:
 
 def _bare_job(namespace: str, name: str) -> dict[str, Any]:
     """The Job the operator would build for the same task (same size, same pod template)."""
-    task = {
-        "metadata": {"name": name, "namespace": namespace, "uid": f"bench-{name}"},
-        "spec": _task_spec(),
-    }
+    task = cast(
+        resource.LongTask,
+        {
+            "metadata": {"name": name, "namespace": namespace, "uid": f"bench-{name}"},
+            "spec": _task_spec(),
+        },
+    )
     job = jobs.build_job(task, 1, settings.Settings())
     job["metadata"].pop("ownerReferences")
     job["metadata"]["name"] = name

@@ -7,8 +7,6 @@ never retried (a bad spec stays bad), so a bad task cannot crash-loop the operat
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
 
 from longtask.core import resource, runnerenv
 
@@ -27,7 +25,7 @@ RESERVED_ENV = frozenset(
 )
 
 
-def params_json(spec: Mapping[str, Any]) -> str:
+def params_json(spec: resource.Spec) -> str:
     """`spec.params` as the compact JSON the runner receives (`{}` when absent)."""
     return json.dumps(spec.get("params") or {}, separators=(",", ":"), ensure_ascii=False)
 
@@ -36,7 +34,7 @@ def _kib(size: int) -> str:
     return f"{size / 1024:.1f} KiB"
 
 
-def problems(spec: Mapping[str, Any]) -> list[str]:
+def problems(spec: resource.Spec) -> list[str]:
     """Every reason to refuse `spec`, worded for a person; empty when the spec is acceptable."""
     found: list[str] = []
     if ("task" in spec) == ("command" in spec):

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
 from longtask.core import resource
 
@@ -23,10 +22,9 @@ class Backoff:
     jitter: bool = True
 
     @classmethod
-    def from_spec(cls, spec: Mapping[str, Any]) -> Backoff:
+    def from_spec(cls, spec: resource.Spec) -> Backoff:
         """The policy of `spec.retry.backoff`, defaults filled in."""
-        retry = spec.get("retry") or {}
-        raw = retry.get("backoff") or {}
+        raw = (spec.get("retry") or {}).get("backoff") or {}
         return cls(
             initial_seconds=float(
                 raw.get("initialSeconds", resource.DEFAULT_BACKOFF_INITIAL_SECONDS)
@@ -53,8 +51,7 @@ def delay(policy: Backoff, failed_attempt: int, rand: Callable[[], float] = rand
     return top * rand() if policy.jitter else top
 
 
-def max_attempts(spec: Mapping[str, Any]) -> int:
+def max_attempts(spec: resource.Spec) -> int:
     """`spec.retry.maxAttempts` with its default, clamped to the contract's range."""
-    retry = spec.get("retry") or {}
-    raw = retry.get("maxAttempts", resource.DEFAULT_MAX_ATTEMPTS)
+    raw = (spec.get("retry") or {}).get("maxAttempts", resource.DEFAULT_MAX_ATTEMPTS)
     return max(1, min(resource.MAX_ATTEMPTS_LIMIT, int(raw)))

@@ -2,30 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from longtask.core import resource
+from longtask.core.resource import Condition
 
-Condition = dict[str, Any]
+TRUE = "True"
+FALSE = "False"
 
 
-def find(
-    conditions: Sequence[Mapping[str, Any]], kind: resource.ConditionType
-) -> Mapping[str, Any] | None:
+def find(conditions: Sequence[Condition], kind: resource.ConditionType) -> Condition | None:
     for condition in conditions:
         if condition.get("type") == kind.value:
             return condition
     return None
 
 
-def is_true(conditions: Sequence[Mapping[str, Any]], kind: resource.ConditionType) -> bool:
+def is_true(conditions: Sequence[Condition], kind: resource.ConditionType) -> bool:
     found = find(conditions, kind)
-    return found is not None and found.get("status") == "True"
+    return found is not None and found.get("status") == TRUE
 
 
 def set_condition(
-    conditions: Sequence[Mapping[str, Any]],
+    conditions: Sequence[Condition],
     kind: resource.ConditionType,
     status: bool,
     reason: resource.Reason,
@@ -34,21 +33,21 @@ def set_condition(
     now: str,
 ) -> list[Condition]:
     """A new list with condition `kind` set; lastTransitionTime moves only when status changes."""
-    text = "True" if status else "False"
+    text = TRUE if status else FALSE
     previous = find(conditions, kind)
     moved = previous is None or previous.get("status") != text
-    updated: Condition = {
-        "type": kind.value,
-        "status": text,
-        "reason": reason.value,
-        "message": message[: resource.MESSAGE_MAX_CHARS],
-        "lastTransitionTime": now
+    updated = Condition(
+        type=kind.value,
+        status=text,
+        reason=reason.value,
+        message=message[: resource.MESSAGE_MAX_CHARS],
+        lastTransitionTime=now
         if moved or previous is None
         else previous.get("lastTransitionTime", now),
-    }
+    )
     if generation is not None:
         updated["observedGeneration"] = generation
-    result = [dict(c) for c in conditions if c.get("type") != kind.value]
+    result = [c.copy() for c in conditions if c.get("type") != kind.value]
     result.append(updated)
     # A stable order keeps patches small and `kubectl describe` readable.
     order = {k.value: i for i, k in enumerate(resource.ConditionType)}

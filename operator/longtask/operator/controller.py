@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from longtask.core import resource
-from longtask.core.resource import ConditionType, Phase
+from longtask.core.resource import ConditionType, LongTask, Phase
 
 from . import admission, attempts, conditions, jobs, publishing, reconcile
 from .kube import Kube
@@ -145,7 +145,7 @@ class Controller:
         plan = reconcile.decide(task, obs, self.settings, self._rand)
         await self._apply(key, task, plan, obs.now)
 
-    def _current_job(self, task: Mapping[str, Any]) -> dict[str, Any] | None:
+    def _current_job(self, task: LongTask) -> dict[str, Any] | None:
         """The current attempt's Job from the store, if it belongs to this task."""
         meta = task["metadata"]
         name = jobs.job_name(meta["name"], reconcile.current_attempt(task))
@@ -155,10 +155,10 @@ class Controller:
         labels = job["metadata"].get("labels") or {}
         return job if labels.get(resource.LABEL_UID) == meta["uid"] else None
 
-    async def _observe(self, task: Mapping[str, Any]) -> reconcile.Observation:
+    async def _observe(self, task: LongTask) -> reconcile.Observation:
         now = self._now()
         meta = task["metadata"]
-        spec = task.get("spec") or {}
+        spec = task["spec"]
         phase = reconcile.phase_of(task)
         if meta.get("deletionTimestamp"):
             return reconcile.Observation(now=now)
@@ -198,7 +198,7 @@ class Controller:
         )
 
     async def _apply(
-        self, key: Key, task: Mapping[str, Any], plan: reconcile.Plan, now: dt.datetime
+        self, key: Key, task: LongTask, plan: reconcile.Plan, now: dt.datetime
     ) -> None:
         namespace, name = key
         uid = task["metadata"]["uid"]
@@ -304,9 +304,7 @@ class Controller:
 
     async def sweep_heartbeats_once(self) -> None:
         """Read the heartbeats of running tasks; queue those whose Stalled condition is wrong."""
-        running = [
-            t for t in self.store.tasks() if (t.get("status") or {}).get("phase") == Phase.RUNNING
-        ]
+        running = [t for t in self.store.tasks() if reconcile.phase_of(t) is Phase.RUNNING]
         found = await self.publisher.heartbeats([t["metadata"]["uid"] for t in running])
         if found is None:
             self.heartbeats.clear()  # unknown: leave Stalled conditions as they are

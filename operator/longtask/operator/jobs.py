@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
 from typing import Any
 
 from longtask.core import resource, runnerenv
@@ -37,11 +36,11 @@ def job_name(task_name: str, attempt: int) -> str:
     return f"{task_name[:keep].rstrip('-.')}-{digest}{suffix}"
 
 
-def service_account(spec: Mapping[str, Any], settings: Settings) -> str:
+def service_account(spec: resource.Spec, settings: Settings) -> str:
     return str(spec.get("serviceAccountName") or settings.runner_service_account)
 
 
-def labels(task: Mapping[str, Any], attempt: int) -> dict[str, str]:
+def labels(task: resource.LongTask, attempt: int) -> dict[str, str]:
     meta = task["metadata"]
     return {
         resource.LABEL_NAME: meta["name"],
@@ -51,7 +50,7 @@ def labels(task: Mapping[str, Any], attempt: int) -> dict[str, str]:
     }
 
 
-def owner_reference(task: Mapping[str, Any]) -> dict[str, Any]:
+def owner_reference(task: resource.LongTask) -> dict[str, Any]:
     meta = task["metadata"]
     return {
         "apiVersion": resource.API_VERSION,
@@ -63,7 +62,7 @@ def owner_reference(task: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def runner_env(task: Mapping[str, Any], attempt: int, settings: Settings) -> list[dict[str, Any]]:
+def runner_env(task: resource.LongTask, attempt: int, settings: Settings) -> list[dict[str, Any]]:
     """The contract's environment first, then the task's own variables (reserved names dropped)."""
     meta, spec = task["metadata"], task["spec"]
     env: list[dict[str, Any]] = [
@@ -88,7 +87,7 @@ def runner_env(task: Mapping[str, Any], attempt: int, settings: Settings) -> lis
     return env
 
 
-def build_job(task: Mapping[str, Any], attempt: int, settings: Settings) -> dict[str, Any]:
+def build_job(task: resource.LongTask, attempt: int, settings: Settings) -> dict[str, Any]:
     """The Job manifest of attempt `attempt` (1-based) of `task`."""
     meta, spec = task["metadata"], task["spec"]
     job_labels = labels(task, attempt)

@@ -14,7 +14,8 @@ from typing import Any
 
 import prometheus_client
 from longtask.core import metrics as names
-from longtask.core.resource import ConditionType, Phase, Reason
+from longtask.core import resource
+from longtask.core.resource import ConditionType, LongTask, Phase, Reason
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -34,7 +35,7 @@ def _base(name: str) -> str:
 class _StateCollector(Collector):
     def __init__(
         self,
-        tasks: Callable[[], Iterable[Mapping[str, Any]]],
+        tasks: Callable[[], Iterable[LongTask]],
         writes: Callable[[], Mapping[str, int]],
     ) -> None:
         self._tasks = tasks
@@ -49,12 +50,12 @@ class _StateCollector(Collector):
             namespace = task["metadata"]["namespace"]
             seen.add(namespace)
             status = task.get("status") or {}
-            phase = status.get("phase")
-            if phase == Phase.RUNNING:
+            phase = resource.phase_of(status)
+            if phase is Phase.RUNNING:
                 running[namespace] += 1
                 if conditions.is_true(status.get("conditions") or [], ConditionType.STALLED):
                     stalled[namespace] += 1
-            elif phase == Phase.PENDING or phase is None:
+            elif phase is Phase.PENDING or phase is None:
                 pending[namespace] += 1
         for name, doc, counts in (
             (names.TASKS_RUNNING, "Tasks whose attempt runs.", running),
@@ -121,14 +122,12 @@ class Metrics:
 
     def watch_state(
         self,
-        tasks: Callable[[], Iterable[Mapping[str, Any]]],
+        tasks: Callable[[], Iterable[LongTask]],
         writes: Callable[[], Mapping[str, int]],
     ) -> None:
         self.registry.register(_StateCollector(tasks, writes))
 
-    def record(
-        self, task: Mapping[str, Any], transitions: Sequence[Transition], now: dt.datetime
-    ) -> None:
+    def record(self, task: LongTask, transitions: Sequence[Transition], now: dt.datetime) -> None:
         """Count what `transitions` (just written to the task's status) mean."""
         meta = task["metadata"]
         namespace = str(meta["namespace"])

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, cast
 
 import redis.asyncio as aioredis
-from longtask.core import events, keys
+from longtask.core import deadletters, events, keys, resource
 from longtask.core.resource import Phase, Reason
 from redis.exceptions import RedisError
 
@@ -41,7 +41,7 @@ class Command:
 
 
 def task_commands(
-    uid: str, transitions: Sequence[Transition], deadletter: Mapping[str, Any] | None
+    uid: str, transitions: Sequence[Transition], deadletter: deadletters.DeadLetter | None
 ) -> list[Command]:
     """The writes that tell Redis readers about `transitions` of task `uid` (pure)."""
     out: list[Command] = []
@@ -67,27 +67,27 @@ def task_commands(
             ):
                 out.append(Command("expire", key, number=keys.FINISHED_TTL_SECONDS))
     if deadletter is not None:
-        fields = {k: str(v) for k, v in deadletter.items()}
+        fields = deadletters.encode(deadletter)
         out.append(Command("xadd", keys.DEADLETTER, fields, keys.DEADLETTER_MAXLEN))
     return out
 
 
 def repair_commands(
-    uid: str, status: Mapping[str, Any], published_phase: str | None
+    uid: str, status: resource.Status, published_phase: str | None
 ) -> list[Command]:
     """The writes that bring a task's stream up to its status when Redis missed the last phase
     change (the operator died between patching the status and writing to Redis), or nothing
     when the state hash already has the phase (pure)."""
-    phase = status.get("phase")
-    if not phase or phase == published_phase:
+    phase = resource.phase_of(status)
+    if phase is None or phase == published_phase:
         return []
     try:
         reason = Reason(status.get("reason") or "")
     except ValueError:
-        reason = Reason.COMPLETED if phase == Phase.SUCCEEDED else Reason.ATTEMPT_FAILED
+        reason = Reason.COMPLETED if phase is Phase.SUCCEEDED else Reason.ATTEMPT_FAILED
     change = Transition(
         old=None,
-        new=Phase(phase),
+        new=phase,
         reason=reason,
         message=str(status.get("message") or ""),
         attempt=int(status.get("attempt") or 0),

@@ -18,8 +18,8 @@ import random
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from longtask.core import resource
-from longtask.core.resource import ConditionType, Phase, Reason
+from longtask.core import deadletters, resource
+from longtask.core.resource import AttemptRecord, ConditionType, LongTask, Phase, Reason
 
 from . import attempts, backoff, clock, conditions, jobs
 from .settings import Settings
@@ -67,10 +67,10 @@ class Plan:
 
     delete_job: str | None = None
     create_job: dict[str, Any] | None = None
-    status: dict[str, Any] | None = None
+    status: resource.Status | None = None
     transitions: list[Transition] = dataclasses.field(default_factory=list)
     events: list[KubeEvent] = dataclasses.field(default_factory=list)
-    deadletter: dict[str, Any] | None = None
+    deadletter: deadletters.DeadLetter | None = None
     stalled: bool | None = None
     """New value of the Stalled condition, when it changed."""
     delete_task: bool = False
@@ -81,35 +81,29 @@ class Plan:
         return not (self.delete_job or self.create_job or self.status or self.delete_task)
 
 
-def phase_of(task: Mapping[str, Any]) -> Phase | None:
-    raw = (task.get("status") or {}).get("phase")
-    try:
-        return Phase(raw) if raw else None
-    except ValueError:
-        return None
+def phase_of(task: LongTask) -> Phase | None:
+    return resource.phase_of(task.get("status") or {})
 
 
-def current_attempt(task: Mapping[str, Any]) -> int:
+def current_attempt(task: LongTask) -> int:
     return int((task.get("status") or {}).get("attempt") or 0)
 
 
 class _Draft:
     """Accumulates one status patch and its plan while `decide` walks the lifecycle."""
 
-    def __init__(self, task: Mapping[str, Any], obs: Observation) -> None:
+    def __init__(self, task: LongTask, obs: Observation) -> None:
         self.task = task
-        self.meta: Mapping[str, Any] = task["metadata"]
-        self.spec: Mapping[str, Any] = task.get("spec") or {}
-        self.status: Mapping[str, Any] = task.get("status") or {}
+        self.meta = task["metadata"]
+        self.spec = task["spec"]
+        self.status: resource.Status = task.get("status") or {}
         self.obs = obs
         self.now = clock.format_time(obs.now)
         self.phase = phase_of(task)
         self.attempt = current_attempt(task)
-        self.conditions: list[dict[str, Any]] = [
-            dict(c) for c in self.status.get("conditions") or []
-        ]
-        self.attempts: list[dict[str, Any]] = [dict(a) for a in self.status.get("attempts") or []]
-        self.patch: dict[str, Any] = {}
+        self.conditions = [c.copy() for c in self.status.get("conditions") or []]
+        self.attempts = [a.copy() for a in self.status.get("attempts") or []]
+        self.patch = resource.Status()
         self.plan = Plan()
 
     @property
@@ -126,17 +120,15 @@ class _Draft:
     def move(self, new: Phase, reason: Reason, message: str, event_type: str = NORMAL) -> None:
         self.plan.transitions.append(Transition(self.phase, new, reason, message, self.attempt))
         self.plan.events.append(KubeEvent(event_type, reason, message))
-        self.patch["phase"] = new.value
-        self.patch["reason"] = reason.value
+        self.patch |= resource.Status(phase=new.value, reason=reason.value)
         self.phase = new
 
     def end_attempt(self, outcome: resource.AttemptOutcome, verdict: attempts.Verdict) -> None:
         if not self.attempts or self.attempts[-1].get("number") != self.attempt:
-            self.attempts.append(
-                {"number": self.attempt, "jobName": jobs.job_name(self.meta["name"], self.attempt)}
-            )
+            job_name = jobs.job_name(self.meta["name"], self.attempt)
+            self.attempts.append(AttemptRecord(number=self.attempt, jobName=job_name))
         record = self.attempts[-1]
-        record.update({"finish": self.now, "outcome": outcome.value})
+        record |= AttemptRecord(finish=self.now, outcome=outcome.value)
         if verdict.reason is not None:
             record["reason"] = verdict.reason.value
         if verdict.exit_code is not None:
@@ -149,11 +141,12 @@ class _Draft:
         job = jobs.build_job(self.task, number, settings)
         name = job["metadata"]["name"]
         self.attempt = number
+        running = resource.AttemptOutcome.RUNNING.value
         self.attempts.append(
-            {"number": number, "jobName": name, "start": self.now, "outcome": "Running"}
+            AttemptRecord(number=number, jobName=name, start=self.now, outcome=running)
         )
-        self.patch.update(
-            {"attempt": number, "jobName": name, "attempts": self.attempts, "nextAttemptTime": None}
+        self.patch |= resource.Status(
+            attempt=number, jobName=name, attempts=self.attempts, nextAttemptTime=None
         )
         total = backoff.max_attempts(self.spec)
         message = f"attempt {number} of {total}: created Job {name}"
@@ -169,8 +162,7 @@ class _Draft:
         self.move(Phase.RUNNING, Reason.POD_RUNNING, message)
 
     def finish(self, phase: Phase, reason: Reason, message: str, event_type: str = NORMAL) -> None:
-        self.patch["completionTime"] = self.now
-        self.patch["nextAttemptTime"] = None
+        self.patch |= resource.Status(completionTime=self.now, nextAttemptTime=None)
         self.condition(ConditionType.RUNNING, False, reason, message)
         kind = {
             Phase.SUCCEEDED: ConditionType.SUCCEEDED,
@@ -194,7 +186,7 @@ class _Draft:
 
 
 def decide(
-    task: Mapping[str, Any],
+    task: LongTask,
     obs: Observation,
     settings: Settings,
     rand: Callable[[], float] = random.random,
@@ -314,22 +306,22 @@ def _attempt_failed(draft: _Draft, verdict: attempts.Verdict, rand: Callable[[],
     message = f"{what}; all {total} attempts failed"
     draft.condition(ConditionType.DEAD_LETTERED, True, Reason.ATTEMPTS_EXHAUSTED, message)
     draft.finish(Phase.FAILED, Reason.ATTEMPTS_EXHAUSTED, message, WARNING)
-    draft.plan.deadletter = {
-        "namespace": draft.meta["namespace"],
-        "name": draft.meta["name"],
-        "uid": draft.meta["uid"],
-        "attempts": draft.attempt,
-        "reason": (verdict.reason or Reason.ATTEMPT_FAILED).value,
-        "error": verdict.message,
-        "ts": clock.to_ms(draft.obs.now),
-    }
+    draft.plan.deadletter = deadletters.DeadLetter(
+        namespace=draft.meta["namespace"],
+        name=draft.meta["name"],
+        uid=draft.meta["uid"],
+        attempts=draft.attempt,
+        reason=(verdict.reason or Reason.ATTEMPT_FAILED).value,
+        error=verdict.message,
+        ts=clock.to_ms(draft.obs.now),
+    )
 
 
-def stall_seconds(spec: Mapping[str, Any]) -> int:
+def stall_seconds(spec: resource.Spec) -> int:
     return int(spec.get("stallSeconds") or resource.DEFAULT_STALL_SECONDS)
 
 
-def is_stale(task: Mapping[str, Any], heartbeat_ms: int, now: dt.datetime) -> bool:
+def is_stale(task: LongTask, heartbeat_ms: int, now: dt.datetime) -> bool:
     """Whether the current attempt has been silent for longer than stallSeconds.
 
     Silence counts from the last heartbeat, or from when the attempt was seen running (a pod that
@@ -342,14 +334,14 @@ def is_stale(task: Mapping[str, Any], heartbeat_ms: int, now: dt.datetime) -> bo
     if started is not None:
         marks.append(clock.to_ms(started))
     running = conditions.find(status.get("conditions") or [], ConditionType.RUNNING)
-    if running is not None and running.get("status") == "True":
+    if running is not None and running.get("status") == conditions.TRUE:
         since = clock.parse_time(running.get("lastTransitionTime"))
         if since is not None:
             marks.append(clock.to_ms(since))
     baseline = max(marks)
     if baseline == 0:
         return False
-    return clock.to_ms(now) - baseline > stall_seconds(task.get("spec") or {}) * 1000
+    return clock.to_ms(now) - baseline > stall_seconds(task["spec"]) * 1000
 
 
 def _check_stall(draft: _Draft) -> None:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 from longtask.core import resource
+from longtask.core.resource import LongTask
 
 Key = tuple[str, str]  # (namespace, name)
 
@@ -37,21 +38,25 @@ def _slim_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
     return {k: copy.deepcopy(meta[k]) for k in _META_KEYS if k in meta}
 
 
-def slim_task(task: Mapping[str, Any]) -> dict[str, Any]:
-    """What reconciling needs of a LongTask; a finished one keeps no payload."""
-    spec = copy.deepcopy(dict(task.get("spec") or {}))
-    status = copy.deepcopy(dict(task.get("status") or {}))
-    if status.get("phase") in {p.value for p in resource.FINAL_PHASES}:
-        for field in ("params", "command", "env"):
-            spec.pop(field, None)
+def slim_task(task: Mapping[str, Any]) -> LongTask:
+    """What reconciling needs of a LongTask (as the API server sent it, typed from here on); a
+    finished one keeps no payload."""
+    # The one place where an object from the API server becomes typed.
+    spec = cast(resource.Spec, copy.deepcopy(dict(task.get("spec") or {})))
+    status = cast(resource.Status, copy.deepcopy(dict(task.get("status") or {})))
+    phase = resource.phase_of(status)
+    if phase is not None and phase.is_final:
+        spec.pop("params", None)
+        spec.pop("command", None)
+        spec.pop("env", None)
         status.pop("result", None)
-    return {
-        "apiVersion": task.get("apiVersion", resource.API_VERSION),
-        "kind": task.get("kind", resource.KIND),
-        "metadata": _slim_meta(task["metadata"]),
-        "spec": spec,
-        "status": status,
-    }
+    return LongTask(
+        apiVersion=task.get("apiVersion", resource.API_VERSION),
+        kind=task.get("kind", resource.KIND),
+        metadata=cast(resource.ObjectMeta, _slim_meta(task["metadata"])),
+        spec=spec,
+        status=status,
+    )
 
 
 def slim_job(job: Mapping[str, Any]) -> dict[str, Any]:
@@ -76,7 +81,7 @@ class Store:
     """LongTasks by (namespace, name) and attempt Jobs by (namespace, name)."""
 
     def __init__(self) -> None:
-        self._tasks: dict[Key, dict[str, Any]] = {}
+        self._tasks: dict[Key, LongTask] = {}
         self._jobs: dict[Key, dict[str, Any]] = {}
 
     def put_task(self, task: Mapping[str, Any]) -> bool:
@@ -94,10 +99,10 @@ class Store:
         if held is not None and (uid is None or held["metadata"].get("uid") == uid):
             del self._tasks[key]
 
-    def task(self, key: Key) -> dict[str, Any] | None:
+    def task(self, key: Key) -> LongTask | None:
         return self._tasks.get(key)
 
-    def tasks(self) -> Iterator[dict[str, Any]]:
+    def tasks(self) -> Iterator[LongTask]:
         return iter(list(self._tasks.values()))
 
     def put_job(self, job: Mapping[str, Any]) -> bool:

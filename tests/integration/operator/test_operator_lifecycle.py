@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import subprocess
-from typing import Any
+from typing import Any, cast
 
 import redis
 from longtask.core import events, keys
+from longtask.core.resource import Spec
 from longtask.operator import backoff, clock
 
 from tests.fixtures.operator import OperatorProcess, Tasks
@@ -91,7 +92,7 @@ def test_two_failures_then_success_backs_off_between_three_jobs(
     assert [a.get("exitCode") for a in records] == [1, 1, 0]
     names = sorted(j.metadata.name for j in tasks.jobs(uid))
     assert names == ["flaky-1", "flaky-2", "flaky-3"]
-    ceiling = backoff.Backoff.from_spec(spec)
+    ceiling = backoff.Backoff.from_spec(cast(Spec, spec))
     for n in (1, 2):
         finished = clock.parse_time(records[n - 1]["finish"])
         started = clock.parse_time(records[n]["start"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from longtask.core import runnerenv
+from longtask.core.resource import Spec
 from longtask.operator import admission
 
 
@@ -18,7 +19,7 @@ def test_params_over_64_kib_are_refused_with_their_size() -> None:
 
 def test_params_of_exactly_the_limit_pass() -> None:
     overhead = len('{"b":""}')
-    spec = {"command": ["true"], "params": {"b": "x" * (64 * 1024 - overhead)}}
+    spec = Spec(command=["true"], params={"b": "x" * (64 * 1024 - overhead)})
     assert admission.problems(spec) == []
 
 

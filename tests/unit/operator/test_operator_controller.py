@@ -7,6 +7,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any, cast
 
+from longtask.core.resource import LongTask
 from longtask.operator import publishing
 from longtask.operator.controller import Controller
 from longtask.operator.kube import Kube
@@ -19,8 +20,8 @@ from tests.fixtures.operator import T0, make_job, make_task
 class FakeKube:
     """Keeps Jobs and the LongTask status in dicts; counts writes like kube.Kube."""
 
-    def __init__(self, task: dict[str, Any]) -> None:
-        self.task = task
+    def __init__(self, task: LongTask) -> None:
+        self.task = cast(dict[str, Any], task)
         self.jobs: dict[str, dict[str, Any]] = {}
         self.events: list[str] = []
         self.writes: collections.Counter[str] = collections.Counter()
@@ -71,7 +72,7 @@ class FakeKube:
         self.events.append(reason)
 
 
-def controller_for(task: dict[str, Any]) -> tuple[Controller, FakeKube]:
+def controller_for(task: LongTask) -> tuple[Controller, FakeKube]:
     fake = FakeKube(task)
     controller = Controller(
         Settings(),

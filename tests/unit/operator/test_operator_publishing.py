@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import socket
 
-from longtask.core import events, keys
-from longtask.core.resource import Phase, Reason
+from longtask.core import deadletters, events, keys
+from longtask.core.resource import Phase, Reason, Status
 from longtask.operator import publishing
 from longtask.operator.reconcile import Transition
 
@@ -14,19 +14,16 @@ def test_a_final_transition_writes_status_end_and_expiries() -> None:
     moves = [
         Transition(Phase.RUNNING, Phase.FAILED, Reason.ATTEMPTS_EXHAUSTED, "all failed", 3),
     ]
-    dead = {"namespace": "ns", "name": "t", "uid": "u", "attempts": 3}
+    dead = deadletters.DeadLetter(
+        namespace="ns", name="t", uid="u", attempts=3, reason="AttemptFailed", error="e", ts=7
+    )
     commands = publishing.task_commands("u", moves, dead)
     xadds = [c for c in commands if c.op == "xadd"]
     assert [c.key for c in xadds] == [keys.events("u"), keys.events("u"), keys.DEADLETTER]
     status, end = (events.decode(dict(c.fields or {})) for c in xadds[:2])
     assert (status["type"], status["phase"], status["attempt"]) == ("status", "Failed", 3)
     assert (end["type"], end["reason"]) == ("end", "AttemptsExhausted")
-    assert dict(xadds[2].fields or {}) == {
-        "namespace": "ns",
-        "name": "t",
-        "uid": "u",
-        "attempts": "3",
-    }
+    assert deadletters.decode(xadds[2].fields or {}) == dead
     expired = {c.key for c in commands if c.op == "expire"}
     assert keys.events("u") in expired and keys.state("u") in expired
     hset = next(c for c in commands if c.op == "hset")
@@ -66,7 +63,7 @@ async def test_without_a_url_nothing_is_written_or_read() -> None:
 
 
 def test_repair_writes_the_missed_final_phase_with_its_end() -> None:
-    status = {"phase": "Succeeded", "reason": "Completed", "message": "done", "attempt": 2}
+    status = Status(phase="Succeeded", reason="Completed", message="done", attempt=2)
     commands = publishing.repair_commands("u1", status, published_phase="Running")
     written = [events.decode(c.fields or {}) for c in commands if c.op == "xadd"]
     assert [e["type"] for e in written] == ["status", "end"]
@@ -82,7 +79,7 @@ def test_repair_writes_nothing_when_redis_has_the_phase_or_there_is_none() -> No
 
 
 def test_repair_of_a_non_final_phase_writes_no_end_and_tolerates_unknown_reasons() -> None:
-    status = {"phase": "Running", "reason": "SomethingNew", "attempt": 1}
+    status = Status(phase="Running", reason="SomethingNew", attempt=1)
     commands = publishing.repair_commands("u1", status, published_phase=None)
     written = [events.decode(c.fields or {}) for c in commands if c.op == "xadd"]
     assert [e["type"] for e in written] == ["status"]

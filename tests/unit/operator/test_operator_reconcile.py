@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from longtask.core.resource import ConditionType, Phase, Reason
+from longtask.core.resource import ConditionType, LongTask, Phase, Reason
 from longtask.operator import clock, conditions, reconcile
 from longtask.operator.reconcile import Observation
 from longtask.operator.settings import Settings
@@ -17,13 +17,13 @@ SETTINGS = Settings()
 NOW = T0
 
 
-def decide(task: dict[str, Any], rand: float = 0.5, **obs: Any) -> reconcile.Plan:
+def decide(task: LongTask, rand: float = 0.5, **obs: Any) -> reconcile.Plan:
     return reconcile.decide(
         task, Observation(now=obs.pop("now", NOW), **obs), SETTINGS, lambda: rand
     )
 
 
-def running_task(attempt: int = 1, **spec: Any) -> dict[str, Any]:
+def running_task(attempt: int = 1, **spec: Any) -> LongTask:
     started = clock.format_time(NOW - dt.timedelta(seconds=30))
     return make_task(
         spec={"command": ["x"], **spec},
@@ -99,7 +99,7 @@ def test_a_deleting_task_is_left_alone() -> None:
 # Attempt progress --------------------------------------------------------------------------
 
 
-def pending_task() -> dict[str, Any]:
+def pending_task() -> LongTask:
     task = running_task()
     task["status"]["phase"] = "Pending"
     del task["status"]["startTime"]
@@ -327,7 +327,7 @@ def test_ending_clears_stalled() -> None:
 # Retention ---------------------------------------------------------------------------------
 
 
-def finished_task(ttl: int | None, ended_ago: float) -> dict[str, Any]:
+def finished_task(ttl: int | None, ended_ago: float) -> LongTask:
     spec: dict[str, Any] = {"command": ["x"]}
     if ttl is not None:
         spec["ttlSecondsAfterFinished"] = ttl

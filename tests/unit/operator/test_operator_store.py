@@ -25,7 +25,7 @@ def test_finished_tasks_keep_no_payload() -> None:
 
 def test_managed_fields_and_annotations_are_not_kept() -> None:
     task = make_task()
-    task["metadata"]["managedFields"] = [{"manager": "kubectl"}]
+    task["metadata"]["managedFields"] = [{"manager": "kubectl"}]  # type: ignore[typeddict-unknown-key]
     task["metadata"]["annotations"] = {"kubectl.kubernetes.io/last-applied-configuration": "{}"}
     slim = slim_task(task)
     assert "managedFields" not in slim["metadata"] and "annotations" not in slim["metadata"]
