@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from longtask.core import resource
@@ -75,7 +75,7 @@ def failure_from_exit_code(code: int | None) -> tuple[resource.Reason, str]:
     return resource.Reason.ATTEMPT_FAILED, f"the runner exited {code}"
 
 
-def judge(job: Mapping[str, Any], pods: list[Mapping[str, Any]] | None = None) -> Verdict:
+def judge(job: Mapping[str, Any], pods: Sequence[Mapping[str, Any]] | None = None) -> Verdict:
     """The verdict on an attempt from its Job and, if listed, its pods (None = not looked at)."""
     exit_codes = [c for c in (pod_exit_code(p) for p in pods or []) if c is not None]
     exit_code = exit_codes[-1] if exit_codes else None

@@ -1,26 +1,29 @@
 """The reconcile loop: watch events feed the store and a work queue; workers observe, decide, act.
 
 One worker handles a given task at a time (the work queue guarantees it); `settings.workers`
-tasks are reconciled concurrently. A reconcile reads only the in-memory store, except for the
-admission check of a new task (one read of its service account), a Job missing from the store (one
-read) and pods when the Job alone cannot tell (see attempts.needs_pods). It writes only when the
-decision changes something, so the runner's frequent progress patches cost no operator writes.
+tasks are reconciled concurrently. A reconcile reads only the in-memory store, except for what the
+decision asks for (reconcile.Need): the service account of a new task (one read), a Job missing
+from the store (one read) and pods when the Job alone cannot tell (see attempts.needs_pods). It
+writes only when the decision changes something, so the runner's frequent progress patches cost
+no operator writes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import random
+import typing
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from longtask.core import resource
 from longtask.core.resource import ConditionType, LongTask, Phase
 
-from . import admission, attempts, conditions, jobs, publishing, reconcile
+from . import conditions, publishing, reconcile
 from .kube import Kube
 from .metrics import Metrics
 from .settings import Settings
@@ -31,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 # Retry delays of a reconcile that raised: doubling from 1 s up to a minute.
 ERROR_BACKOFF_MAX_SECONDS = 60.0
+# Rounds of observing what a decision needs (service account or Job, then pods) before it plans.
+MAX_OBSERVATIONS = 4
 
 
 class Controller:
@@ -137,65 +142,56 @@ class Controller:
                 self.queue.done(key)
 
     async def handle(self, key: Key) -> None:
-        """Observe, decide and act for one task."""
+        """Observe what the decision needs, decide and act, for one task."""
         task = self.store.task(key)
         if task is None:
             return
-        obs = await self._observe(task)
-        plan = reconcile.decide(task, obs, self.settings, self._rand)
-        await self._apply(key, task, plan, obs.now)
+        obs = reconcile.Observation(
+            now=self._now(), heartbeat_ms=self.heartbeats.get(task["metadata"]["uid"])
+        )
+        for _ in range(MAX_OBSERVATIONS):
+            decision = reconcile.decide(task, obs, self.settings, self._rand)
+            if isinstance(decision, reconcile.Plan):
+                await self._apply(key, task, decision, obs.now)
+                return
+            obs = await self._observe(task, decision, obs)
+        raise RuntimeError(f"the decision kept asking for more observations ({decision})")
 
-    def _current_job(self, task: LongTask) -> dict[str, Any] | None:
-        """The current attempt's Job from the store, if it belongs to this task."""
+    async def _observe(
+        self, task: LongTask, need: reconcile.Need, obs: reconcile.Observation
+    ) -> reconcile.Observation:
+        """`obs` with what `need` asks for."""
+        namespace = task["metadata"]["namespace"]
+        match need:
+            case reconcile.CheckServiceAccount(name=account):
+                exists = await self.kube.service_account_exists(namespace, account)
+                return dataclasses.replace(obs, service_account_exists=exists)
+            case reconcile.LookUpJob(name=name, confirm=confirm):
+                return dataclasses.replace(obs, job=await self._look_up_job(task, name, confirm))
+            case reconcile.ListPods(job_name=name):
+                pods = await self.kube.list_pods(namespace, name)
+                return dataclasses.replace(obs, pods=pods)
+            case _:
+                typing.assert_never(need)
+
+    def _own_job(self, task: LongTask, name: str) -> dict[str, Any] | None:
+        """The stored Job of that name, if it belongs to this task (not to an older namesake)."""
         meta = task["metadata"]
-        name = jobs.job_name(meta["name"], reconcile.current_attempt(task))
         job = self.store.job((meta["namespace"], name))
         if job is None:
             return None
         labels = job["metadata"].get("labels") or {}
         return job if labels.get(resource.LABEL_UID) == meta["uid"] else None
 
-    async def _observe(self, task: LongTask) -> reconcile.Observation:
-        now = self._now()
-        meta = task["metadata"]
-        spec = task["spec"]
-        phase = reconcile.phase_of(task)
-        if meta.get("deletionTimestamp"):
-            return reconcile.Observation(now=now)
-        if phase is None:
-            problems = admission.problems(spec)
-            if not problems:
-                account = jobs.service_account(spec, self.settings)
-                exists = await self.kube.service_account_exists(meta["namespace"], account)
-                problem = admission.service_account_problem(account, meta["namespace"], exists)
-                if problem:
-                    problems.append(problem)
-            return reconcile.Observation(now=now, admission_problems=tuple(problems))
-        if phase.is_final:
-            return reconcile.Observation(now=now, job=self._current_job(task))
-        if phase is Phase.RETRYING:
-            return reconcile.Observation(now=now)
-        job = self._current_job(task)
-        missing = False
-        if job is None:
-            name = jobs.job_name(meta["name"], reconcile.current_attempt(task))
-            fetched = await self.kube.read_job(meta["namespace"], name)
-            if fetched is None:
-                missing = True
-            else:
-                self.store.put_job(fetched)
-                job = self._current_job(task)
-        pods: list[Mapping[str, Any]] | None = None
-        if job is not None and not spec.get("cancel") and attempts.needs_pods(job):
-            listed = await self.kube.list_pods(meta["namespace"], job["metadata"]["name"])
-            pods = list[Mapping[str, Any]](listed)
-        return reconcile.Observation(
-            now=now,
-            job=job,
-            job_missing=missing,
-            pods=pods,
-            heartbeat_ms=self.heartbeats.get(meta["uid"]),
-        )
+    async def _look_up_job(self, task: LongTask, name: str, confirm: bool) -> reconcile.JobLookup:
+        job = self._own_job(task, name)
+        if job is not None or not confirm:
+            return reconcile.JobLookup(job)
+        fetched = await self.kube.read_job(task["metadata"]["namespace"], name)
+        if fetched is None:
+            return reconcile.JobLookup(missing=True)
+        self.store.put_job(fetched)
+        return reconcile.JobLookup(self._own_job(task, name))
 
     async def _apply(
         self, key: Key, task: LongTask, plan: reconcile.Plan, now: dt.datetime

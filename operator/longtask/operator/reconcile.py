@@ -1,9 +1,14 @@
-"""The lifecycle of a LongTask as a pure function: (task, observation) → plan.
+"""The lifecycle of a LongTask as a pure function: (task, observation) → plan, or what to observe.
 
 `decide` is level-triggered: it looks at the task's recorded status and at what is observed now
 (the current attempt's Job, its pods when needed, the heartbeat) and returns what to do. Running
 it twice on the same input gives the same plan, and every effect it asks for is idempotent
 (deterministic Job names, merge patches), so a restarted operator simply decides again.
+
+The lifecycle is dispatched on the phase here only. When a step needs something the controller
+has not observed yet (a service account, the current attempt's Job, its pods) `decide` returns
+that `Need` instead of a plan; the controller observes it and decides again with the richer
+observation. So the question of what to look at is answered by the code that uses the answer.
 
 Order of effects (the controller's job): delete Job, create Job, patch status, then Events, Redis
 and metrics. A Job is created before the status records its attempt, so a crash in between
@@ -15,13 +20,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from longtask.core import deadletters, resource
 from longtask.core.resource import AttemptRecord, ConditionType, LongTask, Phase, Reason
 
-from . import attempts, backoff, clock, conditions, jobs
+from . import admission, attempts, backoff, clock, conditions, jobs
 from .settings import Settings
 
 NORMAL = "Normal"
@@ -29,20 +34,54 @@ WARNING = "Warning"
 
 
 @dataclasses.dataclass(frozen=True)
+class JobLookup:
+    """The current attempt's Job, as the controller looked it up."""
+
+    job: Mapping[str, Any] | None = None
+    """The Job, when it exists and belongs to this task."""
+    missing: bool = False
+    """Confirmed with the API server: no Job of that name exists."""
+
+
+@dataclasses.dataclass(frozen=True)
 class Observation:
-    """What the controller saw for one task just before deciding."""
+    """What the controller saw for one task; None marks what it has not looked at."""
 
     now: dt.datetime
-    job: Mapping[str, Any] | None = None
-    """The current attempt's Job, when it exists."""
-    job_missing: bool = False
-    """Confirmed with the API server: the current attempt's Job does not exist."""
-    pods: list[Mapping[str, Any]] | None = None
-    """The current attempt's pods, when listed (see attempts.needs_pods)."""
-    admission_problems: tuple[str, ...] | None = None
-    """Admission result for a new task (None = not checked)."""
     heartbeat_ms: int | None = None
     """Last heartbeat in Redis (unix ms); 0 = none yet; None = unknown (no Redis, not read)."""
+    service_account_exists: bool | None = None
+    """Whether a new task's service account exists (see CheckServiceAccount)."""
+    job: JobLookup | None = None
+    """The current attempt's Job (see LookUpJob)."""
+    pods: Sequence[Mapping[str, Any]] | None = None
+    """The current attempt's pods (see ListPods)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckServiceAccount:
+    """Need: whether the service account a new task would run as exists in its namespace."""
+
+    name: str
+
+
+@dataclasses.dataclass(frozen=True)
+class LookUpJob:
+    """Need: the current attempt's Job, from the store; when the store has no Job of this
+    task's under that name and `confirm` is set, from the API server."""
+
+    name: str
+    confirm: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class ListPods:
+    """Need: the pods of the current attempt's Job (when the Job alone cannot tell)."""
+
+    job_name: str
+
+
+Need = CheckServiceAccount | LookUpJob | ListPods
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,6 +146,11 @@ class _Draft:
         self.plan = Plan()
 
     @property
+    def job_name(self) -> str:
+        """The current attempt's Job (named deterministically from the task and the attempt)."""
+        return jobs.job_name(self.meta["name"], self.attempt)
+
+    @property
     def generation(self) -> int | None:
         gen = self.meta.get("generation")
         return int(gen) if gen is not None else None
@@ -125,8 +169,7 @@ class _Draft:
 
     def end_attempt(self, outcome: resource.AttemptOutcome, verdict: attempts.Verdict) -> None:
         if not self.attempts or self.attempts[-1].get("number") != self.attempt:
-            job_name = jobs.job_name(self.meta["name"], self.attempt)
-            self.attempts.append(AttemptRecord(number=self.attempt, jobName=job_name))
+            self.attempts.append(AttemptRecord(number=self.attempt, jobName=self.job_name))
         record = self.attempts[-1]
         record |= AttemptRecord(finish=self.now, outcome=outcome.value)
         if verdict.reason is not None:
@@ -190,31 +233,38 @@ def decide(
     obs: Observation,
     settings: Settings,
     rand: Callable[[], float] = random.random,
-) -> Plan:
-    """The plan that moves `task` one step along its lifecycle, given what was observed."""
+) -> Plan | Need:
+    """The plan that moves `task` one step along its lifecycle, given what was observed; or
+    what must be observed first."""
     draft = _Draft(task, obs)
     if draft.meta.get("deletionTimestamp"):
         return Plan()  # owner references remove the Jobs; nothing to record on a dying object
+    need: Need | None = None
     if draft.phase is None:
-        _admit(draft, settings)
+        need = _admit(draft, settings)
     elif draft.phase.is_final:
-        _after_end(draft)
+        need = _after_end(draft)
     elif draft.phase is Phase.RETRYING:
         _backing_off(draft, settings)
     else:
-        _attempting(draft, settings, rand)
-    return draft.result()
+        need = _attempting(draft, settings, rand)
+    return draft.result() if need is None else need
 
 
 def _cancel_requested(draft: _Draft) -> bool:
     return bool(draft.spec.get("cancel"))
 
 
-def _admit(draft: _Draft, settings: Settings) -> None:
-    problems = draft.obs.admission_problems
-    if problems is None:
-        draft.plan.requeue_after = 1.0  # the controller checks admission first; be safe anyway
-        return
+def _admit(draft: _Draft, settings: Settings) -> Need | None:
+    problems = admission.problems(draft.spec)
+    if not problems:
+        account = jobs.service_account(draft.spec, settings)
+        exists = draft.obs.service_account_exists
+        if exists is None:
+            return CheckServiceAccount(account)
+        problem = admission.service_account_problem(account, draft.meta["namespace"], exists)
+        if problem:
+            problems.append(problem)
     if problems:
         message = "refused: " + "; ".join(problems)
         draft.patch["message"] = message[: resource.MESSAGE_MAX_CHARS]
@@ -223,6 +273,7 @@ def _admit(draft: _Draft, settings: Settings) -> None:
         draft.finish(Phase.CANCELLED, Reason.CANCEL_REQUESTED, "cancelled before it started")
     else:
         draft.start_attempt(1, settings)
+    return None
 
 
 def _backing_off(draft: _Draft, settings: Settings) -> None:
@@ -240,11 +291,13 @@ def _backing_off(draft: _Draft, settings: Settings) -> None:
     draft.start_attempt(draft.attempt + 1, settings)
 
 
-def _attempting(draft: _Draft, settings: Settings, rand: Callable[[], float]) -> None:
-    job_name = jobs.job_name(draft.meta["name"], draft.attempt)
+def _attempting(draft: _Draft, settings: Settings, rand: Callable[[], float]) -> Need | None:
+    looked_up = draft.obs.job
+    if looked_up is None:
+        return LookUpJob(draft.job_name, confirm=True)
     if _cancel_requested(draft):
-        if not draft.obs.job_missing:
-            draft.plan.delete_job = job_name
+        if not looked_up.missing:
+            draft.plan.delete_job = draft.job_name
         verdict = attempts.Verdict(
             attempts.State.FAILED, Reason.CANCEL_REQUESTED, None, "cancelled by spec.cancel"
         )
@@ -252,27 +305,29 @@ def _attempting(draft: _Draft, settings: Settings, rand: Callable[[], float]) ->
         draft.finish(
             Phase.CANCELLED, Reason.CANCEL_REQUESTED, f"cancelled during attempt {draft.attempt}"
         )
-        return
-    if draft.obs.job is not None:
-        verdict = attempts.judge(draft.obs.job, draft.obs.pods)
-    elif draft.obs.job_missing:
+        return None
+    if looked_up.job is not None:
+        if draft.obs.pods is None and attempts.needs_pods(looked_up.job):
+            return ListPods(draft.job_name)
+        verdict = attempts.judge(looked_up.job, draft.obs.pods)
+    elif looked_up.missing:
         verdict = attempts.Verdict(
             attempts.State.FAILED,
             Reason.POD_LOST,
             None,
-            f"Job {job_name} disappeared before the attempt finished",
+            f"Job {draft.job_name} disappeared before the attempt finished",
         )
-    else:
+    else:  # a Job of that name belongs to an older task of the same name: wait until it is gone
         draft.plan.requeue_after = 1.0
-        return
+        return None
     if verdict.state is attempts.State.WAITING:
-        return  # the Job watch brings the next change (its pod ready, or the Job finished)
+        return None  # the Job watch brings the next change (its pod ready, or the Job finished)
     if verdict.state is attempts.State.RUNNING:
         if draft.phase is Phase.PENDING:
             draft.mark_running()
         else:
             _check_stall(draft)
-        return
+        return None
     if verdict.state is attempts.State.SUCCEEDED:
         if draft.phase is Phase.PENDING:
             draft.mark_running()  # it ran, if too briefly to be seen running
@@ -280,8 +335,9 @@ def _attempting(draft: _Draft, settings: Settings, rand: Callable[[], float]) ->
         if draft.status.get("progress") is None:
             draft.patch["progress"] = 100
         draft.finish(Phase.SUCCEEDED, Reason.COMPLETED, f"attempt {draft.attempt} succeeded")
-        return
+        return None
     _attempt_failed(draft, verdict, rand)
+    return None
 
 
 def _attempt_failed(draft: _Draft, verdict: attempts.Verdict, rand: Callable[[], float]) -> None:
@@ -362,24 +418,28 @@ def _check_stall(draft: _Draft) -> None:
         draft.plan.stalled = False
 
 
-def _after_end(draft: _Draft) -> None:
-    job = draft.obs.job
-    if (
-        draft.phase is Phase.CANCELLED
-        and job is not None
-        and attempts.judge(job).state in (attempts.State.WAITING, attempts.State.RUNNING)
-        and not (job.get("metadata") or {}).get("deletionTimestamp")
-    ):
-        # A crash between deciding to cancel and deleting the Job: finish the deletion.
-        draft.plan.delete_job = job["metadata"]["name"]
+def _after_end(draft: _Draft) -> Need | None:
+    if draft.phase is Phase.CANCELLED:
+        # A crash between deciding to cancel and deleting the Job leaves it running: finish the
+        # deletion. The store's word is enough (no API read for every finished task).
+        if draft.obs.job is None:
+            return LookUpJob(draft.job_name, confirm=False)
+        job = draft.obs.job.job
+        if (
+            job is not None
+            and attempts.judge(job).state in (attempts.State.WAITING, attempts.State.RUNNING)
+            and not (job.get("metadata") or {}).get("deletionTimestamp")
+        ):
+            draft.plan.delete_job = draft.job_name
     ttl = draft.spec.get("ttlSecondsAfterFinished")
     if ttl is None:
-        return
+        return None
     ended = clock.parse_time(draft.status.get("completionTime"))
     if ended is None:
-        return
+        return None
     remaining = (ended + dt.timedelta(seconds=int(ttl)) - draft.obs.now).total_seconds()
     if remaining <= 0:
         draft.plan.delete_task = True
     else:
         draft.plan.requeue_after = remaining
+    return None

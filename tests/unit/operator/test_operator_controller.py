@@ -24,6 +24,7 @@ class FakeKube:
         self.task = cast(dict[str, Any], task)
         self.jobs: dict[str, dict[str, Any]] = {}
         self.events: list[str] = []
+        self.reads: list[str] = []
         self.writes: collections.Counter[str] = collections.Counter()
         self.version = 100
 
@@ -39,6 +40,7 @@ class FakeKube:
         return self.jobs[name]
 
     async def read_job(self, namespace: str, name: str) -> dict[str, Any] | None:
+        self.reads.append(name)
         return self.jobs.get(name)
 
     async def delete_job(self, namespace: str, name: str) -> None:
@@ -150,3 +152,24 @@ async def test_deleted_task_is_forgotten() -> None:
     controller.task_event("DELETED", make_task())
     assert controller.store.task(KEY) is None
     await controller.handle(KEY)  # nothing to do, no error
+
+
+async def test_a_job_the_store_lacks_is_read_once_and_kept() -> None:
+    controller, fake = controller_for(make_task())
+    await controller.handle(KEY)  # Pending with demo-1
+    controller.store.drop_job(("ns", "demo-1"))  # the watch has not delivered it yet
+    fake.jobs["demo-1"] = make_job("demo-1", active=1, ready=1)
+    await controller.handle(KEY)
+    assert fake.reads == ["demo-1"]
+    assert fake.task["status"]["phase"] == "Running"
+    assert controller.store.job(("ns", "demo-1")) is not None
+
+
+async def test_a_job_gone_from_store_and_api_server_is_a_lost_attempt() -> None:
+    controller, fake = controller_for(make_task())
+    await controller.handle(KEY)
+    controller.store.drop_job(("ns", "demo-1"))
+    fake.jobs.clear()
+    await controller.handle(KEY)
+    assert fake.task["status"]["phase"] == "Retrying"
+    assert fake.task["status"]["attempts"][-1]["reason"] == "PodLost"

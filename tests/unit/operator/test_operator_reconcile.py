@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from longtask.core.resource import ConditionType, LongTask, Phase, Reason
 from longtask.operator import clock, conditions, reconcile
-from longtask.operator.reconcile import Observation
+from longtask.operator.reconcile import JobLookup, Observation
 from longtask.operator.settings import Settings
 
 from tests.fixtures.operator import T0, make_job, make_pod, make_task
@@ -17,10 +17,23 @@ SETTINGS = Settings()
 NOW = T0
 
 
-def decide(task: LongTask, rand: float = 0.5, **obs: Any) -> reconcile.Plan:
+def decide_or_need(
+    task: LongTask, rand: float = 0.5, **obs: Any
+) -> reconcile.Plan | reconcile.Need:
+    """The decision on `task` given what is observed (`job=` a Job found, `job_missing=True`)."""
+    if "job" in obs:
+        obs["job"] = JobLookup(obs["job"])
+    if obs.pop("job_missing", False):
+        obs["job"] = JobLookup(missing=True)
     return reconcile.decide(
         task, Observation(now=obs.pop("now", NOW), **obs), SETTINGS, lambda: rand
     )
+
+
+def decide(task: LongTask, rand: float = 0.5, **obs: Any) -> reconcile.Plan:
+    decision = decide_or_need(task, rand, **obs)
+    assert isinstance(decision, reconcile.Plan), decision
+    return decision
 
 
 def running_task(attempt: int = 1, **spec: Any) -> LongTask:
@@ -53,13 +66,14 @@ def condition(plan: reconcile.Plan, kind: ConditionType) -> dict[str, Any] | Non
 # Admission ---------------------------------------------------------------------------------
 
 
-def test_new_task_without_admission_result_waits() -> None:
-    plan = decide(make_task())
-    assert plan.empty and plan.requeue_after == 1.0
+def test_a_new_task_asks_whether_its_service_account_exists() -> None:
+    assert decide_or_need(make_task()) == reconcile.CheckServiceAccount("longtask-runner")
+    own = make_task(spec={"command": ["x"], "serviceAccountName": "mine"})
+    assert decide_or_need(own) == reconcile.CheckServiceAccount("mine")
 
 
 def test_accepted_task_creates_attempt_1_and_goes_pending() -> None:
-    plan = decide(make_task(), admission_problems=())
+    plan = decide(make_task(), service_account_exists=True)
     assert plan.create_job is not None and plan.create_job["metadata"]["name"] == "demo-1"
     assert phases(plan) == [(None, Phase.PENDING)]
     status = plan.status
@@ -73,27 +87,35 @@ def test_accepted_task_creates_attempt_1_and_goes_pending() -> None:
 
 
 def test_refused_task_fails_with_the_reason_and_creates_no_job() -> None:
-    plan = decide(make_task(), admission_problems=("spec.params is too big",))
+    task = make_task(spec={"command": ["x"], "params": {"big": "x" * 70_000}})
+    plan = decide(task)  # nothing to look up: the spec alone is refused
     assert plan.create_job is None
     assert phases(plan) == [(None, Phase.FAILED)]
     assert plan.status is not None and plan.status["reason"] == "InvalidSpec"
-    assert "spec.params is too big" in plan.status["message"]
+    assert "spec.params is 68.4 KiB serialized" in plan.status["message"]
     failed = condition(plan, ConditionType.FAILED)
     assert failed is not None and failed["status"] == "True" and failed["reason"] == "InvalidSpec"
     assert plan.events[0].type == "Warning"
     assert plan.deadletter is None
 
 
+def test_a_missing_service_account_refuses_the_task() -> None:
+    plan = decide(make_task(), service_account_exists=False)
+    assert plan.create_job is None and phases(plan) == [(None, Phase.FAILED)]
+    assert plan.status is not None and plan.status["reason"] == "InvalidSpec"
+    assert "service account 'longtask-runner' does not exist" in plan.status["message"]
+
+
 def test_task_cancelled_before_start_never_gets_a_job() -> None:
     task = make_task(spec={"command": ["x"], "cancel": True})
-    plan = decide(task, admission_problems=())
+    plan = decide(task, service_account_exists=True)
     assert plan.create_job is None and phases(plan) == [(None, Phase.CANCELLED)]
 
 
 def test_a_deleting_task_is_left_alone() -> None:
     task = make_task()
     task["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
-    assert decide(task, admission_problems=()).empty
+    assert decide(task).empty
 
 
 # Attempt progress --------------------------------------------------------------------------
@@ -228,8 +250,16 @@ def test_a_vanished_job_is_a_lost_attempt() -> None:
     assert plan.status is not None and plan.status["attempts"][-1]["reason"] == "PodLost"
 
 
-def test_unknown_job_state_requeues_without_writing() -> None:
-    plan = decide(running_task())
+def test_an_attempt_asks_for_its_job_then_for_pods_only_when_the_job_cannot_tell() -> None:
+    assert decide_or_need(running_task(2)) == reconcile.LookUpJob("demo-2", confirm=True)
+    failed = make_job("demo-2", conditions=[{"type": "Failed", "reason": "BackoffLimitExceeded"}])
+    assert decide_or_need(running_task(2), job=failed) == reconcile.ListPods("demo-2")
+    running = make_job("demo-2", active=1, ready=1)
+    assert isinstance(decide_or_need(running_task(2), job=running), reconcile.Plan)
+
+
+def test_a_job_of_an_older_namesake_requeues_without_writing() -> None:
+    plan = decide(running_task(), job=None)  # looked up: the name is taken by another task's Job
     assert plan.empty and plan.requeue_after == 1.0
 
 
@@ -252,6 +282,15 @@ def test_cancel_during_backoff_creates_no_job() -> None:
     plan = decide(task)
     assert plan.create_job is None and plan.delete_job is None
     assert phases(plan) == [(Phase.RETRYING, Phase.CANCELLED)]
+
+
+def test_only_a_cancelled_task_looks_for_its_job_once_finished_and_in_the_store_only() -> None:
+    task = running_task()
+    task["status"]["phase"] = "Cancelled"
+    assert decide_or_need(task) == reconcile.LookUpJob("demo-1", confirm=False)
+    assert decide(task, job=None).empty
+    task["status"]["phase"] = "Succeeded"
+    assert decide(task).empty
 
 
 def test_cancelled_task_whose_job_survived_a_crash_deletes_it() -> None:
