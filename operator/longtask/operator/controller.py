@@ -28,11 +28,12 @@ from .kube import Kube
 from .metrics import Metrics
 from .settings import Settings
 from .store import Key, Store, key_of
-from .workqueue import WorkQueue
+from .workqueue import ExponentialLimiter, WorkQueue
 
 logger = logging.getLogger(__name__)
 
 # Retry delays of a reconcile that raised: doubling from 1 s up to a minute.
+ERROR_BACKOFF_SECONDS = 1.0
 ERROR_BACKOFF_MAX_SECONDS = 60.0
 # Rounds of observing what a decision needs (service account or Job, then pods) before it plans.
 MAX_OBSERVATIONS = 4
@@ -53,9 +54,10 @@ class Controller:
         self.publisher = publisher
         self.metrics = metrics
         self.store = Store()
-        self.queue: WorkQueue[Key] = WorkQueue()
+        self.queue: WorkQueue[Key] = WorkQueue(
+            ExponentialLimiter(ERROR_BACKOFF_SECONDS, ERROR_BACKOFF_MAX_SECONDS)
+        )
         self.heartbeats: dict[str, int] = {}
-        self._failures: dict[Key, int] = {}
         # UIDs whose phase changes this process wrote to Redis, or checked there (stream repair).
         self._published: set[str] = set()
         self._now = now or (lambda: dt.datetime.now(dt.UTC))
@@ -71,7 +73,7 @@ class Controller:
             uid = obj["metadata"].get("uid")
             self.store.drop_task(key, uid)
             self.queue.forget(key)
-            self._failures.pop(key, None)
+            self.queue.discard(key)
             if uid:
                 self.heartbeats.pop(uid, None)
             return
@@ -110,7 +112,7 @@ class Controller:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._background.clear()
-        self.queue.close()
+        self.queue.shut_down()
         await self.publisher.flush()
         await self.publisher.close()
 
@@ -121,14 +123,11 @@ class Controller:
             key = await self.queue.get()
             try:
                 await self.handle(key)
-                self._failures.pop(key, None)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                failures = self._failures.get(key, 0) + 1
-                self._failures[key] = failures
-                delay = min(ERROR_BACKOFF_MAX_SECONDS, 2.0 ** (failures - 1))
                 self.metrics.reconcile_errors.labels(key[0]).inc()
+                delay = self.queue.add_rate_limited(key)
                 logger.warning(
                     "reconcile of %s/%s failed (%s: %s); retrying in %.0fs",
                     *key,
@@ -137,7 +136,8 @@ class Controller:
                     delay,
                     extra={"namespace": key[0], "task": key[1]},
                 )
-                self.queue.add_after(key, delay)
+            else:
+                self.queue.forget(key)
             finally:
                 self.queue.done(key)
 

@@ -1,9 +1,27 @@
-"""A work queue of task keys, as Kubernetes controllers use: deduplicated, one worker per key.
+"""A rate-limited work queue of task keys, shaped after client-go's RateLimitingInterface.
 
-A key added while queued is not queued twice; a key added while a worker handles it is handled
-again once that worker is done (so no change is missed and no key is handled concurrently). Delayed
-additions keep only the earliest due time per key, so the number of timers is bounded by the
-number of keys.
+- `add`: queue a key. A key added while queued is not queued twice; a key added while a worker
+  handles it is handled again once that worker calls `done`, so no change is missed and no key is
+  handled concurrently.
+- `add_after`: queue a key after a delay. Only the earliest due time per key is kept, so the
+  timers are bounded by the number of keys.
+- `add_rate_limited` / `forget` / `num_requeues`: retry a failed key after a per-key exponential
+  delay (`ExponentialLimiter`, client-go's ItemExponentialFailureRateLimiter); `forget` resets
+  its count once the key succeeded (or its object is gone).
+- `get` / `done`: what a worker takes and gives back.
+- `discard`: drop a key's delayed addition (its object is gone); `shut_down` drops them all.
+
+A worker's loop reads as in any controller-runtime reconciler:
+
+    key = await queue.get()
+    try:
+        await reconcile(key)
+    except Exception:
+        queue.add_rate_limited(key)
+    else:
+        queue.forget(key)
+    finally:
+        queue.done(key)
 """
 
 from __future__ import annotations
@@ -15,8 +33,30 @@ from typing import Generic, TypeVar
 K = TypeVar("K", bound=Hashable)
 
 
+class ExponentialLimiter(Generic[K]):
+    """Per-key delays doubling from `base` with each failure, capped at `maximum`."""
+
+    def __init__(self, base: float = 1.0, maximum: float = 60.0) -> None:
+        self.base = base
+        self.maximum = maximum
+        self._failures: dict[K, int] = {}
+
+    def when(self, key: K) -> float:
+        """The delay before the next try of `key`, counting this failure."""
+        failures = self._failures.get(key, 0)
+        self._failures[key] = failures + 1
+        return min(self.maximum, self.base * 2.0 ** min(failures, 64))
+
+    def forget(self, key: K) -> None:
+        self._failures.pop(key, None)
+
+    def num_requeues(self, key: K) -> int:
+        return self._failures.get(key, 0)
+
+
 class WorkQueue(Generic[K]):
-    def __init__(self) -> None:
+    def __init__(self, limiter: ExponentialLimiter[K] | None = None) -> None:
+        self._limiter: ExponentialLimiter[K] = limiter or ExponentialLimiter()
         self._ready: asyncio.Queue[K] = asyncio.Queue()
         self._queued: set[K] = set()
         self._active: set[K] = set()
@@ -44,6 +84,20 @@ class WorkQueue(Generic[K]):
             timer.cancel()
         self._timers[key] = loop.call_at(due, self._fire, key)
 
+    def add_rate_limited(self, key: K) -> float:
+        """Add `key` after its limiter's next delay (a retry of a failure); returns the delay."""
+        delay = self._limiter.when(key)
+        self.add_after(key, delay)
+        return delay
+
+    def forget(self, key: K) -> None:
+        """Reset the failures of `key`: its next rate-limited addition waits the base delay."""
+        self._limiter.forget(key)
+
+    def num_requeues(self, key: K) -> int:
+        """Failures of `key` since it was last forgotten."""
+        return self._limiter.num_requeues(key)
+
     def _fire(self, key: K) -> None:
         self._timers.pop(key, None)
         self.add(key)
@@ -60,7 +114,7 @@ class WorkQueue(Generic[K]):
             self._dirty.discard(key)
             self.add(key)
 
-    def forget(self, key: K) -> None:
+    def discard(self, key: K) -> None:
         """Drop the delayed addition of a key (its object is gone)."""
         timer = self._timers.pop(key, None)
         if timer is not None:
@@ -73,7 +127,7 @@ class WorkQueue(Generic[K]):
     def scheduled(self) -> int:
         return len(self._timers)
 
-    def close(self) -> None:
+    def shut_down(self) -> None:
         for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()

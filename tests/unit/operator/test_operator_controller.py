@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import copy
 from collections.abc import Mapping
@@ -13,6 +14,7 @@ from longtask.operator.controller import Controller
 from longtask.operator.kube import Kube
 from longtask.operator.metrics import Metrics
 from longtask.operator.settings import Settings
+from longtask.operator.workqueue import ExponentialLimiter, WorkQueue
 
 from tests.fixtures.operator import T0, make_job, make_task
 
@@ -173,3 +175,36 @@ async def test_a_job_gone_from_store_and_api_server_is_a_lost_attempt() -> None:
     await controller.handle(KEY)
     assert fake.task["status"]["phase"] == "Retrying"
     assert fake.task["status"]["attempts"][-1]["reason"] == "PodLost"
+
+
+async def test_a_failed_reconcile_is_retried_rate_limited_and_forgotten_once_it_succeeds() -> None:
+    controller, fake = controller_for(make_task())
+    controller.queue = WorkQueue(ExponentialLimiter(base=0.01, maximum=0.01))
+    calls: list[int] = []  # the key's requeues at each call
+
+    async def flaky(namespace: str, name: str) -> bool:
+        calls.append(controller.queue.num_requeues(KEY))
+        if len(calls) == 1:
+            raise OSError("apiserver unavailable")
+        return True
+
+    handled = asyncio.Event()  # the worker gave the key back after the second try
+    done = controller.queue.done
+
+    def done_and_tell(key: Any) -> None:
+        done(key)
+        if len(calls) == 2:
+            handled.set()
+
+    fake.service_account_exists = flaky  # type: ignore[method-assign]
+    controller.queue.done = done_and_tell  # type: ignore[method-assign]
+    worker = asyncio.create_task(controller._worker())
+    try:
+        controller.queue.add(KEY)
+        async with asyncio.timeout(5):
+            await handled.wait()
+    finally:
+        worker.cancel()
+    assert calls == [0, 1] and fake.task["status"]["phase"] == "Pending"
+    assert controller.queue.num_requeues(KEY) == 0
+    assert controller.metrics.reconcile_errors.labels("ns")._value.get() == 1
