@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Downloads on the host the wheels that the image builds install offline (package indexes are not
-# reachable inside a build): longtask's dependencies from pyproject.toml and the build backend,
+# reachable inside a build): longtask's dependencies from pyproject.toml (the base ones and those
+# of every extra the images install, all but `dev`) and the build backend,
 # for the base image's Python (Debian bookworm: CPython 3.11.2, x86_64). Writes pip.conf beside
 # them, which the Dockerfiles use through the PIP_CONFIG_FILE build argument. Prints the folder.
 # Cached under ~/.cache/longtask/wheels/<hash of the requirements>.
@@ -15,7 +16,15 @@ project = tomllib.load(open(sys.argv[1], "rb"))
 build = project["build-system"]["requires"]
 # redis needs async-timeout below Python 3.11.3; pip evaluates markers against "3.11" only.
 extra = ["async-timeout>=4.0.3", "pip", "setuptools", "wheel"]
-print("\n".join(project["project"]["dependencies"] + build + extra))
+# Extras the images use; `longtask[...]` entries (one extra naming others) are no downloads.
+extras = [
+    requirement
+    for name, requirements in project["project"].get("optional-dependencies", {}).items()
+    if name != "dev"
+    for requirement in requirements
+    if not requirement.startswith("longtask")
+]
+print("\n".join(project["project"]["dependencies"] + extras + build + extra))
 PY
 )
 key=$( (cat "$0"; echo "$requirements") | sha256sum | cut -c1-12)
