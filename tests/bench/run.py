@@ -77,6 +77,7 @@ def main() -> int:
     ]
     failures = [s for s in sections if "FAILED" in s]
     header = summary_header(info, quick, time.monotonic() - began)
+    common.RESULTS_DIR.mkdir(parents=True, exist_ok=True)  # every benchmark may have failed
     (common.RESULTS_DIR / "latest.md").write_text(header + "\n" + "\n".join(newest + failures))
     print(f"results in {common.RESULTS_DIR}; {time.monotonic() - began:.0f} s", flush=True)
     return 1 if failed else 0
