@@ -87,15 +87,13 @@ class FinalReport:
             except Exception as exc:
                 if not await self._retry(backoff, exc, "store the result"):
                     self._result_ref.set_result(None)
-        extra: list[dict[str, Any]] = []
+        extra: list[events.Event] = []
         if encoded is not None:
             ref = self._result_ref.result()
             if self._inline:
-                extra.append(
-                    events.make(events.EventType.RESULT, self._attempt, result=json.loads(encoded))
-                )
+                extra.append(events.result(self._attempt, json.loads(encoded)))
             elif ref is not None:
-                extra.append(events.make(events.EventType.RESULT, self._attempt, resultRef=ref))
+                extra.append(events.result_ref(self._attempt, ref))
         self._outbox.collect()
         batch = self._outbox.batch(final=True, extra=extra)
         while batch:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-from typing import Any, Final
+from typing import Final
 
 from longtask.core import events, keys
 from longtask.runner import throttling
@@ -28,7 +28,7 @@ LogLine = tuple[int, str]  # (unix ms, text)
 class Batch:
     """What one flush writes, in one pipeline round trip."""
 
-    events: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    events: list[events.Event] = dataclasses.field(default_factory=list)
     logs: list[str] = dataclasses.field(default_factory=list)
     state: dict[str, str | int | float] = dataclasses.field(default_factory=dict)
     checkpoint: str | None = None
@@ -95,7 +95,7 @@ class Outbox:
         if checkpoint is not None:
             self._pending_checkpoint = checkpoint
 
-    def batch(self, final: bool = False, extra: list[dict[str, Any]] | None = None) -> Batch:
+    def batch(self, final: bool = False, extra: list[events.Event] | None = None) -> Batch:
         """The pending writes as one pipeline's worth; `final` takes every log line."""
         attempt = self._attempt
         batch = Batch(checkpoint=self._pending_checkpoint, refresh_ttl=self._heartbeat or final)
@@ -103,19 +103,13 @@ class Outbox:
         for index in range(count):
             ts, line = self._logs[index]
             batch.logs.append(line)
-            event = events.make(events.EventType.LOG, attempt, message=line)
-            batch.events.append({**event, "ts": ts})
+            batch.events.append(events.log(attempt, line, ts))
         latest = self._pending_progress
         if latest is not None:
-            batch.events.append(
-                events.make(
-                    events.EventType.PROGRESS, attempt, progress=latest[0], message=latest[1]
-                )
-            )
+            batch.events.append(events.progress(attempt, *latest))
         shown = self.shown
         if self._heartbeat:
-            fields = {} if shown is None else {"progress": shown[0], "message": shown[1]}
-            batch.events.append(events.make(events.EventType.HEARTBEAT, attempt, **fields))
+            batch.events.append(events.heartbeat(attempt, *(shown or (None, None))))
         batch.events.extend(extra or [])
         if batch.events or batch.checkpoint is not None:
             batch.state = {keys.STATE_ATTEMPT: attempt, keys.STATE_HEARTBEAT: events.now_ms()}

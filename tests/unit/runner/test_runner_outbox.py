@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from longtask.core import keys
+from longtask.core.events import EventType
 from longtask.runner import outbox, throttling
 
 
@@ -42,7 +43,7 @@ def test_a_failed_flush_is_merged_with_newer_reports() -> None:
     box.collect()
     retry = box.batch()
     assert retry.logs == ["a", "b"]
-    assert [e["message"] for e in retry.events if e["type"] == "progress"] == ["twenty"]
+    assert [e["message"] for e in retry.events if e["type"] == EventType.PROGRESS] == ["twenty"]
     assert retry.checkpoint == '{"n":1}'
     box.flushed(retry)
     box.collect()
@@ -81,8 +82,9 @@ def test_a_heartbeat_carries_the_progress_shown_and_refreshes_expiry() -> None:
     box.heartbeat_due()
     box.collect()
     batch = box.batch()
-    assert [e["type"] for e in batch.events] == ["heartbeat"]
-    assert (batch.events[0]["progress"], batch.events[0]["message"]) == (30.0, "thirty")
+    [heartbeat] = [dict(e) for e in batch.events]
+    assert heartbeat["type"] == EventType.HEARTBEAT
+    assert (heartbeat["progress"], heartbeat["message"]) == (30.0, "thirty")
     assert batch.refresh_ttl
     box.flushed(batch)
     assert not box.batch()

@@ -55,7 +55,7 @@ class FakeRedis:
 
     def events(self, kind: str | None = None) -> list[dict[str, Any]]:
         with self.lock:
-            found = [e for b in self.batches for e in b.events]
+            found: list[dict[str, Any]] = [dict(e) for b in self.batches for e in b.events]
         return [e for e in found if kind is None or e["type"] == kind]
 
     def logs(self) -> list[str]:
