@@ -24,6 +24,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from longtask.core import resource
 from longtask.runner import TaskContext
 from longtask.runner.finalreport import Outcome
 from longtask.runner.outbox import Batch
@@ -64,7 +65,7 @@ class CountingStatus:
     def __init__(self) -> None:
         self.patches = 0
 
-    async def patch(self, status: dict[str, Any]) -> None:
+    async def patch(self, status: resource.Status) -> None:
         await asyncio.sleep(0.005)
         self.patches += 1
 

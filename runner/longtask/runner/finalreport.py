@@ -18,7 +18,6 @@ import dataclasses
 import json
 import logging
 import time
-from typing import Any
 
 from longtask.core import events, resource
 from longtask.runner import results, throttling
@@ -109,9 +108,9 @@ class FinalReport:
         if sink is None:
             return
         latest = self._progress.value
-        status: dict[str, Any] = {}
+        status = resource.Status()
         if latest is not None:  # choice 8
-            status = {"progress": latest[0], "message": latest[1]}
+            status = resource.Status(progress=latest[0], message=latest[1])
         encoded = self._outcome.result
         if encoded is not None:
             if self._inline:

@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any, Final
 
+from longtask.core import resource
 from longtask.runner import outbox, throttling
 from longtask.runner.errors import StatusGone, StatusRejected
 from longtask.runner.finalreport import FinalReport, Outcome
@@ -251,7 +252,7 @@ class Reporter:
             while True:
                 throttle.mark()
                 try:
-                    await sink.patch({"progress": value[0], "message": value[1]})
+                    await sink.patch(resource.Status(progress=value[0], message=value[1]))
                 except StatusGone as exc:
                     log.warning("status patches stop: %s", exc)
                     self._status_gone = True

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Any, Protocol
+from typing import Protocol
 
+from longtask.core import resource
 from longtask.runner.errors import StatusGone, StatusRejected
 from longtask.runner.outbox import Batch, Outbox
 
@@ -25,7 +26,7 @@ class EventSink(Protocol):
 
 
 class PatchSink(Protocol):
-    async def patch(self, status: dict[str, Any]) -> None: ...
+    async def patch(self, status: resource.Status) -> None: ...
     async def close(self) -> None: ...
 
 
@@ -83,7 +84,7 @@ class CountedStatus:
         self._sink = sink
         self._stats = stats
 
-    async def patch(self, status: dict[str, Any]) -> None:
+    async def patch(self, status: resource.Status) -> None:
         try:
             await self._sink.patch(status)
         except (StatusGone, StatusRejected):

@@ -102,7 +102,7 @@ class StatusSink:
             raise StatusGone(f"{self._path} is another task now (uid {uid})")
         self._verified = True
 
-    async def patch(self, status: dict[str, Any]) -> None:
+    async def patch(self, status: resource.Status) -> None:
         """One merge patch; raises StatusGone when retrying is pointless, else any error."""
         if not self._verified:
             await self._verify()

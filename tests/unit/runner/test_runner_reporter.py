@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from longtask.core import events, keys
+from longtask.core import events, keys, resource
 from longtask.runner.errors import StatusGone
 from longtask.runner.finalreport import Outcome
 from longtask.runner.outbox import LOG_BUFFER_LINES, LOG_LINE_MAX_CHARS, Batch
@@ -67,10 +67,10 @@ class FakeStatus:
     def __init__(self) -> None:
         self.failures_left = 0
         self.gone = False
-        self.patches: list[dict[str, Any]] = []
+        self.patches: list[resource.Status] = []
         self.calls = 0
 
-    async def patch(self, status: dict[str, Any]) -> None:
+    async def patch(self, status: resource.Status) -> None:
         self.calls += 1
         if self.gone:
             raise StatusGone("404")
