@@ -13,7 +13,7 @@ import redis
 from kubernetes import client, watch
 from longtask.core import keys
 from longtask.devstack.stack import Stack
-from longtask.operator import kube
+from longtask.runner import statussink
 
 from tests.fixtures.operator import Tasks
 from tests.fixtures.waiting import wait_for
@@ -85,10 +85,28 @@ def test_a_python_task_from_the_image_reports_with_the_pods_own_token(
     assert status["message"].startswith("counted 5 of 5")
     # The runner patched the status itself: inside the container the only credentials are the
     # pod's service-account token (a kubeconfig and the token volume, both mounted read-only).
-    managers = status_managers(task)
-    assert managers - {kube.COMPONENT}, managers
+    assert statussink.FIELD_MANAGER in status_managers(task)
     progress = [e["progress"] for e in events(container_stack, uid) if e["type"] == "progress"]
     assert progress and progress[-1] == 100
+
+
+def test_without_a_kubeconfig_the_runner_reports_with_the_mounted_service_account(
+    container_stack: Stack, container_tasks: Tasks
+) -> None:
+    """As in a cluster: KUBERNETES_SERVICE_HOST/PORT and the token and CA of the service-account
+    volume (an empty KUBECONFIG hides the local node's per-pod kubeconfig)."""
+    spec = {
+        "task": "longtask_examples.counting:count",
+        "params": {"n": 3, "delay": 0.2},
+        "env": [{"name": "KUBECONFIG", "value": ""}],
+    }
+    container_tasks.create("incluster", spec)
+    task = container_tasks.wait_final("incluster", timeout=120)
+    status = task["status"]
+    assert status["phase"] == "Succeeded", status
+    assert status["result"] == {"counted": 3}
+    assert status["message"].startswith("counted 3 of 3")
+    assert statussink.FIELD_MANAGER in status_managers(task)
 
 
 def watch_exit_codes(api: client.ApiClient, namespace: str, found: dict[str, int]) -> None:
