@@ -14,10 +14,14 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 ARG PIP_CONFIG_FILE
 WORKDIR /src
 COPY pyproject.toml ./
-# The dependencies first, in a layer of their own: a change of the sources alone reuses it.
+# The runner's dependencies first, in a layer of their own: a change of the sources alone reuses
+# it. Only the base ones (what `pip install longtask` installs, no extra): nothing of the
+# operator's, the gateway's or the client's libraries. setuptools goes (pip builds packages in
+# isolated environments; Python 3.12's venvs no longer have it); pip stays for task images.
 RUN python -m venv /opt/longtask \
     && python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" >requirements.txt \
-    && /opt/longtask/bin/pip install -r requirements.txt
+    && /opt/longtask/bin/pip install -r requirements.txt \
+    && /opt/longtask/bin/pip uninstall -q -y setuptools
 COPY README.md ./
 COPY core core
 COPY operator operator
@@ -26,8 +30,9 @@ COPY api api
 COPY client client
 COPY examples examples
 # A virtual environment copied whole into the final stage: no compiler or pip cache ships.
+# Every dependency is already there: this adds longtask itself (and checks none is missing).
 # Bytecode is compiled here because the root filesystem is read-only at run time.
-RUN /opt/longtask/bin/pip install --no-deps . \
+RUN /opt/longtask/bin/pip install . \
     && cp -r examples /opt/longtask/examples \
     && /opt/longtask/bin/python -m compileall -q /opt/longtask
 
