@@ -3,6 +3,8 @@
 The API server prunes undeclared fields silently, so a field the code types (and therefore may
 write) but the CRD does not declare would be lost without an error; a declared field nobody
 types is a contract the code ignores. Both directions fail here, as do mismatched JSON types.
+The operator and the runner write the status through these types (mypy checks every key); the
+gateway writes the spec from its wire models, whose fields must be typed too.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ import typing
 from pathlib import Path
 from typing import Any, NotRequired, TypedDict
 
+import pydantic
 import pytest
 import yaml
-from longtask.core import resource
+from longtask.core import resource, wire
+from pydantic.alias_generators import to_camel
 
 CRD = Path(__file__).parents[3] / "deploy/crds/longtask.io_longtasks.yaml"
 
@@ -121,7 +125,61 @@ def test_enumerations_match_the_crd() -> None:
     assert condition["status"]["enum"] == ["True", "False", "Unknown"]
 
 
-# The check itself: it must notice each kind of drift.
+def model_drift(model: type[pydantic.BaseModel], typed: Any, path: str) -> list[str]:
+    """Fields of a gateway wire model (by their camelCase names) that the typed shape lacks."""
+    hints = typing.get_type_hints(typed)
+    found = []
+    for name, field in model.model_fields.items():
+        alias = field.alias or name
+        if alias not in hints:
+            found.append(f"{path}.{alias}: in the wire model but not typed")
+            continue
+        inner_model = innermost(field.annotation, lambda a: issubclass(a, pydantic.BaseModel))
+        inner_typed = innermost(hints[alias], typing.is_typeddict)
+        if inner_model is not None and inner_typed is not None:
+            found += model_drift(inner_model, inner_typed, f"{path}.{alias}")
+    return found
+
+
+def innermost(annotation: Any, wanted: Any) -> Any:
+    """The first class inside `annotation` (a union, a list, …) for which `wanted` holds."""
+    if isinstance(annotation, type) and wanted(annotation):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = innermost(arg, wanted)
+        if found is not None:
+            return found
+    return None
+
+
+def test_the_spec_the_gateway_writes_is_typed() -> None:
+    assert model_drift(wire.TaskSpecFields, resource.Spec, "spec") == []
+
+
+def test_the_status_fields_the_gateway_shows_are_typed() -> None:
+    assert model_drift(wire.AttemptStatus, resource.AttemptRecord, "attempts[]") == []
+    assert model_drift(wire.Condition, resource.Condition, "conditions[]") == []
+
+
+# The checks themselves: they must notice each kind of drift.
+
+
+class _Retry(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(alias_generator=to_camel)
+    max_attempts: int
+    give_up_after_seconds: int  # not in the spec
+
+
+class _SpecFields(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(alias_generator=to_camel)
+    timeout_seconds: int
+    retry: _Retry | None = None
+
+
+def test_the_wire_check_notices_an_untyped_nested_field() -> None:
+    assert model_drift(_SpecFields, resource.Spec, "spec") == [
+        "spec.retry.giveUpAfterSeconds: in the wire model but not typed"
+    ]
 
 
 class _Attempt(TypedDict, total=False):
