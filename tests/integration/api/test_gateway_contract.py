@@ -15,7 +15,7 @@ import httpx
 import pytest
 import redis
 from kubernetes import client as k8s_client
-from longtask.core import events, keys, metrics, resource
+from longtask.core import deadletters, events, keys, metrics, resource
 from websockets.sync.client import connect as ws_connect
 
 from tests.fixtures.gateway import (
@@ -230,11 +230,11 @@ def test_logs_page_and_follow(
 
 def test_dead_letters(http: httpx.Client, namespace: str, redis_client: redis.Redis) -> None:
     for i in range(3):
-        redis_client.xadd(
-            keys.DEADLETTER,
-            {"namespace": namespace, "name": f"dead{i}", "uid": f"u{i}", "error": "boom",
-             "reason": "AttemptsExhausted", "attempts": "3", "ts": "1"},
+        letter = deadletters.DeadLetter(
+            namespace=namespace, name=f"dead{i}", uid=f"u{i}", error="boom",
+            reason="AttemptFailed", attempts=3, ts=1,
         )  # fmt: skip
+        redis_client.xadd(keys.DEADLETTER, deadletters.encode(letter))  # type: ignore[arg-type]
     found = http.get("/v1/deadletters", params={"namespace": namespace, "limit": 2}).json()
     assert [d["name"] for d in found["items"]] == ["dead2", "dead1"]
     assert found["items"][0]["attempts"] == 3 and found["items"][0]["error"] == "boom"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from longtask.api import deps, streamids
 from longtask.api.hub import rows
-from longtask.core import keys, wire
+from longtask.core import deadletters, keys, wire
 from longtask.core.wire import ApiError
 from redis.exceptions import RedisError
 
@@ -18,23 +19,15 @@ PAGE = 200
 MAX_PAGES = 25
 
 
-def _int(value: str | None) -> int | None:
-    return int(value) if value is not None and value.isdigit() else None
-
-
-def dead_letter(entry_id: str, fields: dict[str, Any]) -> wire.DeadLetter:
-    text = {str(k): str(v) for k, v in fields.items()}
-    return wire.DeadLetter(
-        id=entry_id,
-        namespace=text.get("namespace"),
-        name=text.get("name"),
-        uid=text.get("uid"),
-        error=text.get("error"),
-        reason=text.get("reason"),
-        attempts=_int(text.get("attempts")),
-        ts=_int(text.get("ts")),
-        fields=text,
-    )
+def dead_letter(entry_id: str, fields: Mapping[Any, Any]) -> wire.DeadLetter:
+    text = deadletters.text_fields(fields)
+    try:
+        letter = deadletters.decode(text)
+    except ValueError:  # not the operator's shape: show what it has
+        return wire.DeadLetter(
+            id=entry_id, namespace=text.get("namespace"), name=text.get("name"), fields=text
+        )
+    return wire.DeadLetter(id=entry_id, **letter, fields=text)
 
 
 @router.get(
