@@ -30,6 +30,7 @@ from typing import Any, Final
 import httpx
 import redis
 from longtask.core import events, keys, metrics
+from longtask.core.resource import Phase
 from longtask.devstack import procs
 from longtask.devstack.stack import DEFAULT_STATE, Stack
 
@@ -141,7 +142,7 @@ def scenario(
     try:
         for pipe in pipes:
             assert pipe.recv() == "connected"
-        heartbeat: dict[Any, Any] = events.encode(events.make(events.EventType.HEARTBEAT, 1))
+        heartbeat: dict[Any, Any] = events.encode(events.heartbeat(1))
         r.xadd(stream_key, heartbeat)
         for pipe in pipes:
             assert pipe.recv() == "warm"
@@ -151,10 +152,10 @@ def scenario(
         total = int(rate * seconds)
         for n in range(total):
             time.sleep(max(0.0, began + n / rate - time.monotonic()))  # the publisher's pace
-            event = events.make(events.EventType.PROGRESS, 1, progress=n * 100 / total)
+            event = events.progress(1, n * 100 / total, "")
             fields: dict[Any, Any] = events.encode(event)
             r.xadd(stream_key, fields)
-        end: dict[Any, Any] = events.encode(events.make(events.EventType.END, 1, phase="Succeeded"))
+        end: dict[Any, Any] = events.encode(events.end(1, Phase.SUCCEEDED))
         r.xadd(stream_key, end)
         reports = [pipe.recv() for pipe in pipes]
         elapsed = time.monotonic() - began

@@ -220,7 +220,7 @@ def test_logs_page_and_follow(
     assert [line["line"] for line in rest.json()["items"]] == ["line 3", "line 4"]
     assert rest.json()["items"][0]["attempt"] == 1
 
-    add_event(redis_client, task["uid"], events.EventType.END, phase="Succeeded")
+    add_event(redis_client, task["uid"], events.end(1, resource.Phase.SUCCEEDED))
     followed = read_events(gateway, f"{tasks_path(namespace)}/logged/logs?follow=true")
     assert [e["data"]["line"] for e in followed if e["event"] == "log"] == [
         f"line {i}" for i in range(5)
@@ -248,11 +248,8 @@ def test_events_stream_snapshot_then_entries_then_end(
     gateway: Gateway, namespace: str, redis_client: redis.Redis
 ) -> None:
     task = create_task(gateway, namespace, name="streamed")
-    ids = [
-        add_event(redis_client, task["uid"], events.EventType.PROGRESS, progress=p, message="m")
-        for p in (10, 50)
-    ]
-    ids.append(add_event(redis_client, task["uid"], events.EventType.END, phase="Succeeded"))
+    ids = [add_event(redis_client, task["uid"], events.progress(1, p, "m")) for p in (10, 50)]
+    ids.append(add_event(redis_client, task["uid"], events.end(1, resource.Phase.SUCCEEDED)))
     got = read_events(gateway, f"{tasks_path(namespace)}/streamed/events")
     assert got[0]["event"] == "snapshot" and got[0]["id"] is None
     assert got[0]["retry"] is not None
@@ -266,7 +263,7 @@ def test_stream_tokens_open_only_their_stream(
 ) -> None:
     task = create_task(gateway, namespace, name="tokened")
     create_task(gateway, namespace, name="other")
-    add_event(redis_client, task["uid"], events.EventType.END, phase="Succeeded")
+    add_event(redis_client, task["uid"], events.end(1, resource.Phase.SUCCEEDED))
     with gateway.client() as authed:
         token = authed.post(f"{tasks_path(namespace)}/tokened/stream-token").json()
     with httpx.Client(base_url=gateway.url) as anonymous:  # no Authorization header
@@ -300,8 +297,8 @@ def test_websocket_carries_the_same_events(
     gateway: Gateway, namespace: str, redis_client: redis.Redis
 ) -> None:
     task = create_task(gateway, namespace, name="sock")
-    first = add_event(redis_client, task["uid"], events.EventType.PROGRESS, progress=1)
-    last = add_event(redis_client, task["uid"], events.EventType.END, phase="Succeeded")
+    first = add_event(redis_client, task["uid"], events.progress(1, 1, ""))
+    last = add_event(redis_client, task["uid"], events.end(1, resource.Phase.SUCCEEDED))
     with gateway.client() as http:
         token = http.post(f"{tasks_path(namespace)}/sock/stream-token").json()["token"]
     url = gateway.url.replace("http://", "ws://")

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import redis
 from longtask.core import events, keys, metrics
+from longtask.core.resource import Phase
 
 from tests.fixtures.gateway import GatewayFactory, add_event, create_task
 from tests.fixtures.waiting import wait_for
@@ -69,13 +70,13 @@ async def test_many_clients_one_reader(
         ]
         async with asyncio.timeout(120):
             await asyncio.gather(*(s.wait() for s in snapshots))
-            warm_id = add_event(redis_client, task["uid"], events.EventType.HEARTBEAT)
+            warm_id = add_event(redis_client, task["uid"], events.heartbeat(1))
             await asyncio.gather(*(w.wait() for w in warms))
         # Every client now follows the live stream: count only what the events cost.
         redis_client.config_resetstat()
         pipe = redis_client.pipeline(transaction=False)
-        burst = [events.make(events.EventType.PROGRESS, 1, progress=i) for i in range(EVENTS)]
-        burst.append(events.make(events.EventType.END, 1, phase="Succeeded"))
+        burst: list[events.Event] = [events.progress(1, i, "") for i in range(EVENTS)]
+        burst.append(events.end(1, Phase.SUCCEEDED))
         for event in burst:
             fields: dict[Any, Any] = events.encode(event)
             pipe.xadd(keys.events(task["uid"]), fields)

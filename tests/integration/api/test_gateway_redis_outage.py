@@ -59,7 +59,7 @@ def test_stream_follows_the_watch_while_redis_is_down(
     gw = gateway_factory(auth_mode="none", redis_retry_seconds="0.2", sse_ping_seconds="1")
     task = create_task(gw, namespace, name="resilient")
     uid = task["uid"]
-    first = add_event(redis_client, uid, events.EventType.PROGRESS, progress=10, message="a")
+    first = add_event(redis_client, uid, events.progress(1, 10, "a"))
     path = f"/v1/namespaces/{namespace}/tasks/resilient/events"
     with (
         httpx.Client(base_url=gw.url, timeout=httpx.Timeout(60)) as http,
@@ -83,7 +83,7 @@ def test_stream_follows_the_watch_while_redis_is_down(
         # Redis is back: the stream resumes from the last id it delivered.
         stack.start_redis()
         wait_for(lambda: redis_ready(gw.url), what="gateway sees Redis again")
-        back = add_event(redis_client, uid, events.EventType.PROGRESS, progress=70, message="r")
+        back = add_event(redis_client, uid, events.progress(1, 70, "r"))
         seen = next_matching(stream, lambda e: e["id"] == back)
         assert seen[-1]["data"]["progress"] == 70
 

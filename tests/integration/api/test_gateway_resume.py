@@ -6,6 +6,7 @@ from __future__ import annotations
 import httpx
 import redis
 from longtask.core import events
+from longtask.core.resource import Phase
 
 from tests.fixtures.gateway import Gateway, GatewayFactory, add_event, create_task, read_events
 
@@ -14,11 +15,10 @@ TOTAL = 500
 
 def write(r: redis.Redis, uid: str, start: int, stop: int) -> list[str]:
     ids = [
-        add_event(r, uid, events.EventType.PROGRESS, progress=i * 100 / TOTAL, message=f"{i}")
-        for i in range(start, stop)
+        add_event(r, uid, events.progress(1, i * 100 / TOTAL, f"{i}")) for i in range(start, stop)
     ]
     if stop == TOTAL:
-        ids.append(add_event(r, uid, events.EventType.END, phase="Succeeded"))
+        ids.append(add_event(r, uid, events.end(1, Phase.SUCCEEDED)))
     return ids
 
 

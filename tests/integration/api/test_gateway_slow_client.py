@@ -10,6 +10,7 @@ import threading
 import httpx
 import redis
 from longtask.core import events, keys, metrics
+from longtask.core.resource import Phase
 
 from tests.fixtures.gateway import GatewayFactory, create_task, read_events
 from tests.fixtures.waiting import wait_for
@@ -59,9 +60,9 @@ def test_stalled_client_is_dropped_others_get_everything(
         )
         pipe = redis_client.pipeline(transaction=False)
         for n in range(EVENTS):
-            event = events.make(events.EventType.PROGRESS, 1, progress=n / 30, message=PADDING)
+            event = events.progress(1, n / 30, PADDING)
             pipe.xadd(keys.events(task["uid"]), events.encode(event))  # type: ignore[arg-type]
-        end = events.make(events.EventType.END, 1, phase="Succeeded")
+        end = events.end(1, Phase.SUCCEEDED)
         pipe.xadd(keys.events(task["uid"]), events.encode(end))  # type: ignore[arg-type]
         pipe.execute()
         wait_for(lambda: dropped(gw.url) > before, timeout=60, what="the stalled client dropped")

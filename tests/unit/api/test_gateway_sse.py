@@ -7,7 +7,7 @@ from longtask.core import events
 
 
 def test_entry_frame_carries_stream_id_and_type() -> None:
-    fields = events.encode(events.make(events.EventType.PROGRESS, 2, progress=40, message="x"))
+    fields = events.encode(events.progress(2, 40, "x"))
     frame = sse.entry_frame("17-3", fields)
     assert frame.id == "17-3"
     assert frame.event == "progress"
@@ -54,7 +54,7 @@ def test_entry_frames_are_encoded_once_and_shared() -> None:
     from longtask.api.follow import entry_frame
     from longtask.api.hub import Entry
 
-    entry = Entry("k", "3-0", events.encode(events.make(events.EventType.PROGRESS, 1, progress=5)))
+    entry = Entry("k", "3-0", events.encode(events.progress(1, 5, "")))
     first, second = entry_frame(entry), entry_frame(entry)
     assert first is second
     assert first.wire == sse.encode(sse.Frame(first.event, first.data, first.id))
