@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import random
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -137,13 +138,24 @@ class _Draft:
         self.spec = task["spec"]
         self.status: resource.Status = task.get("status") or {}
         self.obs = obs
-        self.now = clock.format_time(obs.now)
         self.phase = phase_of(task)
         self.attempt = current_attempt(task)
-        self.conditions = [c.copy() for c in self.status.get("conditions") or []]
-        self.attempts = [a.copy() for a in self.status.get("attempts") or []]
         self.patch = resource.Status()
         self.plan = Plan()
+
+    # Built on first use: a decision that only asks for an observation needs none of them.
+
+    @functools.cached_property
+    def now(self) -> str:
+        return clock.format_time(self.obs.now)
+
+    @functools.cached_property
+    def conditions(self) -> list[resource.Condition]:
+        return [c.copy() for c in self.status.get("conditions") or []]
+
+    @functools.cached_property
+    def records(self) -> list[AttemptRecord]:
+        return [a.copy() for a in self.status.get("attempts") or []]
 
     @property
     def job_name(self) -> str:
@@ -168,9 +180,9 @@ class _Draft:
         self.phase = new
 
     def end_attempt(self, outcome: resource.AttemptOutcome, verdict: attempts.Verdict) -> None:
-        if not self.attempts or self.attempts[-1].get("number") != self.attempt:
-            self.attempts.append(AttemptRecord(number=self.attempt, jobName=self.job_name))
-        record = self.attempts[-1]
+        if not self.records or self.records[-1].get("number") != self.attempt:
+            self.records.append(AttemptRecord(number=self.attempt, jobName=self.job_name))
+        record = self.records[-1]
         record |= AttemptRecord(finish=self.now, outcome=outcome.value)
         if verdict.reason is not None:
             record["reason"] = verdict.reason.value
@@ -178,18 +190,18 @@ class _Draft:
             record["exitCode"] = verdict.exit_code
         if verdict.message:
             record["message"] = verdict.message[: resource.MESSAGE_MAX_CHARS]
-        self.patch["attempts"] = self.attempts
+        self.patch["attempts"] = self.records
 
     def start_attempt(self, number: int, settings: Settings) -> None:
         job = jobs.build_job(self.task, number, settings)
         name = job["metadata"]["name"]
         self.attempt = number
         running = resource.AttemptOutcome.RUNNING.value
-        self.attempts.append(
+        self.records.append(
             AttemptRecord(number=number, jobName=name, start=self.now, outcome=running)
         )
         self.patch |= resource.Status(
-            attempt=number, jobName=name, attempts=self.attempts, nextAttemptTime=None
+            attempt=number, jobName=name, attempts=self.records, nextAttemptTime=None
         )
         total = backoff.max_attempts(self.spec)
         message = f"attempt {number} of {total}: created Job {name}"
