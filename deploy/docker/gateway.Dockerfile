@@ -12,9 +12,10 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 ARG PIP_CONFIG_FILE
 WORKDIR /src
 COPY pyproject.toml ./
-# The dependencies first, in a layer of their own: a change of the sources alone reuses it.
+# The dependencies of longtask[gateway] first, in a layer of their own: a change of the
+# sources alone reuses it. Only the gateway extra: none of the other parts' libraries.
 RUN python -m venv /opt/longtask \
-    && python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" >requirements.txt \
+    && python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print(*p['dependencies'], *p['optional-dependencies']['gateway'], sep='\n')" >requirements.txt \
     && /opt/longtask/bin/pip install -r requirements.txt
 COPY README.md ./
 COPY core core
@@ -23,7 +24,8 @@ COPY runner runner
 COPY api api
 COPY client client
 # A virtual environment copied whole into the final stage: no compiler or pip cache ships.
-RUN /opt/longtask/bin/pip install --no-deps .
+# Every dependency is already there: this adds longtask itself (and checks the extra is complete).
+RUN /opt/longtask/bin/pip install '.[gateway]'
 
 FROM ${BASE}
 COPY --from=build /opt/longtask /opt/longtask

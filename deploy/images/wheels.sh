@@ -24,7 +24,8 @@ extras = [
     for requirement in requirements
     if not requirement.startswith("longtask")
 ]
-print("\n".join(project["project"]["dependencies"] + extras + build + extra))
+# Extras share requirements (pydantic, kubernetes-asyncio): each is listed once.
+print("\n".join(dict.fromkeys(project["project"]["dependencies"] + extras + build + extra)))
 PY
 )
 key=$( (cat "$0"; echo "$requirements") | sha256sum | cut -c1-12)

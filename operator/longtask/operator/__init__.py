@@ -3,5 +3,6 @@
 Layers, from pure to effectful: `settings` (configuration), the pure decision modules
 (`backoff`, `conditions`, `admission`, `jobs`, `attempts`, `reconcile`), the in-memory state
 (`store`, `workqueue`), the effect modules (`kube`, `publishing`, `metrics`), and the assembly
-(`controller`, `handlers`, `main`). `rbac` lists the permissions the operator needs.
+(`controller`, `handlers`, `main`; `launch` is the console script). `rbac` lists the
+permissions the operator needs.
 """

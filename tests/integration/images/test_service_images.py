@@ -168,3 +168,22 @@ def test_the_gateway_image_answers_health_and_readiness_and_stops_on_sigterm(
     wait_for(lambda: answers(f"http://127.0.0.1:{port}/readyz"), 30, "the gateway's /readyz")
     code = gateway.stop()
     assert code != 137, f"SIGKILLed after {STOP_SECONDS}s: PID 1 ignored SIGTERM\n{gateway.logs()}"
+
+
+# Each image installs its own extra only (the runner image: no extra at all).
+LIBRARIES = ("kopf", "fastapi", "uvicorn", "kubernetes_asyncio", "pydantic", "typer")
+IMAGE_LIBRARIES = {
+    "operator": {"kopf", "kubernetes_asyncio"},
+    "gateway": {"fastapi", "uvicorn", "kubernetes_asyncio", "pydantic"},
+    "runner": set(),
+}
+
+
+@pytest.mark.parametrize("component", sorted(IMAGE_LIBRARIES))
+def test_each_image_holds_only_its_parts_libraries(images: dict[str, str], component: str) -> None:
+    probe = f"import importlib.util as u; print(*(m for m in {LIBRARIES!r} if u.find_spec(m)))"
+    args = ["run", "--rm", "--network", "none", *containers.limits()]
+    args += ["--entrypoint", "/opt/longtask/bin/python", images[component], "-c", probe]
+    done = podman(*args)
+    assert done.returncode == 0, done.stderr
+    assert set(done.stdout.split()) == IMAGE_LIBRARIES[component]
