@@ -42,10 +42,11 @@ run: install system-deps controlplane ## The local stack in the foreground with 
 	$(BIN)/python -m longtask.devstack.stack run
 
 .PHONY: lint
-lint: install ## ruff and mypy.
+lint: install ## ruff, mypy and import-linter (the layers in pyproject.toml).
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 .PHONY: format
 format: install ## Format the code.
