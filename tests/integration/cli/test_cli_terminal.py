@@ -95,8 +95,10 @@ def test_ctrl_c_during_watch_leaves_the_task_running(
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == Exit.INTERRUPTED
+    # The runner's first progress reaches the CLI through Redis before the operator has seen
+    # the pod ready and written Running: the two paths race by a fraction of a second.
+    wait_for(lambda: lt.get("left-running").phase is resource.Phase.RUNNING, 30, "Running")
     task = lt.get("left-running")
-    assert task.phase is resource.Phase.RUNNING
     assert not task.cancel_requested
     before = task.progress or 0
     # Still advancing after the watcher left (the status is patched every few seconds).
