@@ -122,7 +122,7 @@ class Kube:
         return out
 
     async def patch_status(
-        self, namespace: str, name: str, patch: Mapping[str, Any]
+        self, namespace: str, name: str, patch: resource.Status
     ) -> dict[str, Any] | None:
         """Merge-patch the LongTask's status; the updated object, or None if it is gone."""
         self.writes["patch_status"] += 1
