@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 from longtask.api import apikeys, auth, streamtokens
 from longtask.api import observability as obs
-from longtask.api.follow import Followers
-from longtask.api.hub import StreamHub
 from longtask.api.kube import Kube
 from longtask.api.settings import AuthMode, Settings
-from longtask.api.watches import WatchHub
+from longtask.api.streaming.follow import Followers
+from longtask.api.streaming.hub import StreamHub
+from longtask.api.streaming.watches import WatchHub
 from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis
 
 REDIS_CONNECT_TIMEOUT = 2.0

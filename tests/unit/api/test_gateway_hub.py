@@ -6,8 +6,8 @@ import asyncio
 from typing import Any
 
 import pytest
-from longtask.api import streamids
-from longtask.api.hub import Entry, Signal, StreamHub, Subscription
+from longtask.api.streaming import streamids
+from longtask.api.streaming.hub import Entry, Signal, StreamHub, Subscription
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 

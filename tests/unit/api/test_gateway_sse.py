@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from longtask.api import sse
+from longtask.api.streaming import sse
 from longtask.core import events
 
 
@@ -51,8 +51,8 @@ def test_comment_lines() -> None:
 
 
 def test_entry_frames_are_encoded_once_and_shared() -> None:
-    from longtask.api.follow import entry_frame
-    from longtask.api.hub import Entry
+    from longtask.api.streaming.follow import entry_frame
+    from longtask.api.streaming.hub import Entry
 
     entry = Entry("k", "3-0", events.encode(events.progress(1, 5, "")))
     first, second = entry_frame(entry), entry_frame(entry)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from longtask.api import streamids
+from longtask.api.streaming import streamids
 
 
 def test_order_is_numeric_not_lexical() -> None:

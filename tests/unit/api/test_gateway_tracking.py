@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from longtask.api.tracking import StatusTracker
+from longtask.api.streaming.tracking import StatusTracker
 
 
 def obj(**status: Any) -> dict[str, Any]:

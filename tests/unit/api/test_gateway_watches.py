@@ -6,9 +6,9 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-from longtask.api.follow import version_of
-from longtask.api.hub import Subscription
-from longtask.api.watches import WatchEvent, WatchHub
+from longtask.api.streaming.follow import version_of
+from longtask.api.streaming.hub import Subscription
+from longtask.api.streaming.watches import WatchEvent, WatchHub
 
 
 def task(name: str, progress: int = 0) -> dict[str, Any]:

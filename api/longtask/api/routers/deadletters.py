@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from longtask.api import deps, streamids
-from longtask.api.hub import rows
+from longtask.api import deps
+from longtask.api.streaming import streamids
+from longtask.api.streaming.hub import rows
 from longtask.core import deadletters, keys, wire
 from longtask.core.wire import ApiError
 from redis.exceptions import RedisError

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-from longtask.api import sse
+from longtask.api.streaming import sse
 from longtask.core import events, resource
 
 SOURCE_WATCH: Final = "watch"

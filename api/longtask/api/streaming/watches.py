@@ -15,8 +15,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from longtask.api.hub import Subscription
 from longtask.api.kube import Kube
+from longtask.api.streaming.hub import Subscription
 
 log = logging.getLogger(__name__)
 

@@ -14,10 +14,11 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Final
 
-from longtask.api import sse, streamids, taskobjects
-from longtask.api.hub import Entry, Signal, StreamHub, Subscription, rows
-from longtask.api.tracking import StatusTracker
-from longtask.api.watches import WatchEvent, WatchHub
+from longtask.api import taskobjects
+from longtask.api.streaming import sse, streamids
+from longtask.api.streaming.hub import Entry, Signal, StreamHub, Subscription, rows
+from longtask.api.streaming.tracking import StatusTracker
+from longtask.api.streaming.watches import WatchEvent, WatchHub
 from longtask.core import keys
 from redis.asyncio import Redis
 from redis.exceptions import RedisError

@@ -1,0 +1,76 @@
+"""The SSE response every streaming route returns: batches of frames encoded, counted, cut off.
+
+SSE is served by sse-starlette, chosen over FastAPI's own `fastapi.sse` on purpose: it gives a
+per-send timeout (a stalled client is cut off instead of holding its coroutine and queue), comment
+pings on an independent task, disconnect detection while the generator waits, and cooperative
+shutdown; and it sends `bytes` items as they are, which lets `follow` batch several pending
+events into one write. Resume ids, the snapshot and the `retry:` hint are ours (`sse`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any, Final
+
+from longtask.api import observability as obs
+from longtask.api.settings import Settings
+from longtask.api.streaming import sse
+from longtask.api.streaming.follow import Batches, Dropped
+from longtask.core import wire
+from sse_starlette.sse import EventSourceResponse, SendTimeoutError
+from starlette.types import Receive, Scope, Send
+
+log = logging.getLogger(__name__)
+
+# The OpenAPI description of a streaming route's answers.
+STREAM_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
+    200: {
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        "description": "snapshot, then progress/status/heartbeat/result/log events, then end.",
+    },
+    **{code: {"model": wire.Error} for code in (401, 403, 404, 422, 503)},
+}
+
+
+class EventStream(EventSourceResponse):
+    """An SSE response that counts clients cut off by the send timeout."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except SendTimeoutError:
+            obs.SSE_CLIENTS_DROPPED.inc()
+            log.info("dropped an SSE client: send timed out")
+
+
+async def encoded(batches: Batches, retry_ms: int) -> AsyncIterator[bytes]:
+    """SSE bytes, one chunk per batch; the first carries the retry hint."""
+    obs.SSE_CLIENTS.inc()
+    first = True
+    try:
+        # aclosing: a client that leaves closes the follow at once (its finally unsubscribes).
+        async with contextlib.aclosing(batches):
+            async for batch in batches:
+                if first and batch:
+                    # The hint rides on the first event (the snapshot), not in an empty block.
+                    yield sse.encode(batch[0], retry_ms) + sse.encode_batch(batch[1:])
+                    first = False
+                else:
+                    yield sse.encode_batch(batch)
+                obs.SSE_EVENTS_SENT.inc(len(batch))
+    except Dropped as exc:
+        obs.SSE_CLIENTS_DROPPED.inc()
+        log.info("%s", exc)
+    finally:
+        obs.SSE_CLIENTS.dec()
+
+
+def event_stream(settings: Settings, batches: Batches) -> EventStream:
+    """The response streaming `batches` with the settings' pings, send timeout and retry hint."""
+    return EventStream(
+        encoded(batches, settings.sse_retry_ms),
+        ping=settings.sse_ping_seconds,
+        send_timeout=settings.sse_send_timeout_seconds,
+    )
