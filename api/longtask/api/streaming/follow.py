@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from longtask.api import taskobjects
-from longtask.api.streaming import sse, streamids
+from longtask.api.streaming import sse, streamids, tracking
 from longtask.api.streaming.hub import Entry, Signal, StreamHub, Subscription, rows
-from longtask.api.streaming.tracking import StatusTracker
 from longtask.api.streaming.watches import WatchEvent, WatchHub
-from longtask.core import keys
+from longtask.core import keys, taskstate
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -94,7 +93,8 @@ class _Follow:
         self.namespace = str(meta.get("namespace"))
         self.name = str(meta.get("name"))
         self.key = keys.events(str(meta.get("uid")))
-        self.tracker = StatusTracker.of(obj)
+        # What this client has been told of the task (see `tracking`).
+        self.known = taskstate.of_status(obj.get("status") or {})
         self.last = after
         self.last_order = streamids.parse(after)
         self.watching = False
@@ -108,7 +108,7 @@ class _Follow:
                 continue
             frame = entry_frame(entry)
             self.last, self.last_order = entry.id, entry.order
-            self.tracker.observe(frame.payload())
+            self.known = taskstate.apply(self.known, frame.payload())
             frames.append(frame)
             if frame.is_end:
                 self.done = True
@@ -154,11 +154,11 @@ async def follow_task(deps: Followers, obj: dict[str, Any], after: str) -> Batch
         while not state.done:
             # A final task whose stream holds no end (expired, or the writer never got to it)
             # gets one after a grace period, so clients never wait forever.
-            grace = deps.end_grace_seconds if state.tracker.final and not state.watching else None
+            grace = deps.end_grace_seconds if state.known.final and not state.watching else None
             try:
                 batch = await sub.next_batch(grace)
             except TimeoutError:
-                yield [state.tracker.end(synthetic=True)]
+                yield [tracking.end(state.known, synthetic=True)]
                 return
             frames: list[sse.Frame] = []
             for item in batch:
@@ -181,10 +181,12 @@ async def follow_task(deps: Followers, obj: dict[str, Any], after: str) -> Batch
                     if not mine:
                         continue
                     if version is None:
-                        frames.append(state.tracker.end(deleted=True))
+                        frames.append(tracking.end(state.known, deleted=True))
                         state.done = True
                     else:
-                        changes = state.tracker.changes(version)
+                        known = taskstate.absorb(state.known, version.get("status") or {})
+                        changes = tracking.frames(state.known, known)
+                        state.known = known
                         frames += changes
                         state.done = any(f.is_end for f in changes)
             if frames:
