@@ -1,8 +1,9 @@
 """The live view of one task: a rich progress bar on a terminal, progress lines otherwise.
 
-`Watched` folds the task's events into what is shown (phase, percent, message, attempt, when it
-started); `BarView` draws it as one bar line, `LineView` prints a line when something worth a
-line changed (phase, attempt, message, or 5 points of progress), so logs stay short.
+`Watched` is what is shown: what the client's follow knows of the task (each event carries it,
+folded by core's one fold; the CLI folds nothing itself) and when the task started and ended.
+`BarView` draws it as one bar line, `LineView` prints a line when something worth a line changed
+(phase, attempt, message, or 5 points of progress), so logs stay short.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Final, Protocol
 
 from longtask.cli import output
 from longtask.client import TaskEvent
-from longtask.core import resource
+from longtask.core import taskstate
 from rich.console import Console
 from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, TextColumn
 from rich.progress import Task as BarTask
@@ -25,20 +26,34 @@ LINE_STEP: Final = 5.0  # progress points between two plain lines
 
 @dataclass
 class Watched:
-    """What is known of the followed task."""
+    """What is shown of the followed task."""
 
     namespace: str
     name: str
-    phase: str = resource.Phase.PENDING.value
-    progress: float | None = None
-    message: str | None = None
-    attempt: int | None = None
+    known: taskstate.TaskState = field(default_factory=taskstate.TaskState)
     started_at: float = field(default_factory=time.time)  # unix seconds
     finished_at: float | None = None
 
     @property
+    def phase(self) -> str:
+        return self.known.phase.value
+
+    @property
+    def progress(self) -> float | None:
+        return self.known.progress
+
+    @property
+    def message(self) -> str | None:
+        """The task's message or the operator's latest explanation, whichever came last."""
+        return self.known.latest_message
+
+    @property
+    def attempt(self) -> int | None:
+        return self.known.attempt
+
+    @property
     def final(self) -> bool:
-        return self.phase in {p.value for p in resource.FINAL_PHASES}
+        return self.known.final
 
     @property
     def percent(self) -> float:
@@ -49,6 +64,7 @@ class Watched:
         return max(0.0, end - self.started_at)
 
     def apply(self, event: TaskEvent) -> None:
+        self.known = event.state
         if event.task is not None:
             task = event.task
             start = task.start_time or task.created_at
@@ -56,14 +72,6 @@ class Watched:
                 self.started_at = _unix(start)
             if task.completion_time is not None:
                 self.finished_at = _unix(task.completion_time)
-        if event.phase:
-            self.phase = event.phase
-        if event.progress is not None:
-            self.progress = event.progress
-        if event.message is not None and event.type != "end":
-            self.message = event.message
-        if event.attempt:
-            self.attempt = event.attempt
         if event.is_end and self.finished_at is None:
             self.finished_at = time.time()
 

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import httpx
 from httpx_sse import aconnect_sse
 from longtask.client import base, calls, config, errors, streams
-from longtask.core import resource, wire
+from longtask.core import resource, taskstate, wire
 
 T = TypeVar("T")
 ProgressCallback = Callable[[streams.TaskEvent], Awaitable[object] | object]
@@ -224,8 +224,9 @@ class AsyncClient:
                         event = decoder.feed(sse)
                         if event is None:
                             continue
-                        if state.accept(event):
-                            yield event
+                        accepted = state.accept(event)
+                        if accepted is not None:
+                            yield accepted
                         if state.ended:
                             return
                 raise streams.StreamClosed()
@@ -245,23 +246,22 @@ class AsyncClient:
         ns = self.config.ns(namespace)
         try:
             async with asyncio.timeout(timeout):
-                end: streams.TaskEvent | None = None
+                known = taskstate.TaskState()
                 async with contextlib.aclosing(self.events(name, namespace=ns)) as stream:
                     async for event in stream:
                         if on_progress is not None and event.type in base.PROGRESS_EVENTS:
                             result = on_progress(event)
                             if isinstance(result, Awaitable):
                                 await result
-                        if event.is_end:
-                            end = event
+                        known = event.state
         except TimeoutError:
             raise errors.WaitTimeout(f"task {ns}/{name} did not finish in time") from None
-        return streams.outcome(await self._final(name, ns, end))
+        return streams.outcome(await self._final(name, ns, known))
 
-    async def _final(self, name: str, namespace: str, end: streams.TaskEvent | None) -> wire.Task:
+    async def _final(self, name: str, namespace: str, known: taskstate.TaskState) -> wire.Task:
         settle = time.monotonic() + base.FINAL_STATUS_GRACE
         task = await self.get(name, namespace=namespace)
         while not task.phase.is_final and time.monotonic() < settle:
             await asyncio.sleep(base.FINAL_STATUS_POLL)
             task = await self.get(name, namespace=namespace)
-        return streams.final_view(task, end)
+        return streams.final_view(task, known)

@@ -11,10 +11,14 @@ Design choices:
 4. Bounded backoff: 0.5 s doubling to 5 s between attempts, back to the start after a
    connection that delivered an event; the follow gives up (`GatewayUnreachable`) after
    `give_up_after` seconds without a working connection.
+5. One fold. What a follow knows of the task is core's `TaskState`, kept by core's fold
+   (`taskstate`) over every event it yields, snapshots included; each event carries the state
+   it leads to, so callers show or decide from `event.state` and fold nothing themselves.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Callable
@@ -25,7 +29,7 @@ import httpx
 import pydantic
 from httpx_sse import ServerSentEvent
 from longtask.client import config, errors
-from longtask.core import events, resource, wire
+from longtask.core import events, resource, taskstate, wire
 
 SNAPSHOT: Final = "snapshot"
 END: Final = events.EventType.END.value
@@ -42,13 +46,15 @@ class TaskEvent:
 
     `type` is the SSE event name (snapshot, progress, status, heartbeat, result, log, end, …);
     `id` the Redis stream id (None for snapshots and events derived from the LongTask watch);
-    `data` the event's fields; `task` the task's state, on snapshots only.
+    `data` the event's fields; `task` the task as the gateway shows it, on snapshots only;
+    `state` what the follow knows of the task once this event is taken in (see choice 5).
     """
 
     type: str
     data: wire.Event
     id: str | None = None
     task: wire.Task | None = None
+    state: taskstate.TaskState = field(default_factory=taskstate.TaskState)
 
     @property
     def progress(self) -> float | None:
@@ -138,6 +144,15 @@ def log_line(event: TaskEvent) -> wire.LogLine:
     )
 
 
+def fold(known: taskstate.TaskState, event: TaskEvent) -> taskstate.TaskState:
+    """`known` updated with `event` by core's fold (a snapshot is the task the gateway shows)."""
+    if event.task is not None:
+        payload = event.task.model_dump(mode="json", by_alias=True)
+    else:
+        payload = event.data.model_dump(mode="json", exclude_none=True)
+    return taskstate.receive(known, event.type, payload)
+
+
 def stream_id(value: str) -> tuple[int, int]:
     """(ms, seq) of a Redis stream id, for ordering; (-1, -1) for anything else."""
     ms, sep, seq = value.partition("-")
@@ -155,14 +170,15 @@ def is_retryable(exc: BaseException) -> bool:
 
 @dataclass
 class Resume:
-    """The state of one follow across reconnections: where to resume, when to give up."""
+    """The state of one follow across reconnections: where to resume, when to give up, and
+    what it knows of the task (`known`, choice 5)."""
 
     last_id: str | None = None
     give_up_after: float = config.DEFAULT_GIVE_UP_AFTER
     initial_delay: float = 0.5
     max_delay: float = 5.0
     clock: Callable[[], float] = time.monotonic
-    ended: bool = False
+    known: taskstate.TaskState = field(default_factory=taskstate.TaskState)
     failures: int = 0
     _healthy_at: float = field(default=-1.0)
     _last_key: tuple[int, int] = field(default=(-1, -1))
@@ -172,22 +188,27 @@ class Resume:
         if self.last_id is not None:
             self._last_key = stream_id(self.last_id)
 
+    @property
+    def ended(self) -> bool:
+        """The `end` event arrived: nothing follows."""
+        return self.known.ended
+
     def headers(self) -> dict[str, str]:
         """The headers of the next connection: resume after the last id yielded."""
         return {"Last-Event-ID": self.last_id} if self.last_id else {}
 
-    def accept(self, event: TaskEvent) -> bool:
-        """Record a received event; False when it repeats one already yielded (skip it)."""
+    def accept(self, event: TaskEvent) -> TaskEvent | None:
+        """`event` with the state it leads to; None when it repeats one already yielded (skip
+        it)."""
         self.failures = 0
         self._healthy_at = self.clock()
         if event.id is not None:
             key = stream_id(event.id)
             if self.last_id is not None and key <= self._last_key:
-                return False
+                return None
             self.last_id, self._last_key = event.id, key
-        if event.is_end:
-            self.ended = True
-        return True
+        self.known = fold(self.known, event)
+        return dataclasses.replace(event, state=self.known)
 
     def next_delay(self, exc: BaseException) -> float:
         """The pause before the next connection after `exc`; raises when giving up."""
@@ -219,12 +240,9 @@ def outcome(task: wire.Task) -> wire.Task:
     return task
 
 
-def final_view(task: wire.Task, end: TaskEvent | None) -> wire.Task:
-    """The task as final: its own phase when final, else the phase its `end` event named."""
-    if task.phase.is_final or end is None or end.phase is None:
+def final_view(task: wire.Task, known: taskstate.TaskState) -> wire.Task:
+    """The task as final: its own phase when final, else the final phase the follow learned
+    (from the end event, when the LongTask status lags the stream)."""
+    if task.phase.is_final or not known.final:
         return task
-    try:
-        phase = resource.Phase(end.phase)
-    except ValueError:
-        return task
-    return task.model_copy(update={"phase": phase}) if phase.is_final else task
+    return task.model_copy(update={"phase": known.phase})

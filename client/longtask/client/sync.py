@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import httpx
 from httpx_sse import connect_sse
 from longtask.client import base, calls, config, errors, streams
-from longtask.core import resource, wire
+from longtask.core import resource, taskstate, wire
 
 T = TypeVar("T")
 ProgressCallback = Callable[[streams.TaskEvent], object]
@@ -240,8 +240,9 @@ class Client:
                         event = decoder.feed(sse)
                         if event is None:
                             continue
-                        if state.accept(event):
-                            yield event
+                        accepted = state.accept(event)
+                        if accepted is not None:
+                            yield accepted
                         if state.ended:
                             return
                         if deadline is not None and time.monotonic() >= deadline:
@@ -269,18 +270,17 @@ class Client:
         end event."""
         ns = self.config.ns(namespace)
         deadline = None if timeout is None else time.monotonic() + timeout
-        end: streams.TaskEvent | None = None
+        known = taskstate.TaskState()
         for event in self._follow(name, ns, deadline=deadline):
             if on_progress is not None and event.type in base.PROGRESS_EVENTS:
                 on_progress(event)
-            if event.is_end:
-                end = event
-        return streams.outcome(self._final(name, ns, end))
+            known = event.state
+        return streams.outcome(self._final(name, ns, known))
 
-    def _final(self, name: str, namespace: str, end: streams.TaskEvent | None) -> wire.Task:
+    def _final(self, name: str, namespace: str, known: taskstate.TaskState) -> wire.Task:
         settle = time.monotonic() + base.FINAL_STATUS_GRACE
         task = self.get(name, namespace=namespace)
         while not task.phase.is_final and time.monotonic() < settle:
             time.sleep(base.FINAL_STATUS_POLL)
             task = self.get(name, namespace=namespace)
-        return streams.final_view(task, end)
+        return streams.final_view(task, known)

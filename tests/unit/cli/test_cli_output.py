@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import yaml
 from longtask.cli import live, output
-from longtask.client import TaskEvent
-from longtask.core import wire
+from longtask.client import TaskEvent, streams
+from longtask.core import taskstate, wire
+from longtask.core.resource import Phase
 from rich.console import Console
 
 from tests.unit.cli import sse
@@ -82,33 +84,38 @@ def test_details_leave_out_unset_fields() -> None:
     assert "Reason" not in details and "Progress" not in details
 
 
-def event(kind: str, **data: object) -> TaskEvent:
-    return TaskEvent(kind, wire.Event.model_validate({"type": kind, **data}), "1-0")
+def event(kind: str, id: str, **data: object) -> TaskEvent:
+    return TaskEvent(kind, wire.Event.model_validate({"type": kind, **data}), id)
 
 
-def test_watched_folds_events() -> None:
+def test_watched_shows_what_the_follow_knows() -> None:
     state = live.Watched("ns", "t1", started_at=1000.0)
+    follow = streams.Resume()
     snapshot = wire.Task.model_validate(sse.task(progress=10, startTime=NOW))
-    state.apply(
-        TaskEvent(
-            "snapshot", wire.Event(type="snapshot", progress=10, phase="Running"), None, snapshot
-        )
-    )
+    for shown in (
+        TaskEvent("snapshot", wire.Event(type="snapshot"), None, snapshot),
+        event("progress", "1-0", progress=55.5, message="chunk 5", attempt=2),
+    ):
+        accepted = follow.accept(shown)
+        assert accepted is not None
+        state.apply(accepted)
     assert state.started_at == NOW.timestamp()
-    state.apply(event("progress", progress=55.5, message="chunk 5", attempt=2))
     assert (state.phase, state.percent, state.message, state.attempt) == (
         "Running",
         55.5,
         "chunk 5",
         2,
     )
-    state.apply(event("end", phase="Succeeded", message="done"))
+    end = follow.accept(event("end", "2-0", phase="Succeeded", message="attempt 2 succeeded"))
+    assert end is not None
+    state.apply(end)
     assert state.final and state.finished_at is not None
-    assert state.message == "chunk 5"  # the end event's message is not a progress message
+    assert state.message == "attempt 2 succeeded"  # the latest message, the operator's here
 
 
 def test_watched_line() -> None:
-    state = live.Watched("ns", "t1", progress=40, attempt=1, message="half", started_at=0.0)
+    known = taskstate.TaskState(progress=40, attempt=1, message="half", latest_message="half")
+    state = live.Watched("ns", "t1", known, started_at=0.0)
     state.finished_at = 65.0
     assert state.line() == "ns/t1 Pending 40% attempt 1 1:05  half"
 
@@ -118,10 +125,9 @@ def test_line_view_prints_only_meaningful_changes() -> None:
     view = live.LineView(console)
     state = live.Watched("ns", "t1", started_at=0.0)
     for pct in (1, 2, 3, 4, 6, 7, 12):
-        state.progress = pct
+        state.known = dataclasses.replace(state.known, progress=pct)
         view.show(state)
-    state.phase = "Succeeded"
-    state.progress = 100
+    state.known = dataclasses.replace(state.known, phase=Phase.SUCCEEDED, progress=100)
     view.close(state)
     lines = console.export_text().splitlines()
     assert [line.split()[2] for line in lines] == ["1%", "6%", "12%", "100%"]

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from httpx_sse import ServerSentEvent
 from longtask.client import errors, streams
-from longtask.core import resource, wire
+from longtask.core import resource, taskstate, wire
 
 from tests.unit.cli import sse
 
@@ -154,11 +154,31 @@ def test_outcome_raises_for_failed_and_cancelled(
 
 def test_final_view_takes_the_end_phase_when_the_status_lags() -> None:
     lagging = make_task(resource.Phase.RUNNING)
-    end = event("end", "3-0", phase="Failed")
-    assert streams.final_view(lagging, end).phase is resource.Phase.FAILED
-    assert streams.final_view(lagging, None).phase is resource.Phase.RUNNING
+    ended = taskstate.TaskState(phase=resource.Phase.FAILED, ended=True)
+    assert streams.final_view(lagging, ended).phase is resource.Phase.FAILED
+    assert streams.final_view(lagging, taskstate.TaskState()).phase is resource.Phase.RUNNING
     done = make_task(resource.Phase.SUCCEEDED)
-    assert streams.final_view(done, end).phase is resource.Phase.SUCCEEDED
+    assert streams.final_view(done, ended).phase is resource.Phase.SUCCEEDED
+
+
+def test_each_event_carries_the_state_the_follow_knows() -> None:
+    state = streams.Resume()
+    data = sse.snapshot(progress=40, message="half", attempt=1).decode().split("data: ", 1)[1]
+    snapshot = state.accept(streams.parse_event(ServerSentEvent(event="snapshot", data=data)))
+    assert snapshot is not None
+    assert (snapshot.state.phase, snapshot.state.progress, snapshot.state.message) == (
+        resource.Phase.RUNNING,
+        40,
+        "half",
+    )
+    progress = state.accept(event("progress", "1-0", progress=60, message="more", attempt=1))
+    line = state.accept(event("log", "2-0", message="an output line", attempt=1))
+    end = state.accept(event("end", "3-0", phase="Succeeded", message="done", attempt=1))
+    assert progress is not None and line is not None and end is not None
+    assert (progress.state.progress, progress.state.message) == (60, "more")
+    assert line.state.message == "more"  # an output line is not the task's message
+    assert end.state.final and end.state.ended and end.state.latest_message == "done"
+    assert state.known is end.state and state.ended
 
 
 def test_decoder_gives_events_their_own_ids_only() -> None:
