@@ -8,7 +8,7 @@ from typing import Any, Final
 import httpx
 from longtask.client import streams
 from longtask.client.config import Config
-from longtask.core import wire
+from longtask.core import events, wire
 
 DEFAULT_TIMEOUT: Final = httpx.Timeout(30.0, connect=5.0)
 # After the `end` event the LongTask status may lag the stream for a moment: how long `wait`
@@ -17,7 +17,9 @@ FINAL_STATUS_GRACE: Final = 10.0
 FINAL_STATUS_POLL: Final = 0.5
 USER_AGENT: Final = "longtask-client/0.1"
 # Events handed to `wait`'s on_progress callback.
-PROGRESS_EVENTS: Final = frozenset({streams.SNAPSHOT, "progress", "status", streams.END})
+PROGRESS_EVENTS: Final = frozenset(
+    {streams.SNAPSHOT, events.EventType.PROGRESS.value, events.EventType.STATUS.value, streams.END}
+)
 
 
 def task_body(

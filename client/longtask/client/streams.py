@@ -31,7 +31,7 @@ from httpx_sse import ServerSentEvent
 from longtask.client import config, errors
 from longtask.core import events, resource, taskstate, wire
 
-SNAPSHOT: Final = "snapshot"
+SNAPSHOT: Final = events.SseEvent.SNAPSHOT.value
 END: Final = events.EventType.END.value
 LOG: Final = events.EventType.LOG.value
 # Longer than the gateway's ping interval (15 s by default), so an idle stream is not cut.

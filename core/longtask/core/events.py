@@ -211,11 +211,6 @@ def _explain(
         event["source"] = source
 
 
-def make(kind: EventType, attempt: int, **fields: Any) -> dict[str, Any]:
-    """An event as a dict, with the fields every event has."""
-    return {"type": kind.value, "ts": now_ms(), "attempt": attempt, **fields}
-
-
 def encode(event: Mapping[str, Any]) -> dict[str, str]:
     """The stream entry (XADD field map) for an event."""
     return {DATA_FIELD: json.dumps(event, separators=(",", ":"), default=str)}

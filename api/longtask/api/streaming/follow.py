@@ -18,7 +18,7 @@ from longtask.api import taskobjects
 from longtask.api.streaming import sse, streamids, tracking
 from longtask.api.streaming.hub import Entry, Signal, StreamHub, Subscription, rows
 from longtask.api.streaming.watches import WatchEvent, WatchHub
-from longtask.core import keys, taskstate
+from longtask.core import events, keys, taskstate
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -207,9 +207,12 @@ def namespace_frame(event: WatchEvent) -> sse.Frame:
         return sse.frame(sse.SNAPSHOT, {"items": items})
     if event.kind == "DELETED":
         meta = event.obj.get("metadata") or {}
-        return sse.frame("deleted", {"name": meta.get("name"), "uid": meta.get("uid")})
+        return sse.frame(
+            events.SseEvent.DELETED, {"name": meta.get("name"), "uid": meta.get("uid")}
+        )
     return sse.frame(
-        "task", taskobjects.task_view(event.obj).model_dump(mode="json", by_alias=True)
+        events.SseEvent.TASK,
+        taskobjects.task_view(event.obj).model_dump(mode="json", by_alias=True),
     )
 
 

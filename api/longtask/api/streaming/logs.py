@@ -29,7 +29,7 @@ def log_line(entry_id: str, fields: dict[str, Any]) -> wire.LogLine:
 
 def log_frame(entry: Entry) -> sse.Frame:
     line = log_line(entry.id, entry.fields)
-    return sse.frame("log", line.model_dump(mode="json", by_alias=True), entry.id)
+    return sse.frame(events.EventType.LOG, line.model_dump(mode="json", by_alias=True), entry.id)
 
 
 async def follow_logs(followers: Followers, obj: dict[str, Any], after: str) -> Batches:

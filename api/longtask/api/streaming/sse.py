@@ -16,8 +16,9 @@ from typing import Any, Final
 
 from longtask.core import events
 
-SNAPSHOT: Final = "snapshot"
-# Event names a client sees; anything else a writer puts in `type` is sent as "unknown".
+SNAPSHOT: Final = events.SseEvent.SNAPSHOT.value
+UNKNOWN: Final = events.SseEvent.UNKNOWN.value
+# Event names a client sees; anything else a writer puts in `type` is sent as UNKNOWN.
 _EVENT_NAME_RE: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
 # Events a client must never miss: a queue overflow drops the client (it resumes by id), never
 # these events. Progress and heartbeats are just as kept; the set names what matters most.
@@ -57,7 +58,7 @@ class Frame:
 
 def event_name(kind: object) -> str:
     name = str(kind)
-    return name if _EVENT_NAME_RE.match(name) else "unknown"
+    return name if _EVENT_NAME_RE.match(name) else UNKNOWN
 
 
 def dumps(value: Any) -> str:
@@ -69,7 +70,7 @@ def entry_frame(entry_id: str, fields: Mapping[Any, Any]) -> Frame:
     try:
         event = events.decode(dict(fields))
     except ValueError:
-        return Frame("unknown", dumps({"type": "unknown"}), entry_id)
+        return Frame(UNKNOWN, dumps({"type": UNKNOWN}), entry_id)
     return Frame(event_name(event.get("type")), dumps(event), entry_id, event)
 
 
