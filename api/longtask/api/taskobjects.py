@@ -10,7 +10,7 @@ import hashlib
 import json
 from typing import Any, Final
 
-from longtask.core import resource, wire
+from longtask.core import admission, resource, wire
 
 DEFAULT_GENERATE_NAME: Final = "task-"
 # Label values hold at most 63 characters: a 40-hex prefix of the key's SHA-256 (160 bits).
@@ -54,10 +54,31 @@ def spec_of(fields: wire.TaskSpecFields) -> dict[str, Any]:
     return spec
 
 
+def admission_error(spec: dict[str, Any]) -> wire.ApiError | None:
+    """The 422 for a spec the operator would refuse (core's admission), naming each field as
+    pydantic does for the checks of the request model (`body.env.2.name`)."""
+    found = admission.problems(spec)
+    if not found:
+        return None
+    details = [
+        {
+            "field": ".".join(str(part) for part in ("body", *problem.field)),
+            "message": problem.message,
+            "type": "admission",
+        }
+        for problem in found
+    ]
+    summary = f"{details[0]['field']}: {details[0]['message']}"
+    if len(details) > 1:
+        summary += f" (and {len(details) - 1} more)"
+    return wire.ApiError(422, "invalid", summary, details)
+
+
 def new_task(
     namespace: str, create: wire.TaskCreate, idempotency_key: str | None = None
 ) -> dict[str, Any]:
-    """The LongTask object a submit creates.
+    """The LongTask object a submit creates; raises the 422 of `admission_error` for a spec
+    the operator would refuse.
 
     With an Idempotency-Key and no explicit name, the name is derived from the key, so that two
     concurrent requests with the same key collide on the name instead of creating two tasks.
@@ -79,11 +100,14 @@ def new_task(
         metadata["name"] = prefix + key_hash(idempotency_key)[:10]
     else:
         metadata["generateName"] = create.generate_name or DEFAULT_GENERATE_NAME
+    spec = spec_of(create)
+    if (refused := admission_error(spec)) is not None:
+        raise refused
     return {
         "apiVersion": resource.API_VERSION,
         "kind": resource.KIND,
         "metadata": metadata,
-        "spec": spec_of(create),
+        "spec": spec,
     }
 
 

@@ -12,9 +12,8 @@ import hashlib
 import json
 from typing import Any
 
-from longtask.core import resource, runnerenv
+from longtask.core import admission, resource, runnerenv
 
-from . import admission
 from .settings import Settings
 
 NAME_MAX = 63
@@ -82,7 +81,7 @@ def runner_env(task: resource.LongTask, attempt: int, settings: Settings) -> lis
     grace = max(1, settings.termination_grace_seconds - 5)
     env.append({"name": runnerenv.GRACE_SECONDS, "value": str(grace)})
     for entry in spec.get("env") or []:
-        if isinstance(entry, dict) and entry.get("name") not in admission.RESERVED_ENV:
+        if isinstance(entry, dict) and not admission.reserved_env(entry.get("name")):
             env.append(dict(entry))
     return env
 

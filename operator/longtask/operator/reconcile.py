@@ -24,10 +24,10 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from longtask.core import deadletters, resource
+from longtask.core import admission, deadletters, resource
 from longtask.core.resource import AttemptRecord, ConditionType, LongTask, Phase, Reason
 
-from . import admission, attempts, backoff, clock, conditions, jobs
+from . import attempts, backoff, clock, conditions, jobs
 from .settings import Settings
 
 NORMAL = "Normal"
@@ -278,7 +278,7 @@ def _admit(draft: _Draft, settings: Settings) -> Need | None:
         if problem:
             problems.append(problem)
     if problems:
-        message = "refused: " + "; ".join(problems)
+        message = "refused: " + "; ".join(str(p) for p in problems)
         draft.patch["message"] = message[: resource.MESSAGE_MAX_CHARS]
         draft.finish(Phase.FAILED, Reason.INVALID_SPEC, message, WARNING)
     elif _cancel_requested(draft):

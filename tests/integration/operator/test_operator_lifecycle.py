@@ -162,6 +162,9 @@ def test_invalid_task_fails_at_admission_and_others_still_run(
 ) -> None:
     tasks.create("huge", {"command": ["true"], "params": {"blob": "x" * 100 * 1024}})
     tasks.create("nosa", {"command": ["true"], "serviceAccountName": "missing"})
+    # The API server would refuse this Job: refused before it, not retried for ever.
+    overcommitted = {"requests": {"cpu": "2"}, "limits": {"cpu": "1"}}
+    tasks.create("badres", {"command": ["true"], "resources": overcommitted})
     tasks.create("fine", {"command": ["true"]})
     huge = tasks.wait_final("huge")["status"]
     assert huge["phase"] == "Failed" and huge["reason"] == "InvalidSpec"
@@ -169,6 +172,9 @@ def test_invalid_task_fails_at_admission_and_others_still_run(
     assert "attempts" not in huge
     nosa = tasks.wait_final("nosa")["status"]
     assert nosa["reason"] == "InvalidSpec" and "'missing' does not exist" in nosa["message"]
+    badres = tasks.wait_final("badres")["status"]
+    assert badres["reason"] == "InvalidSpec"
+    assert "spec.resources.requests.cpu: must be at most its limit" in badres["message"]
     assert tasks.wait_final("fine")["status"]["phase"] == "Succeeded"
     tasks.wait_events("huge", {"InvalidSpec"})
 

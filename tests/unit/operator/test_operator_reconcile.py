@@ -92,7 +92,7 @@ def test_refused_task_fails_with_the_reason_and_creates_no_job() -> None:
     assert plan.create_job is None
     assert phases(plan) == [(None, Phase.FAILED)]
     assert plan.status is not None and plan.status["reason"] == "InvalidSpec"
-    assert "spec.params is 68.4 KiB serialized" in plan.status["message"]
+    assert "spec.params: 68.4 KiB of JSON" in plan.status["message"]
     failed = condition(plan, ConditionType.FAILED)
     assert failed is not None and failed["status"] == "True" and failed["reason"] == "InvalidSpec"
     assert plan.events[0].type == "Warning"
