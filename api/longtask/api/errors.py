@@ -3,7 +3,8 @@
 Routes raise `wire.ApiError` (the one error shape, shared with the client); the handlers
 installed by `install` turn it, validation errors, malformed JSON, HTTP errors, Kubernetes API
 errors and Redis outages into that JSON with the right status code. Bad input never yields a
-5xx; a 5xx says the cluster or Redis is unwell.
+5xx; a 5xx says the cluster or Redis is unwell. A Kubernetes 404 in a namespace that does not
+exist says that the namespace is missing.
 """
 
 from __future__ import annotations
@@ -134,7 +135,14 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(ApiException)
-    async def _kube(_: Request, exc: ApiException) -> JSONResponse:
+    async def _kube(request: Request, exc: ApiException) -> JSONResponse:
+        namespace = request.path_params.get("namespace")
+        if exc.status == 404 and namespace:
+            # Say so when it is the namespace, not the task, that is missing.
+            try:
+                await request.app.state.runtime.namespaces.require(namespace)
+            except ApiError as missing:
+                return response(missing)
         err = from_kube(exc)
         if err.status >= 500:
             log.warning("Kubernetes API error %s: %s", exc.status, err.message)

@@ -39,6 +39,7 @@ class Kube:
     def __init__(self, api: client.ApiClient) -> None:
         self.api = api
         self.custom = client.CustomObjectsApi(api)
+        self.core = client.CoreV1Api(api)
         self.authn = client.AuthenticationV1Api(api)
         self.authz = client.AuthorizationV1Api(api)
 
@@ -60,6 +61,18 @@ class Kube:
     async def ping(self) -> None:
         """Raises unless the API server answers."""
         await client.VersionApi(self.api).get_code(_request_timeout=5)
+
+    async def namespace_exists(self, namespace: str) -> bool | None:
+        """Whether the namespace exists; None when the gateway may not read namespaces."""
+        try:
+            await self.core.read_namespace(namespace, _request_timeout=REQUEST_TIMEOUT)
+        except ApiException as exc:
+            if exc.status == 404:
+                return False
+            if exc.status == 403:
+                return None
+            raise
+        return True
 
     async def create(self, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = await self.custom.create_namespaced_custom_object(

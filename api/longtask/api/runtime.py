@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from longtask.api import apikeys, auth, streamtokens
+from longtask.api import apikeys, auth, namespaces, streamtokens
 from longtask.api import observability as obs
 from longtask.api.kube import Kube
 from longtask.api.settings import AuthMode, Settings
@@ -33,6 +33,7 @@ class Runtime:
     followers: Followers
     authorizer: auth.Authorizer
     signer: streamtokens.Signer
+    namespaces: namespaces.Namespaces
 
     async def close(self) -> None:
         await self.followers.watches.stop()
@@ -127,4 +128,5 @@ async def open_runtime(settings: Settings) -> Runtime:
         ),
         authorizer=authorizer,
         signer=streamtokens.Signer(secret),
+        namespaces=namespaces.Namespaces(kube.namespace_exists),
     )

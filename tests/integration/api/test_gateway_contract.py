@@ -149,6 +149,25 @@ def test_malformed_and_oversized_bodies(http: httpx.Client, namespace: str) -> N
     assert chunked.status_code == 413 and chunked.json()["error"] == "too_large"
 
 
+def test_an_unknown_namespace_is_404_on_every_read(http: httpx.Client, namespace: str) -> None:
+    unknown = f"nope-{secrets.token_hex(3)}"
+    for path in (
+        tasks_path(unknown),
+        f"{tasks_path(unknown)}/any",
+        f"{tasks_path(unknown)}/any/logs",
+        f"{tasks_path(unknown)}/any/events",
+        f"/v1/namespaces/{unknown}/events",
+    ):
+        response = http.get(path)
+        assert response.status_code == 404, (path, response.text)
+        assert response.json()["error"] == "namespace_not_found", path
+        assert unknown in response.json()["message"]
+    token = http.post(f"/v1/namespaces/{unknown}/stream-token")
+    assert token.status_code == 404
+    # An existing namespace without tasks is an empty list.
+    assert http.get(tasks_path(namespace)).json()["items"] == []
+
+
 def test_not_found_cases(http: httpx.Client, namespace: str) -> None:
     assert http.get(f"{tasks_path(namespace)}/missing").status_code == 404
     other_ns = f"nope-{secrets.token_hex(3)}"

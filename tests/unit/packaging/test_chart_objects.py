@@ -35,6 +35,7 @@ GATEWAY_NAMESPACED_RULES: set[Rule] = {
 GATEWAY_CLUSTER_RULES: set[Rule] = {
     ("authentication.k8s.io", "tokenreviews", frozenset({"create"})),
     ("authorization.k8s.io", "subjectaccessreviews", frozenset({"create"})),
+    ("", "namespaces", frozenset({"get"})),  # 404 for an unknown namespace
 }
 RUNNER_RULES: set[Rule] = {
     ("longtask.io", "longtasks", frozenset({"get"})),

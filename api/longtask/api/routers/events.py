@@ -68,6 +68,7 @@ async def namespace_events(
     _: Annotated[None, Depends(deps.namespace_stream_access)],
     token: deps.StreamTokenQuery = None,
 ) -> responses.EventStream:
+    await runtime.namespaces.require(namespace)
     return responses.event_stream(runtime.settings, follow_namespace(runtime.followers, namespace))
 
 

@@ -113,6 +113,8 @@ async def list_tasks(
     listing = await runtime.kube.list(
         namespace, label_selector=label_selector, limit=limit, continue_=continue_
     )
+    if not listing.get("items") and not continue_:
+        await runtime.namespaces.require(namespace)  # none at all: is it the namespace?
     items = [taskobjects.task_view(obj) for obj in listing.get("items") or []]
     if phase is not None:
         items = [item for item in items if item.phase == phase]
@@ -231,5 +233,6 @@ async def namespace_stream_token(
     runtime: deps.RuntimeDep,
     _: Annotated[object, Depends(deps.allow("watch"))],
 ) -> wire.StreamToken:
+    await runtime.namespaces.require(namespace)
     scope = streamtokens.Scope(namespace)
     return _token(runtime, scope, f"/v1/namespaces/{namespace}/events")
