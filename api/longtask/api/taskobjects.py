@@ -17,6 +17,8 @@ DEFAULT_GENERATE_NAME: Final = "task-"
 KEY_LABEL_CHARS: Final = 40
 # Spec fields copied when a task is re-run (everything but cancel).
 _RETRY_DROPPED_SPEC: Final = frozenset({"cancel"})
+# Phases a task may be re-run from (as a new task).
+RETRYABLE_PHASES: Final = frozenset({resource.Phase.FAILED, resource.Phase.CANCELLED})
 # kubectl's copy of the whole object: noise in a view, stale in a retry.
 _LAST_APPLIED: Final = "kubectl.kubernetes.io/last-applied-configuration"
 

@@ -26,6 +26,9 @@ from longtask.core import wire
 from rich.console import Console
 from rich.table import Table
 
+# The gateway's error code for a cancel of a task that already finished.
+FINISHED = "finished"
+
 app = typer.Typer(
     name="longtask",
     help="Submit, follow and control longtask tasks through the gateway.",
@@ -449,15 +452,29 @@ def cancel(
     ctx: typer.Context,
     name: TaskName,
     namespace: Namespace = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Fail (exit 1) when the task already finished.")
+    ] = False,
     fmt: Output = output.Format.TEXT,
 ) -> None:
-    """Request cancellation of a task (its running attempt is stopped)."""
+    """Request cancellation of a task (its running attempt is stopped).
+
+    A task that already finished is left as it is: that is said, and the exit code is 0
+    (1 with --strict)."""
     with _reporting(), _connection(ctx).client(namespace) as lt:
-        task = lt.cancel(name)
+        try:
+            task = lt.cancel(name)
+            requested = True
+        except errors.Conflict as exc:
+            if strict or exc.error != FINISHED:
+                raise
+            task, requested = lt.get(name), False
     if fmt is not output.Format.TEXT:
         _emit(output.plain(task), fmt)
-    else:
+    elif requested:
         print(f"Cancellation of {task.namespace}/{task.name} requested.")
+    else:
+        print(f"{task.namespace}/{task.name} already finished ({task.phase}): nothing to cancel.")
 
 
 @app.command()
@@ -469,7 +486,7 @@ def retry(
     wait_timeout: WaitTimeoutOpt = None,
     fmt: Output = output.Format.TEXT,
 ) -> None:
-    """Re-run a failed (or dead-lettered) task as a new task."""
+    """Re-run a failed, dead-lettered or cancelled task as a new task."""
     with _reporting(), _connection(ctx).client(namespace) as lt:
         task = lt.retry(name)
         if wait:

@@ -132,7 +132,7 @@ class Client:
         return self._send(calls.cancel(self.config.ns(namespace), name))
 
     def retry(self, name: str, *, namespace: str | None = None) -> wire.Task:
-        """Re-run a Failed task as a new task (returned); Conflict when it did not fail."""
+        """Re-run a Failed or Cancelled task as a new task (returned); Conflict otherwise."""
         return self._send(calls.retry(self.config.ns(namespace), name))
 
     def delete(self, name: str, *, namespace: str | None = None) -> None:

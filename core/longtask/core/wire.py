@@ -135,6 +135,9 @@ class TaskSpecFields(_Request):
     priority: int | None = Field(None, ge=-1000, le=1000)
     queue: Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=63)] | None = None
     ttl_seconds_after_finished: int | None = Field(None, ge=0, le=2**31 - 1)
+    cancel: bool | None = Field(
+        None, description="Request cancellation; a task submitted cancelled never starts."
+    )
 
     @field_validator("params")
     @classmethod

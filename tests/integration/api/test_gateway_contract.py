@@ -212,10 +212,12 @@ def test_cancel_retry_delete(http: httpx.Client, namespace: str, k8s: k8s_client
     assert cancelled.status_code == 202 and cancelled.json()["cancelRequested"] is True
 
     not_failed = http.post(f"{tasks_path(namespace)}/victim/retry")
-    assert not_failed.status_code == 409 and not_failed.json()["error"] == "not_failed"
+    assert not_failed.status_code == 409 and not_failed.json()["error"] == "not_retryable"
 
     patch_status(k8s, namespace, "victim", phase="Failed", message="boom")
-    assert http.post(f"{tasks_path(namespace)}/victim/cancel").status_code == 409
+    finished = http.post(f"{tasks_path(namespace)}/victim/cancel")
+    assert finished.status_code == 409 and finished.json()["error"] == "finished"
+    assert "(Failed)" in finished.json()["message"]
     retried = http.post(f"{tasks_path(namespace)}/victim/retry")
     assert retried.status_code == 201
     again = retried.json()
@@ -225,6 +227,20 @@ def test_cancel_retry_delete(http: httpx.Client, namespace: str, k8s: k8s_client
 
     assert http.delete(f"{tasks_path(namespace)}/victim").status_code == 204
     assert http.get(f"{tasks_path(namespace)}/victim").status_code == 404
+
+
+def test_a_cancelled_task_can_be_retried(
+    http: httpx.Client, namespace: str, k8s: k8s_client.ApiClient
+) -> None:
+    http.post(tasks_path(namespace), json={"name": "stopped", "command": ["x"]})
+    http.post(f"{tasks_path(namespace)}/stopped/cancel")
+    patch_status(k8s, namespace, "stopped", phase="Cancelled")
+    retried = http.post(f"{tasks_path(namespace)}/stopped/retry")
+    assert retried.status_code == 201, retried.text
+    assert retried.json()["retryOf"] == "stopped" and retried.json()["cancelRequested"] is False
+    patch_status(k8s, namespace, "stopped", phase="Succeeded")
+    refused = http.post(f"{tasks_path(namespace)}/stopped/retry")
+    assert refused.status_code == 409 and "Failed or Cancelled" in refused.json()["message"]
 
 
 def test_logs_page_and_follow(

@@ -163,8 +163,9 @@ async def cancel_task(
     _: Annotated[object, Depends(deps.allow("patch"))],
 ) -> wire.Task:
     current = await runtime.kube.get(namespace, name)
-    if taskobjects.phase_of(current).is_final:
-        raise ApiError(409, "finished", f"task {name!r} already finished")
+    phase = taskobjects.phase_of(current)
+    if phase.is_final:
+        raise ApiError(409, "finished", f"task {name!r} already finished ({phase})")
     # No resourceVersion precondition: status patches bump it constantly, and cancelling a
     # task that finished meanwhile is harmless (the operator ignores it).
     patched = await runtime.kube.patch(namespace, name, {"spec": {"cancel": True}})
@@ -176,7 +177,7 @@ async def cancel_task(
     status_code=status.HTTP_201_CREATED,
     response_model=wire.Task,
     responses=ERRORS,
-    summary="Re-run a failed (or dead-lettered) task as a new task",
+    summary="Re-run a failed, dead-lettered or cancelled task as a new task",
 )
 async def retry_task(
     namespace: deps.Namespace,
@@ -185,11 +186,12 @@ async def retry_task(
     _: Annotated[object, Depends(deps.allow("create"))],
 ) -> wire.Task:
     current = await runtime.kube.get(namespace, name)
-    if taskobjects.phase_of(current) is not resource.Phase.FAILED:
+    phase = taskobjects.phase_of(current)
+    if phase not in taskobjects.RETRYABLE_PHASES:
         raise ApiError(
             409,
-            "not_failed",
-            f"only Failed tasks can be retried; {name!r} is {taskobjects.phase_of(current)}",
+            "not_retryable",
+            f"only Failed or Cancelled tasks can be retried; {name!r} is {phase}",
         )
     created = await runtime.kube.create(namespace, taskobjects.retry_task(current))
     return taskobjects.task_view(created)
