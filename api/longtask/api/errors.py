@@ -19,6 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from kubernetes_asyncio.client.exceptions import ApiException
+from longtask.core import wire
 from longtask.core.wire import ApiError
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -61,9 +62,13 @@ def validation_details(errors: Sequence[Any]) -> list[dict[str, Any]]:
     details = []
     for err in errors:
         message = str(err.get("msg", "invalid value"))
-        details.append(
-            {"field": _field(err.get("loc", ())), "message": message, "type": err.get("type")}
-        )
+        loc = tuple(err.get("loc", ()))
+        if err.get("type") == wire.JSON_NUMBER_ERROR:
+            # Where inside the field (params.items.2): the field's name alone does not say.
+            ctx = err.get("ctx") or {}
+            loc += tuple(ctx.get("path") or ())
+            message = str(ctx.get("problem") or message)
+        details.append({"field": _field(loc), "message": message, "type": err.get("type")})
     return details
 
 

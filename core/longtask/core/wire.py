@@ -15,7 +15,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Final
 
-from longtask.core import resource
+from longtask.core import jsonvalues, resource
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
 # metadata.name of a LongTask: a DNS-1123 label of at most 63 characters (the CRD's own rule).
 NAME_PATTERN: Final = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
@@ -56,8 +57,16 @@ def json_size(value: Any) -> int:
     return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
 
 
+# The error type of a number the API server would not store as sent (`jsonvalues`); its context
+# holds the path inside the field, which the gateway appends to the field it names.
+JSON_NUMBER_ERROR: Final = "json_number"
+
+
 class _Request(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+    # NaN and Infinity are refused in every float field (pydantic's default accepts them).
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", allow_inf_nan=False
+    )
 
 
 class _Response(BaseModel):
@@ -142,6 +151,16 @@ class TaskSpecFields(_Request):
     @field_validator("params")
     @classmethod
     def _params_fit(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if found := jsonvalues.problems(value, limit=1):
+            raise PydanticCustomError(
+                JSON_NUMBER_ERROR,
+                "{where}: {problem}",
+                {
+                    "where": found[0].where("params"),
+                    "problem": found[0].message,
+                    "path": list(found[0].path),
+                },
+            )
         size = json_size(value)
         if size > resource.PARAMS_MAX_BYTES:
             raise ValueError(

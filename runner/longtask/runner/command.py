@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 READ_CHUNK_BYTES: Final = 64 * 1024
 # After the child exits, how long its output may still drain (a grandchild may hold the pipe).
 DRAIN_SECONDS: Final = 2.0
+# How the runner's own lines about a malformed protocol line start, in the logs.
+PROTOCOL_ERROR: Final = "longtask: protocol error"
 
 
 def exit_code(returncode: int, terminated: bool) -> int:
@@ -45,6 +47,8 @@ class _Output:
         self.reporter = reporter
         self.result: Any = None
         self.has_result = False
+        # Why the last `::result` line could not be the result (it then fails the attempt).
+        self.result_error: str | None = None
         self.last_error_line = ""
 
     def stdout_line(self, line: str, sink: TextIO) -> None:
@@ -52,10 +56,16 @@ class _Output:
         if isinstance(parsed, protocol.Progress):
             self.reporter.progress(parsed.percent, parsed.message[: resource.MESSAGE_MAX_CHARS])
         elif isinstance(parsed, protocol.Result):
-            self.result, self.has_result = parsed.value, True
+            self.result, self.has_result, self.result_error = parsed.value, True, None
         else:
             sink.write(line + "\n")
             self.reporter.log(line)
+        if isinstance(parsed, protocol.ProtocolError):
+            report = f"{PROTOCOL_ERROR}: {parsed.message}"
+            log.warning("%s", report)  # the pod log
+            self.reporter.log(report)  # the task's log stream
+            if parsed.fatal:
+                self.result, self.has_result, self.result_error = None, False, parsed.message
 
     def stderr_line(self, line: str, sink: TextIO) -> None:
         sink.write(line + "\n")
@@ -118,22 +128,25 @@ async def run(
         await asyncio.wait_for(pumps, DRAIN_SECONDS)
     except TimeoutError:
         _signal_group(proc.pid, signal.SIGKILL)  # leftovers of the group holding the pipes
-    code = exit_code(exited.result(), termination.requested.is_set())
-    return code, _outcome(code, output)
+    return outcome(exit_code(exited.result(), termination.requested.is_set()), output)
 
 
-def _outcome(code: int, output: _Output) -> Outcome:
+def outcome(code: int, output: _Output) -> tuple[int, Outcome]:
+    """The exit code and final report. A command that exits 0 after a bad `::result` fails
+    permanently: it would otherwise succeed without the result it meant to report."""
     if code == resource.ExitCode.SUCCESS:
-        encoded = None
-        if output.has_result:
+        error, encoded = output.result_error, None
+        if error is None and output.has_result:
             try:
                 encoded = results.encode(output.result)
             except results.ResultError as exc:
-                return Outcome(message=str(exc)[: resource.MESSAGE_MAX_CHARS])
-        return Outcome(progress=100.0, result=encoded)
+                error = str(exc)
+        if error is not None:
+            message = f"{PROTOCOL_ERROR}: {error}"[: resource.MESSAGE_MAX_CHARS]
+            return resource.ExitCode.PERMANENT, Outcome(message=message)
+        return code, Outcome(progress=100.0, result=encoded)
     if code == resource.ExitCode.TERMINATED:
-        return Outcome(message="Cancelled: the command was terminated")
+        return code, Outcome(message="Cancelled: the command was terminated")
     detail = f": {output.last_error_line}" if output.last_error_line else ""
-    return Outcome(
-        message=f"the command exited with code {code}{detail}"[: resource.MESSAGE_MAX_CHARS]
-    )
+    message = f"the command exited with code {code}{detail}"
+    return code, Outcome(message=message[: resource.MESSAGE_MAX_CHARS])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Final, TypeVar
@@ -39,6 +40,7 @@ class TaskContext:
         self._reporter = reporter
         self._cancelled = cancelled
         self._checkpoint = last_checkpoint
+        self._bad_progress_logged = False
         self.namespace = namespace
         """Namespace of the LongTask (None when run by hand)."""
         self.name = name
@@ -56,10 +58,12 @@ class TaskContext:
         """Reports progress (0-100, clamped) and a message (None keeps the last one).
 
         Costs about a microsecond and never blocks: call it as often as you like; the runner
-        sends the latest value at a bounded rate.
+        sends the latest value at a bounded rate. NaN or an infinite value leaves the progress
+        as it was and is reported in the task's log (once per attempt).
         """
         percent = float(percent)
-        if percent != percent:  # NaN: ignore rather than poison the status
+        if not math.isfinite(percent):
+            self._bad_progress(percent)
             return
         percent = 0.0 if percent < 0.0 else 100.0 if percent > 100.0 else percent
         if message is None:
@@ -113,6 +117,15 @@ class TaskContext:
             return message(item)
         shown = "?" if total is None else total
         return message.format(done=done, total=shown, item=item)
+
+    def _bad_progress(self, percent: float) -> None:
+        if not self._bad_progress_logged:
+            self._bad_progress_logged = True
+            self.logger.error(
+                "longtask: protocol error: ctx.progress needs a finite number, got %r; "
+                "progress unchanged (reported once per attempt)",
+                percent,
+            )
 
     # -- cancellation -------------------------------------------------------------------------
 

@@ -1,18 +1,24 @@
 """The stdout line protocol of command tasks, as pure functions.
 
 A command reports progress by printing `::progress <0-100> <message>` and its result with
-`::result <json>`. Every other line, and every protocol line that does not parse, is ordinary
-output: it passes through to the pod log and the task's log stream unchanged, so a typo in a
-script shows up in its logs instead of vanishing.
+`::result <json>`. Every other line is ordinary output: it passes through to the pod log and the
+task's log stream unchanged.
+
+A protocol line (the prefix, then a space) that does not parse is a `ProtocolError`: it passes
+through like output and the runner says what is wrong with it in the log, so a typo in a script
+shows up instead of vanishing. A bad `::progress` leaves the progress as it was; a bad `::result`
+(not JSON, or a number the API server cannot store: NaN, Infinity, 1e400, an integer beyond 64
+bits) is fatal: the attempt cannot succeed without the result it meant to report.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from collections.abc import Iterator
 from typing import Any, Final
+
+from longtask.core import jsonvalues
 
 PROGRESS_PREFIX: Final = "::progress"
 RESULT_PREFIX: Final = "::result"
@@ -36,42 +42,55 @@ class Output:
     line: str
 
 
-Line = Progress | Result | Output
+@dataclasses.dataclass(frozen=True)
+class ProtocolError:
+    """A protocol line that does not parse: what is wrong, and whether the attempt can still
+    succeed (`fatal`: a `::result` that cannot be the result)."""
+
+    line: str
+    message: str
+    fatal: bool = False
+
+
+Line = Progress | Result | Output | ProtocolError
 
 
 def parse(line: str) -> Line:
     """What one output line (without its newline) means."""
-    if line.startswith(PROGRESS_PREFIX):
-        return _progress(line) or Output(line)
-    if line.startswith(RESULT_PREFIX):
-        return _result(line) or Output(line)
+    if _is_protocol(line, PROGRESS_PREFIX):
+        return _progress(line)
+    if _is_protocol(line, RESULT_PREFIX):
+        return _result(line)
     return Output(line)
 
 
-def _progress(line: str) -> Progress | None:
-    rest = line[len(PROGRESS_PREFIX) :]
-    if not rest[:1].isspace():
-        return None  # "::progressive" or a bare "::progress"
-    parts = rest.strip().split(None, 1)
-    if not parts:
-        return None
+def _is_protocol(line: str, prefix: str) -> bool:
+    """The prefix alone or followed by whitespace ("::progressive" is output)."""
+    return line.startswith(prefix) and (len(line) == len(prefix) or line[len(prefix)].isspace())
+
+
+def _progress(line: str) -> Progress | ProtocolError:
+    parts = line[len(PROGRESS_PREFIX) :].strip().split(None, 1)
+    shown = repr(parts[0][:32]) if parts else "nothing"
+    needed = f"::progress needs a number from 0 to 100, got {shown}; progress unchanged"
     try:
-        percent = float(parts[0])
+        percent = float(parts[0]) if parts else math.nan
     except ValueError:
-        return None
+        return ProtocolError(line, needed)
     if not math.isfinite(percent) or not 0 <= percent <= 100:
-        return None
+        return ProtocolError(line, needed)
     return Progress(percent, parts[1].strip() if len(parts) > 1 else "")
 
 
-def _result(line: str) -> Result | None:
-    rest = line[len(RESULT_PREFIX) :]
-    if not rest[:1].isspace():
-        return None
+def _result(line: str) -> Result | ProtocolError:
     try:
-        return Result(json.loads(rest))
-    except ValueError:
-        return None
+        value = jsonvalues.loads(line[len(RESULT_PREFIX) :])
+    except (ValueError, RecursionError) as exc:
+        return ProtocolError(line, f"::result needs one JSON value: {exc}", fatal=True)
+    if found := jsonvalues.problems(value, limit=1):
+        message = f"::result: {found[0].where('result')}: {found[0].message}"
+        return ProtocolError(line, message, fatal=True)
+    return Result(value)
 
 
 class LineSplitter:

@@ -183,8 +183,12 @@ def _outcome(value: Any, error: BaseException | None, terminated: bool) -> tuple
         try:
             encoded = None if value is None else results.encode(value)
         except results.ResultError as exc:
-            log.error("%s", exc)
-            return resource.ExitCode.PERMANENT, Outcome(message=str(exc))
+            # Through the task's logger, so that it also lands in the task's log stream.
+            message = f"longtask: protocol error: the task's result cannot be stored: {exc}"
+            logging.getLogger(TASK_LOGGER).error("%s", message)
+            return resource.ExitCode.PERMANENT, Outcome(
+                message=message[: resource.MESSAGE_MAX_CHARS]
+            )
         return code, Outcome(progress=100.0, result=encoded)
     if code == resource.ExitCode.SUCCESS:  # sys.exit() or sys.exit(0)
         return code, Outcome(progress=100.0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
-from longtask.core import resource
+from longtask.core import jsonvalues, resource
 
 # A result larger than this is refused (it would not fit a Redis string sensibly either).
 RESULT_REDIS_MAX_BYTES: Final = 16 * 1024 * 1024
@@ -16,7 +16,10 @@ class ResultError(ValueError):
 
 
 def encode(value: Any) -> str:
-    """Compact JSON of a result; raises ResultError when it cannot be stored."""
+    """Compact JSON of a result; raises ResultError when it cannot be stored as it is (not
+    JSON, a number the API server would change, too large)."""
+    if found := jsonvalues.problems(value, limit=1):
+        raise ResultError(f"{found[0].where('result')}: {found[0].message}")
     try:
         text = json.dumps(value, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:

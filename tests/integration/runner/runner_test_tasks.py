@@ -63,3 +63,8 @@ def slow_progress(ctx: TaskContext, params: dict[str, Any]) -> dict[str, Any]:
         time.sleep(float(params.get("delay", 0.1)))
         ctx.logger.info("step %d", step)
     return {"steps": steps}
+
+
+def big_integer(ctx: TaskContext, params: dict[str, Any]) -> dict[str, Any]:
+    """A result the API server would store as a float (2**64 is beyond int64)."""
+    return {"count": 2**64}

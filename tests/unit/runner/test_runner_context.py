@@ -36,8 +36,19 @@ def test_progress_is_clamped_and_keeps_the_last_message() -> None:
     ctx, reporter = make_context()
     ctx.progress(-5, "start")
     ctx.progress(250)
-    ctx.progress(float("nan"), "ignored")
     assert reporter.reports == [(0.0, "start"), (100.0, "start")]
+
+
+def test_non_finite_progress_is_a_protocol_error_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ctx, reporter = make_context()
+    ctx.progress(40, "half")
+    for bad in (float("nan"), float("inf"), float("-inf")):
+        ctx.progress(bad, "ignored")
+    assert reporter.reports == [(40.0, "half")]
+    errors = [r.getMessage() for r in caplog.records if r.name == ctx.logger.name]
+    assert len(errors) == 1 and "protocol error: ctx.progress needs a finite number" in errors[0]
 
 
 def test_track_advances_progress_over_a_sized_collection() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 
 import pytest
 from longtask.core import resource
@@ -78,6 +79,60 @@ def test_a_result_that_is_not_json_is_a_permanent_failure() -> None:
     code, outcome = pytask._outcome({"when": object()}, None, terminated=False)
     assert code == EXIT.PERMANENT
     assert outcome.message is not None and "JSON" in outcome.message
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), 2**64, [{"x": float("-inf")}]])
+def test_a_python_result_the_api_server_would_change_is_a_permanent_failure(value: object) -> None:
+    code, outcome = pytask._outcome(value, None, terminated=False)
+    assert code == EXIT.PERMANENT and outcome.result is None
+    assert outcome.message is not None and "protocol error" in outcome.message
+
+
+def output_of(*lines: str) -> command._Output:
+    reporter = RecordingLog()
+    output = command._Output(reporter)  # type: ignore[arg-type]
+    sink = io.StringIO()
+    for line in lines:
+        output.stdout_line(line, sink)
+    return output
+
+
+class RecordingLog:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def log(self, line: str) -> None:
+        self.lines.append(line)
+
+    def progress(self, percent: float, message: str) -> None:
+        pass
+
+
+def test_a_command_that_printed_a_bad_result_never_succeeds_without_it() -> None:
+    output = output_of("::result NaN")
+    code, outcome = command.outcome(EXIT.SUCCESS, output)
+    assert code == EXIT.PERMANENT and outcome.result is None
+    assert outcome.message == "longtask: protocol error: ::result: result: NaN is not a JSON number"
+    assert output.reporter.lines == [  # type: ignore[attr-defined]
+        "::result NaN",
+        "longtask: protocol error: ::result: result: NaN is not a JSON number",
+    ]
+
+
+def test_a_later_good_result_line_replaces_a_bad_one() -> None:
+    code, outcome = command.outcome(EXIT.SUCCESS, output_of("::result {bad", "::result [1]"))
+    assert code == EXIT.SUCCESS and outcome.result == "[1]"
+
+
+def test_a_bad_result_keeps_a_failed_command_s_own_exit_code() -> None:
+    code, _ = command.outcome(EXIT.RETRYABLE, output_of("::result NaN"))
+    assert code == EXIT.RETRYABLE
+
+
+def test_a_bad_progress_line_is_logged_and_the_command_still_succeeds() -> None:
+    output = output_of("::progress NaN half", "::result 1")
+    assert command.outcome(EXIT.SUCCESS, output)[0] == EXIT.SUCCESS
+    assert output.reporter.lines[1].startswith("longtask: protocol error: ::progress")  # type: ignore[attr-defined]
 
 
 def test_loading_finds_nested_attributes() -> None:

@@ -26,24 +26,53 @@ def test_protocol_lines_parse_to_reports(line: str, expected: protocol.Line) -> 
 @pytest.mark.parametrize(
     "line",
     [
-        "::progress",
-        "::progress ",
-        "::progress abc not a number",
-        "::progress 101 too much",
-        "::progress -1 negative",
-        "::progress nan what",
-        "::progress inf what",
         "::progressive 10 another word",
-        "::result",
-        "::result {not json",
         "::resultant 1",
         "plain output",
         "",
         "  ::progress 10 indented is output",
     ],
 )
-def test_malformed_protocol_lines_pass_through_as_output(line: str) -> None:
+def test_other_lines_pass_through_as_output(line: str) -> None:
     assert protocol.parse(line) == protocol.Output(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "::progress",
+        "::progress ",
+        "::progress abc not a number",
+        "::progress 101 too much",
+        "::progress -1 negative",
+        "::progress nan what",
+        "::progress NaN what",
+        "::progress inf what",
+        "::progress 1e400 what",
+    ],
+)
+def test_a_bad_progress_line_is_a_protocol_error_that_keeps_the_attempt(line: str) -> None:
+    parsed = protocol.parse(line)
+    assert isinstance(parsed, protocol.ProtocolError) and not parsed.fatal
+    assert parsed.line == line and "progress unchanged" in parsed.message
+
+
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [
+        ("::result", "one JSON value"),
+        ("::result {not json", "one JSON value"),
+        ("::result NaN", "result: NaN is not a JSON number"),
+        ('::result {"a": [Infinity]}', "result.a[0]: is out of range"),
+        ("::result 1e400", "must be finite"),
+        ("::result 99999999999999999999999", "must fit 64 bits"),
+        ("::result " + "[" * 5000 + "]" * 5000, "one JSON value"),
+    ],
+)
+def test_a_bad_result_line_is_a_fatal_protocol_error(line: str, said: str) -> None:
+    parsed = protocol.parse(line)
+    assert isinstance(parsed, protocol.ProtocolError) and parsed.fatal
+    assert said in parsed.message
 
 
 def test_splitter_joins_lines_split_across_chunks() -> None:

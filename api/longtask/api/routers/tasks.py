@@ -8,12 +8,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Response, status
 from kubernetes_asyncio.client.exceptions import ApiException
-from longtask.api import deps, streamtokens, taskobjects
+from longtask.api import bodies, deps, streamtokens, taskobjects
 from longtask.api.runtime import Runtime
 from longtask.core import resource, wire
 from longtask.core.wire import ApiError
 
-router = APIRouter(prefix="/v1/namespaces/{namespace}", tags=["tasks"])
+router = APIRouter(
+    prefix="/v1/namespaces/{namespace}", tags=["tasks"], route_class=bodies.JsonValuesRoute
+)
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": wire.Error} for code in (400, 401, 403, 404, 409, 413, 422, 503)
