@@ -78,8 +78,8 @@ chart-check: tools ## Chart, manifests, Dockerfiles and alert rules: every check
 	$(BIN)/pytest tests/unit/packaging $(PYTEST_ARGS)
 
 .PHONY: manifests
-manifests: tools ## Sync the chart's copies (CRD, rules, dashboard) and render deploy/manifests/.
-	@bash deploy/tools/manifests.sh
+manifests: tools ## Generate the schedule CRD, sync the chart's copies (CRDs, rules, dashboard), render deploy/manifests/.
+	@PYTHON=$(BIN)/python bash deploy/tools/manifests.sh
 
 .PHONY: kind-up
 kind-up: ## Create the kind cluster (needs Docker).

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Keeps the chart's copies of the CRD, the alert rules and the dashboard equal to their sources
-# and renders the chart with its default values into deploy/manifests/longtask.yaml.
+# Generates the LongTaskSchedule CRD (deploy/tools/schedulecrd.py), keeps the chart's copies of
+# the CRDs, the alert rules and the dashboard equal to their sources and renders the chart with its default values into deploy/manifests/longtask.yaml.
 # With --check it changes nothing and fails when anything differs (the drift test runs this).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -10,13 +10,22 @@ helm=$(bash "$root/deploy/tools/helm.sh")
 check=false
 [ "${1:-}" = "--check" ] && check=true
 
+status=0
+# Generated sources first: the LongTaskSchedule CRD (it copies the LongTask spec and the zones).
+python=${PYTHON:-$root/.venv/bin/python}
+if $check; then
+  "$python" "$root/deploy/tools/schedulecrd.py" --check || status=1
+else
+  "$python" "$root/deploy/tools/schedulecrd.py" >/dev/null
+fi
+
 # source → copy inside the chart (helm's .Files cannot read outside the chart folder).
 copies=(
   "deploy/crds/longtask.io_longtasks.yaml:charts/longtask/files/crds/longtask.io_longtasks.yaml"
+  "deploy/crds/longtask.io_longtaskschedules.yaml:charts/longtask/files/crds/longtask.io_longtaskschedules.yaml"
   "deploy/prometheus/longtask-rules.yaml:charts/longtask/files/prometheus/longtask-rules.yaml"
   "deploy/grafana/longtask-dashboard.json:charts/longtask/files/grafana/longtask-dashboard.json"
 )
-status=0
 for pair in "${copies[@]}"; do
   src=$root/${pair%%:*} dst=$root/${pair##*:}
   if $check; then

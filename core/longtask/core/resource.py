@@ -133,6 +133,17 @@ class ExitCode(enum.IntEnum):
 # The object's shape --------------------------------------------------------------------------
 
 
+class OwnerReference(TypedDict):
+    """An entry of `metadata.ownerReferences`."""
+
+    apiVersion: str
+    kind: str
+    name: str
+    uid: str
+    controller: NotRequired[bool]
+    blockOwnerDeletion: NotRequired[bool]
+
+
 class ObjectMeta(TypedDict, total=False):
     """The part of `metadata` longtask reads."""
 
@@ -146,6 +157,7 @@ class ObjectMeta(TypedDict, total=False):
     deletionTimestamp: str
     labels: dict[str, str]
     annotations: dict[str, str]
+    ownerReferences: list[OwnerReference]
 
 
 class EnvVar(TypedDict):

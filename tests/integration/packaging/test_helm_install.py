@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
-from longtask.core import resource
+from longtask.core import resource, schedule
 from longtask.devstack.stack import Stack
 
 from tests.fixtures.packaging import CHART, REPO, run
@@ -45,16 +45,18 @@ def helm_cmd(helm: Path, stack: Stack, *args: str | Path) -> list[str | Path]:
     return [helm, f"--kubeconfig={stack.kubeconfig}", *args]
 
 
-def adopt_crd(stack: Stack, release: str, namespace: str) -> None:
-    """Mark the stack's CRD as the release's, so that helm takes it over instead of refusing."""
-    crd = f"crd/{resource.CRD_NAME}"
-    done = kubectl(stack, "label", "--overwrite", crd, "app.kubernetes.io/managed-by=Helm")
+CRDS = [f"crd/{resource.CRD_NAME}", f"crd/{schedule.CRD_NAME}"]
+
+
+def adopt_crds(stack: Stack, release: str, namespace: str) -> None:
+    """Mark the stack's CRDs as the release's, so that helm takes them over instead of refusing."""
+    done = kubectl(stack, "label", "--overwrite", *CRDS, "app.kubernetes.io/managed-by=Helm")
     assert done.returncode == 0, done.stderr
     done = kubectl(
         stack,
         "annotate",
         "--overwrite",
-        crd,
+        *CRDS,
         f"meta.helm.sh/release-name={release}",
         f"meta.helm.sh/release-namespace={namespace}",
     )
@@ -63,15 +65,15 @@ def adopt_crd(stack: Stack, release: str, namespace: str) -> None:
 
 @pytest.fixture(scope="module")
 def release(stack: Stack, helm: Path) -> Iterator[Release]:
-    chart_crd = CHART / "files" / "crds" / "longtask.io_longtasks.yaml"
-    source_crd = REPO / "deploy" / "crds" / "longtask.io_longtasks.yaml"
-    # Installing a stale copy would change the CRD every other test of the session uses.
-    assert chart_crd.read_bytes() == source_crd.read_bytes(), "run `make manifests`"
+    # Installing a stale copy would change the CRDs every other test of the session uses.
+    for source_crd in (REPO / "deploy" / "crds").glob("*.yaml"):
+        chart_crd = CHART / "files" / "crds" / source_crd.name
+        assert chart_crd.read_bytes() == source_crd.read_bytes(), "run `make manifests`"
     suffix = secrets.token_hex(3)
     rel = Release(f"pk-{suffix}", f"pk-{suffix}", f"pk-{suffix}-tasks", f"pk-{suffix}-other", [])
     for ns in (rel.tasks, rel.other):
         assert kubectl(stack, "create", "namespace", ns).returncode == 0
-    adopt_crd(stack, rel.name, rel.namespace)
+    adopt_crds(stack, rel.name, rel.namespace)
     install = run(
         helm_cmd(
             helm, stack, "install", rel.name, CHART,
@@ -92,11 +94,14 @@ def release(stack: Stack, helm: Path) -> Iterator[Release]:
         run(helm_cmd(helm, stack, "uninstall", rel.name, "-n", rel.namespace, "--wait"))
         for ns in (rel.namespace, rel.tasks, rel.other):
             kubectl(stack, "delete", "namespace", ns, "--wait=false", "--ignore-not-found")
-        # Hand the CRD back to the stack as it was: owned by no release.
-        crd = f"crd/{resource.CRD_NAME}"
-        kubectl(stack, "label", crd, "app.kubernetes.io/managed-by-")
+        # Hand the CRDs back to the stack as they were: owned by no release.
+        kubectl(stack, "label", *CRDS, "app.kubernetes.io/managed-by-")
         kubectl(
-            stack, "annotate", crd, "meta.helm.sh/release-name-", "meta.helm.sh/release-namespace-"
+            stack,
+            "annotate",
+            *CRDS,
+            "meta.helm.sh/release-name-",
+            "meta.helm.sh/release-namespace-",
         )
 
 

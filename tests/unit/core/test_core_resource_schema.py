@@ -9,95 +9,23 @@ gateway writes the spec from its wire models, whose fields must be typed too.
 
 from __future__ import annotations
 
-import types
 import typing
 from pathlib import Path
 from typing import Any, NotRequired, TypedDict
 
 import pydantic
 import pytest
-import yaml
 from longtask.core import resource, wire
 from pydantic.alias_generators import to_camel
 
-CRD = Path(__file__).parents[3] / "deploy/crds/longtask.io_longtasks.yaml"
+from tests.fixtures import crdschema
+from tests.fixtures.crdschema import object_drift, required_keys
 
-JSON_TYPES: dict[Any, str] = {str: "string", int: "integer", float: "number", bool: "boolean"}
+CRD = Path(__file__).parents[3] / "deploy/crds/longtask.io_longtasks.yaml"
 
 
 def crd_schema() -> dict[str, Any]:
-    crd = yaml.safe_load(CRD.read_text())
-    (version,) = [v for v in crd["spec"]["versions"] if v["name"] == resource.VERSION]
-    return version["schema"]["openAPIV3Schema"]  # type: ignore[no-any-return]
-
-
-def is_typeddict(annotation: Any) -> bool:
-    return isinstance(annotation, type) and typing.is_typeddict(annotation)
-
-
-def drift(annotation: Any, schema: dict[str, Any], path: str) -> list[str]:
-    """Every difference between a Python annotation and the CRD schema node at `path`."""
-    args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
-        if len(args) == 1:  # X | None: None deletes the field in a merge patch
-            return drift(args[0], schema, path)
-        if "x-kubernetes-int-or-string" in schema and set(args) == {str, int}:
-            return []
-        return [f"{path}: union {annotation} has no schema counterpart"]
-    if annotation is Any:
-        # Any JSON value: the schema must not constrain it beyond keeping unknown fields.
-        if "type" in schema or not schema.get("x-kubernetes-preserve-unknown-fields"):
-            return [f"{path}: typed Any, but the schema does not keep any JSON value"]
-        return []
-    if is_typeddict(annotation):
-        return object_drift(annotation, schema, path)
-    origin = typing.get_origin(annotation)
-    if origin is list:
-        if schema.get("type") != "array":
-            return [f"{path}: typed list, declared {schema.get('type')}"]
-        return drift(args[0], schema["items"], f"{path}[]")
-    if origin is dict:
-        if schema.get("type") != "object":
-            return [f"{path}: typed dict, declared {schema.get('type')}"]
-        values = schema.get("additionalProperties")
-        if values is None:
-            keeps = schema.get("x-kubernetes-preserve-unknown-fields")
-            return [] if keeps else [f"{path}: typed dict, but the schema keeps no unknown keys"]
-        return drift(args[1], values, f"{path}{{}}")
-    expected = JSON_TYPES.get(annotation)
-    if expected is None:
-        return [f"{path}: no JSON type for {annotation}"]
-    if schema.get("type") != expected:
-        return [f"{path}: typed {annotation.__name__}, declared {schema.get('type')}"]
-    return []
-
-
-def required_keys(typed: Any) -> set[str]:
-    """The keys a TypedDict requires (`__required_keys__` misses NotRequired in string
-    annotations on Python 3.11)."""
-    hints = typing.get_type_hints(typed, include_extras=True)
-    required = set()
-    for name, hint in hints.items():
-        origin = typing.get_origin(hint)
-        if origin is typing.Required or (origin is not typing.NotRequired and typed.__total__):
-            required.add(name)
-    return required
-
-
-def object_drift(typed: Any, schema: dict[str, Any], path: str) -> list[str]:
-    if schema.get("type") != "object":
-        return [f"{path}: typed object, declared {schema.get('type')}"]
-    hints = typing.get_type_hints(typed)
-    declared = schema.get("properties") or {}
-    found = [f"{path}.{name}: typed but not declared (pruned)" for name in hints.keys() - declared]
-    found += [f"{path}.{name}: declared but not typed" for name in declared.keys() - hints.keys()]
-    found += [
-        f"{path}.{name}: required by the schema, optional in the type"
-        for name in set(schema.get("required") or []) - required_keys(typed)
-    ]
-    for name in sorted(hints.keys() & declared.keys()):
-        found += drift(hints[name], declared[name], f"{path}.{name}")
-    return found
+    return crdschema.crd_schema(CRD, resource.VERSION)
 
 
 def test_spec_and_status_types_match_the_crd() -> None:

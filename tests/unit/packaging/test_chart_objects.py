@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
-from longtask.core import resource
+from longtask.core import resource, schedule
 from longtask.operator import rbac as operator_rbac
 
 from tests.fixtures.packaging import CHART, KUBE_VERSION, REPO, VALUES_FILES, find, one, run
@@ -98,11 +98,18 @@ def test_every_pod_is_hardened_with_resources_and_probes(
             assert "readinessProbe" in container or "startupProbe" in container, name
 
 
-def test_crd_is_the_one_in_deploy_crds_and_kept_on_uninstall(rendered: dict[str, Objects]) -> None:
-    source = yaml.safe_load((REPO / "deploy" / "crds" / "longtask.io_longtasks.yaml").read_text())
-    crd = one(rendered["default"], "CustomResourceDefinition", resource.CRD_NAME)
-    assert crd["spec"] == source["spec"]
-    assert crd["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+def test_crds_are_the_ones_in_deploy_crds_and_kept_on_uninstall(
+    rendered: dict[str, Objects],
+) -> None:
+    sources = sorted((REPO / "deploy" / "crds").glob("*.yaml"))
+    assert len(sources) == len(find(rendered["default"], "CustomResourceDefinition")) >= 2
+    for path in sources:
+        source = yaml.safe_load(path.read_text())
+        crd = one(rendered["default"], "CustomResourceDefinition", source["metadata"]["name"])
+        assert crd["spec"] == source["spec"]
+        assert crd["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    one(rendered["default"], "CustomResourceDefinition", resource.CRD_NAME)
+    one(rendered["default"], "CustomResourceDefinition", schedule.CRD_NAME)
 
 
 def test_crd_is_left_out_when_not_installed(rendered: dict[str, Objects]) -> None:

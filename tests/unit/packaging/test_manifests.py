@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -15,7 +16,8 @@ from tests.fixtures.packaging import REPO, run
 
 def check(helm: Path, root: Path = REPO) -> subprocess.CompletedProcess[str]:
     script = root / "deploy" / "tools" / "manifests.sh"
-    return run(["bash", script, "--check"], env=os.environ | {"HELM": str(helm)})
+    env = os.environ | {"HELM": str(helm), "PYTHON": sys.executable}
+    return run(["bash", script, "--check"], env=env)
 
 
 def test_rendered_manifests_and_chart_copies_have_not_drifted(helm: Path) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 from longtask.devstack import controlplane, procs, redisserver
 
 REPO = controlplane.REPO
-CRD_FILE = REPO / "deploy" / "crds" / "longtask.io_longtasks.yaml"
+CRD_DIR = REPO / "deploy" / "crds"
 BIN = Path(sys.executable).parent
 DEFAULT_STATE = REPO / ".longtask"
 RUNNER_ACCOUNT = "longtask-runner"
@@ -164,17 +164,20 @@ class Stack:
     # ---- contents -------------------------------------------------------------------------
 
     def apply_crd(self) -> None:
-        self.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD_FILE))
+        """Every CRD of deploy/crds (LongTask, LongTaskSchedule, …), once each is established."""
+        self.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD_DIR))
         # Not `kubectl wait`: it fails instead of waiting while the new CRD has no conditions yet.
-        procs.wait_until(self._crd_established, None, "the LongTask CRD", timeout=60)
+        procs.wait_until(self._crds_established, None, "the CRDs", timeout=60)
 
-    def _crd_established(self) -> bool:
-        jsonpath = '{.status.conditions[?(@.type=="Established")].status}'
+    def _crds_established(self) -> bool:
+        jsonpath = '{range .items[*]}{.status.conditions[?(@.type=="Established")].status} {end}'
+        selector = "app.kubernetes.io/name=longtask"
         try:
-            found = self.kubectl("get", "crd/longtasks.longtask.io", "-o", f"jsonpath={jsonpath}")
+            found = self.kubectl("get", "crd", "-l", selector, "-o", f"jsonpath={jsonpath}")
         except RuntimeError:
             return False
-        return found.strip() == "True"
+        wanted = len(list(CRD_DIR.glob("*.yaml")))
+        return found.split() == ["True"] * wanted
 
     def wait_for_node(self) -> None:
         procs.wait_until(
