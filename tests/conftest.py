@@ -16,6 +16,7 @@ pytest_plugins = [
     "tests.fixtures.gateway",
     "tests.fixtures.operator",
     "tests.fixtures.runner",
+    "tests.fixtures.history",
 ]
 
 STACK_FOLDERS = {"integration", "e2e", "drills"}

@@ -16,6 +16,7 @@ from typing import Final
 CLIENT: Final = "client"  # longtask.client and the `longtask` command
 GATEWAY: Final = "gateway"  # longtask.api, `longtask-gateway`
 OPERATOR: Final = "operator"  # longtask.operator, `longtask-operator`
+HISTORY: Final = "history"  # longtask.history, `longtask-history`; the operator and gateway
 # The exit code of a launcher whose extra is missing: nothing ran, like a usage error.
 MISSING_EXIT: Final = 2
 

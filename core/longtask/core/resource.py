@@ -111,6 +111,8 @@ LABEL_UID: Final = f"{GROUP}/uid"
 LABEL_ATTEMPT: Final = f"{GROUP}/attempt"
 LABEL_MANAGED_BY: Final = "app.kubernetes.io/managed-by"
 MANAGED_BY: Final = "longtask-operator"
+# Label on a LongTask that a LongTaskSchedule created: the schedule's name (history filters on it).
+LABEL_SCHEDULE: Final = f"{GROUP}/schedule"
 # Annotation on a task created by the gateway's retry: the task it re-runs.
 ANNOTATION_RETRY_OF: Final = f"{GROUP}/retry-of"
 # Annotation carrying the Idempotency-Key hash of the request that created the task.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,9 +31,22 @@ NOT_IN_BASE = {
     "prometheus-client",
     "pydantic",
     "typer",
+    "sqlalchemy",
+    "alembic",
+    "psycopg",
 }
 # What the client extra must not bring either.
-NOT_IN_CLIENT = {"kopf", "fastapi", "uvicorn", "kubernetes", "kubernetes-asyncio", "starlette"}
+NOT_IN_CLIENT = {
+    "kopf",
+    "fastapi",
+    "uvicorn",
+    "kubernetes",
+    "kubernetes-asyncio",
+    "starlette",
+    "sqlalchemy",
+    "alembic",
+    "psycopg",
+}
 QUIET_PIP = {"PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
 
 
@@ -101,7 +115,12 @@ def test_the_base_install_runs_the_runner_without_the_servers_libraries(base: Ve
 
 @pytest.mark.parametrize(
     ("script", "extra"),
-    [("longtask", "client"), ("longtask-gateway", "gateway"), ("longtask-operator", "operator")],
+    [
+        ("longtask", "client"),
+        ("longtask-gateway", "gateway"),
+        ("longtask-operator", "operator"),
+        ("longtask-history", "history"),
+    ],
 )
 def test_a_script_without_its_extra_names_it(base: Venv, script: str, extra: str) -> None:
     code, out, err = base.run(base.bin(script), "--help")
@@ -124,3 +143,11 @@ def test_the_client_extra_does_not_run_the_gateway(client: Venv) -> None:
     code, _, err = client.run(client.bin("longtask-gateway"), "--help")
     assert code == 2
     assert "needs the gateway extra" in err
+
+
+def test_the_wheel_ships_the_history_migrations(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    folder = "longtask/history/migrations/"
+    assert {f"{folder}env.py", f"{folder}script.py.mako"} <= names
+    assert f"{folder}versions/0001_history.py" in names

@@ -59,8 +59,10 @@ def start(
     log_dir: Path,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    user: str | None = None,
 ) -> Proc:
-    """Starts argv detached (own session, so Ctrl-C in the shell does not reach it)."""
+    """Starts argv detached (own session, so Ctrl-C in the shell does not reach it); as `user`
+    when given (the caller is root)."""
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"{name}.log"
     with open(log, "ab") as out:
@@ -72,6 +74,7 @@ def start(
             env=dict(env) if env is not None else None,
             cwd=cwd,
             start_new_session=True,
+            user=user,
         )
     # Nobody waits for it from here on: detach the Popen so its finalizer does not warn.
     popen.returncode = 0

@@ -3,9 +3,13 @@
 `python -m longtask.devstack.stack up|down|run|status` backs `make up`, `make down` and
 `make run`; the test fixtures use `Stack.start()` and `Stack.stop()` from here, so tests run on
 exactly what a developer runs. `up` writes `.longtask/kubeconfig` and `.longtask/env`
-(KUBECONFIG, REDIS_URL, LONGTASK_GATEWAY_URL, LONGTASK_TOKEN) and is idempotent. With KUBECONFIG
-pointing at a real cluster, `run` and `up` use that cluster instead of starting a control plane
-and a local node.
+(KUBECONFIG, REDIS_URL, LONGTASK_GATEWAY_URL, LONGTASK_TOKEN, LONGTASK_HISTORY_DSN) and is
+idempotent. With KUBECONFIG pointing at a real cluster, `run` and `up` use that cluster instead
+of starting a control plane and a local node.
+
+The task history is a SQLite file in the state (`history.db`) by default; with
+`LONGTASK_HISTORY_BACKEND=postgresql` (or `start_postgresql()`) the stack starts a PostgreSQL
+server of its own (`pgserver`) and the operator and gateway use that instead.
 """
 
 from __future__ import annotations
@@ -20,10 +24,11 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from longtask.devstack import controlplane, procs, redisserver
+from longtask.devstack import controlplane, pgserver, procs, redisserver
 
 REPO = controlplane.REPO
 CRD_DIR = REPO / "deploy" / "crds"
@@ -43,6 +48,9 @@ class Stack:
     gateway_url: str = ""
     token: str = ""
     operator_metrics_url: str = ""
+    history_dsn: str = ""
+    postgres_port: int = 0
+    postgres_dsn: str = ""
     bin_dir: Path = BIN
 
     # ---- lifecycle ------------------------------------------------------------------------
@@ -55,10 +63,13 @@ class Stack:
         operator: bool = False,
         gateway: bool = False,
         node_mode: str | None = None,
+        history: str = "sqlite",
     ) -> Stack:
         """Starts every part; with `kubeconfig` (a real cluster) only Redis and the components.
 
         `node_mode` is the local node's `--mode` (process, container or auto; default: its own).
+        `history` is the history's database: `sqlite` (a file in the state), `postgresql` (a
+        server of the stack's own) or empty (no history).
         """
         state_dir.mkdir(parents=True, exist_ok=True)
         started: dict[str, procs.Proc] = {}
@@ -80,6 +91,12 @@ class Stack:
                 procs=started,
                 external_cluster=kubeconfig != state_dir / "kubeconfig",
             )
+            if history == "sqlite":
+                stack.history_dsn = f"sqlite:///{state_dir.resolve() / 'history.db'}"
+            elif history == "postgresql":
+                stack.start_postgresql(use_for_history=True)
+            elif history:
+                raise ValueError(f"history must be sqlite, postgresql or empty, not {history!r}")
             stack.apply_crd()
             if not stack.external_cluster:
                 stack.wait_for_node()
@@ -101,6 +118,7 @@ class Stack:
             "gateway",
             "operator",
             "localnode",
+            "postgresql",
             "redis",
             "kube-controller-manager",
             "kube-apiserver",
@@ -108,7 +126,9 @@ class Stack:
         ]
         for name in order + [n for n in self.procs if n not in order]:
             if name in self.procs:
-                procs.stop(self.procs[name])
+                self.stop_component(name)
+        if "postgresql" in self.procs:
+            pgserver.remove(self.state_dir)  # its data may live outside the state folder
 
     # ---- environment for clients ----------------------------------------------------------
 
@@ -130,6 +150,8 @@ class Stack:
         if self.gateway_url:
             env["LONGTASK_GATEWAY_URL"] = self.gateway_url
             env["LONGTASK_TOKEN"] = self.token
+        if self.history_dsn:
+            env["LONGTASK_HISTORY_DSN"] = self.history_dsn
         return env
 
     def kubectl(self, *args: str, input: str | None = None) -> str:
@@ -160,6 +182,23 @@ class Stack:
         proc, _ = redisserver.start(self.state_dir, self.redis_port)
         self.procs["redis"] = proc
         self.save()
+
+    # ---- the history's PostgreSQL ----------------------------------------------------------
+
+    def start_postgresql(self, use_for_history: bool = False) -> str:
+        """Start the stack's PostgreSQL (again on the same port and data after a stop); the DSN
+        of its database. With `use_for_history` the operator and gateway started later use it."""
+        proc = self.procs.get("postgresql")
+        if proc is None or not proc.alive():
+            password = urllib.parse.urlsplit(self.postgres_dsn).password
+            proc, self.postgres_port, self.postgres_dsn = pgserver.start(
+                self.state_dir, self.postgres_port or None, password
+            )
+            self.procs["postgresql"] = proc
+        if use_for_history:
+            self.history_dsn = self.postgres_dsn
+        self.save()
+        return self.postgres_dsn
 
     # ---- contents -------------------------------------------------------------------------
 
@@ -245,7 +284,10 @@ class Stack:
     def stop_component(self, name: str, kill: bool = False) -> None:
         """Stops one part (SIGKILL at once with `kill`, as a crash would)."""
         proc = self.procs[name]
-        procs.stop(proc, grace=0 if kill else 10)
+        if name == "postgresql" and not kill:
+            pgserver.stop(proc)
+        else:
+            procs.stop(proc, grace=0 if kill else 10)
 
     def restart(self, name: str, kill: bool = False) -> None:
         """Stops and starts one part with the same command line, port and data (drills)."""
@@ -257,6 +299,8 @@ class Stack:
             self.start_operator()
         elif name == "redis":
             self.start_redis()
+        elif name == "postgresql":
+            self.start_postgresql()
         else:
             self.procs[name] = procs.start(name, proc.argv, self.state_dir / "logs")
             if name == "kube-apiserver":
@@ -280,6 +324,9 @@ class Stack:
             "gateway_url": self.gateway_url,
             "token": self.token,
             "operator_metrics_url": self.operator_metrics_url,
+            "history_dsn": self.history_dsn,
+            "postgres_port": self.postgres_port,
+            "postgres_dsn": self.postgres_dsn,
             "procs": {name: dataclasses.asdict(p) for name, p in self.procs.items()},
         }
         path = self.state_dir / "stack.json"
@@ -305,6 +352,9 @@ class Stack:
             gateway_url=record.get("gateway_url", ""),
             token=record.get("token", ""),
             operator_metrics_url=record.get("operator_metrics_url", ""),
+            history_dsn=record.get("history_dsn", ""),
+            postgres_port=record.get("postgres_port", 0),
+            postgres_dsn=record.get("postgres_dsn", ""),
         )
 
     def healthy(self) -> bool:
@@ -394,9 +444,13 @@ def up(state: Path) -> Stack:
     if existing:
         existing.stop()
     if state.exists():
+        pgserver.remove(state)
         shutil.rmtree(state)
     began = time.monotonic()
-    stack = Stack.start(state, _external_kubeconfig(state), operator=True, gateway=True)
+    history = os.environ.get("LONGTASK_HISTORY_BACKEND", "sqlite")
+    stack = Stack.start(
+        state, _external_kubeconfig(state), operator=True, gateway=True, history=history
+    )
     print(f"longtask stack up in {time.monotonic() - began:.1f}s")
     for key, value in stack.client_env().items():
         shown = "…" if key == "LONGTASK_TOKEN" else value
@@ -410,6 +464,7 @@ def down(state: Path) -> None:
     if stack:
         stack.stop()
     if state.exists():
+        pgserver.remove(state)
         shutil.rmtree(state)
     print("longtask stack down")
 
