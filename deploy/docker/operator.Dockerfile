@@ -23,6 +23,7 @@ COPY operator operator
 COPY runner runner
 COPY api api
 COPY client client
+COPY history history
 # A virtual environment copied whole into the final stage: no compiler or pip cache ships.
 # Every dependency is already there: this adds longtask itself (and checks the extra is complete).
 RUN /opt/longtask/bin/pip install '.[operator]'

@@ -28,6 +28,7 @@ COPY operator operator
 COPY runner runner
 COPY api api
 COPY client client
+COPY history history
 COPY examples examples
 # A virtual environment copied whole into the final stage: no compiler or pip cache ships.
 # Every dependency is already there: this adds longtask itself (and checks none is missing).
