@@ -19,7 +19,7 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
-from longtask.api import apikeys, deps, errors, runtime
+from longtask.api import apikeys, deps, errors, httplimits, runtime
 from longtask.api.observability import BodyLimitMiddleware, MetricsMiddleware
 from longtask.api.routers import dashboard, deadletters, events, health, logs, tasks
 from longtask.api.settings import AuthMode, Settings
@@ -111,10 +111,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ValueError as exc:
         log.error("refusing to start: %s", exc)
         sys.exit(2)
+    limits = httplimits.Limits(
+        url_bytes=settings.max_url_bytes,
+        header_line_bytes=settings.max_header_line_bytes,
+        headers=settings.max_headers,
+        head_bytes=settings.max_head_bytes,
+    )
     uvicorn.run(
         app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
         timeout_graceful_shutdown=3,
+        http=httplimits.protocol(limits),
     )

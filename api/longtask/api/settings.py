@@ -69,6 +69,18 @@ class Settings(BaseSettings):
         10.0, gt=0, description="Wait for the end event of a final task before synthesising it."
     )
     max_body_bytes: int = Field(256 * 1024, ge=1024, description="Largest request body.")
+    # Request heads (`httplimits`); the defaults stay within what websockets parses (8 KiB lines,
+    # 128 headers), so that every WebSocket upgrade the server lets through is answered.
+    max_url_bytes: int = Field(
+        8000, ge=256, le=8150, description="Longest URL (path and query); longer: 414."
+    )
+    max_header_line_bytes: int = Field(
+        8190, ge=256, le=8190, description="Longest header line (name: value); longer: 431."
+    )
+    max_headers: int = Field(100, ge=10, le=128, description="Most headers; more: 431.")
+    max_head_bytes: int = Field(
+        64 * 1024, ge=4096, description="Request line and headers together; more: 431."
+    )
     log_level: str = Field("info")
 
     def is_loopback(self) -> bool:

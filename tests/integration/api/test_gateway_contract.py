@@ -15,12 +15,11 @@ import httpx
 import pytest
 import redis
 from kubernetes import client as k8s_client
-from longtask.core import deadletters, events, keys, metrics, resource
+from longtask.core import deadletters, events, keys, resource
 from websockets.sync.client import connect as ws_connect
 
 from tests.fixtures.gateway import (
     Gateway,
-    GatewayFactory,
     add_event,
     create_task,
     iter_sse,
@@ -351,39 +350,3 @@ def test_websocket_carries_the_same_events(
     ) as ws:
         resumed = [json.loads(raw) for raw in ws]
     assert [m["id"] for m in resumed] == [None, last]
-
-
-def test_websocket_without_credentials_is_refused(gateway: Gateway, namespace: str) -> None:
-    create_task(gateway, namespace, name="closed")
-    url = gateway.url.replace("http://", "ws://") + f"{tasks_path(namespace)}/closed/ws"
-    with pytest.raises(Exception, match=r"403|1008|rejected"), ws_connect(url) as ws:
-        ws.recv()
-
-
-def test_metrics_count_routes_and_streams(http: httpx.Client, namespace: str) -> None:
-    http.get(f"{tasks_path(namespace)}/missing")
-    text = http.get("/metrics").text
-    route = 'route="/v1/namespaces/{namespace}/tasks/{name}"'
-    assert any(
-        line.startswith(metrics.HTTP_REQUESTS) and route in line and 'code="404"' in line
-        for line in text.splitlines()
-    )
-    for name in (metrics.HTTP_LATENCY, metrics.SSE_CLIENTS, metrics.SSE_EVENTS_SENT):
-        assert name in text
-
-
-def test_idle_stream_gets_comment_pings(gateway_factory: GatewayFactory, namespace: str) -> None:
-    gw = gateway_factory(auth_mode="none", sse_ping_seconds="0.5")
-    create_task(gw, namespace, name="quiet")
-    comments = 0
-    with (
-        httpx.Client(base_url=gw.url, timeout=30) as http,
-        http.stream("GET", f"{tasks_path(namespace)}/quiet/events") as response,
-    ):
-        for line in response.iter_lines():
-            assert not line.startswith("id:"), "nothing but the snapshot and pings"
-            if line.startswith(":"):
-                comments += 1
-                if comments == 2:
-                    break
-    assert comments == 2

@@ -72,15 +72,32 @@ async def namespace_events(
     return responses.event_stream(runtime.settings, follow_namespace(runtime.followers, namespace))
 
 
-async def _ws_allowed(ws: WebSocket, runtime: Runtime, namespace: str, name: str) -> bool:
+async def _ws_refusal(
+    ws: WebSocket, runtime: Runtime, namespace: str, name: str
+) -> tuple[int, str] | None:
+    """Why the socket is refused (close code and reason), or None; see `sockets` for the codes."""
+    if not (re.match(wire.NAME_PATTERN, name) and re.match(wire.NAME_PATTERN, namespace)):
+        return sockets.WS_BAD_REQUEST, "namespace and name must be DNS labels"
+    try:
+        streamids.resume_point(None, ws.query_params.get("lastEventId"))
+    except ValueError:
+        return sockets.WS_BAD_REQUEST, "lastEventId is not a stream id (<ms>-<seq>)"
     token = ws.query_params.get("token")
     try:
-        await deps.check_stream_access(
-            ws, runtime, streamtokens.Scope(namespace, name), token, "get"
-        )
-    except ApiError:
-        return False
-    return True
+        scope = streamtokens.Scope(namespace, name)
+        await deps.check_stream_access(ws, runtime, scope, token, "get")
+    except ApiError as exc:
+        if token:
+            return (
+                sockets.WS_TOKEN_REFUSED,
+                "the stream token is invalid, expired or for another stream",
+            )
+        if exc.status == 403:
+            return sockets.WS_FORBIDDEN, f"not allowed to get longtasks in namespace {namespace}"
+        return sockets.WS_UNAUTHORIZED, "a bearer token or ?token= (a stream token) is required"
+    except (ApiException, OSError, TimeoutError):
+        return sockets.WS_UNAVAILABLE, "Kubernetes did not answer; retry later"
+    return None
 
 
 @router.websocket("/v1/namespaces/{namespace}/tasks/{name}/ws")
@@ -88,24 +105,24 @@ async def task_websocket(ws: WebSocket, namespace: str, name: str) -> None:
     """The same events as the SSE endpoint, as JSON messages {id, event, data}.
 
     Auth: an Authorization header or `?token=` (a stream token); resume with `?lastEventId=`.
+    A refused socket is accepted, then closed with a code that says why (`sockets`).
     """
     runtime = deps.get_runtime(ws)
-    try:
-        if not (re.match(wire.NAME_PATTERN, name) and re.match(wire.NAME_PATTERN, namespace)):
-            raise ValueError("bad name")
-        after = streamids.resume_point(None, ws.query_params.get("lastEventId"))
-    except ValueError:
-        await ws.close(sockets.WS_BAD_REQUEST, "bad namespace, name or lastEventId")
-        return
-    if not await _ws_allowed(ws, runtime, namespace, name):
-        await ws.close(sockets.WS_POLICY, "unauthorized")
-        return
-    try:
-        obj = await runtime.kube.get(namespace, name)
-    except ApiException as exc:
-        code = sockets.WS_NOT_FOUND if exc.status == 404 else sockets.WS_INTERNAL
-        await ws.close(code, "task not available")
-        return
     await ws.accept()
+    refusal = await _ws_refusal(ws, runtime, namespace, name)
+    if refusal is None:
+        try:
+            obj = await runtime.kube.get(namespace, name)
+        except ApiException as exc:
+            if exc.status == 404:
+                refusal = sockets.WS_NOT_FOUND, f"no task {name} in namespace {namespace}"
+            else:
+                refusal = sockets.WS_UNAVAILABLE, "Kubernetes did not answer; retry later"
+        except (OSError, TimeoutError):
+            refusal = sockets.WS_UNAVAILABLE, "Kubernetes did not answer; retry later"
+    if refusal is not None:
+        await ws.close(*refusal)
+        return
+    after = streamids.resume_point(None, ws.query_params.get("lastEventId"))
     batches = follow_task(runtime.followers, obj, after)
     await sockets.send(ws, batches, runtime.settings.sse_send_timeout_seconds)

@@ -16,12 +16,16 @@ from longtask.api import observability as obs
 from longtask.api.streaming.follow import Batches, Dropped
 from longtask.core import wire
 
-# Close codes (4000-4999 are for applications).
-WS_POLICY: Final = 1008
-WS_INTERNAL: Final = 1011
-WS_BAD_REQUEST: Final = 4400
-WS_NOT_FOUND: Final = 4404
-WS_DROPPED: Final = 4408
+# Close codes (4000-4999 are for applications): 4000 + the HTTP status of the same refusal where
+# there is one, so that a client can tell every refusal apart. The socket is accepted first and
+# closed with the code and a reason: a refusal before accepting reaches the client as a bare 403.
+WS_BAD_REQUEST: Final = 4400  # a malformed namespace, name or lastEventId
+WS_UNAUTHORIZED: Final = 4401  # no credentials, or a bearer token the gateway does not accept
+WS_FORBIDDEN: Final = 4403  # the caller may not read this namespace's tasks
+WS_NOT_FOUND: Final = 4404  # no such task (or namespace)
+WS_DROPPED: Final = 4408  # the client fell behind: reconnect with lastEventId
+WS_TOKEN_REFUSED: Final = 4419  # a stream token that is invalid, expired or for another stream
+WS_UNAVAILABLE: Final = 4503  # Kubernetes (or Redis) did not answer: retry later
 
 
 async def send(ws: WebSocket, batches: Batches, send_timeout: float) -> None:
