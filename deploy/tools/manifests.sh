@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Generates the LongTaskSchedule CRD (deploy/tools/schedulecrd.py), keeps the chart's copies of
-# the CRDs, the alert rules and the dashboard equal to their sources and renders the chart with its default values into deploy/manifests/longtask.yaml.
+# the CRDs, the status admission policy, the alert rules and the dashboard equal to their sources
+# and renders the chart with its default values into deploy/manifests/longtask.yaml.
 # With --check it changes nothing and fails when anything differs (the drift test runs this).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -23,6 +24,7 @@ fi
 copies=(
   "deploy/crds/longtask.io_longtasks.yaml:charts/longtask/files/crds/longtask.io_longtasks.yaml"
   "deploy/crds/longtask.io_longtaskschedules.yaml:charts/longtask/files/crds/longtask.io_longtaskschedules.yaml"
+  "deploy/admission/status-policy.yaml:charts/longtask/files/admission/status-policy.yaml"
   "deploy/prometheus/longtask-rules.yaml:charts/longtask/files/prometheus/longtask-rules.yaml"
   "deploy/grafana/longtask-dashboard.json:charts/longtask/files/grafana/longtask-dashboard.json"
 )

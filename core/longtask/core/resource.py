@@ -35,6 +35,10 @@ DEFAULT_BACKOFF_FACTOR: Final = 2.0
 DEFAULT_BACKOFF_MAX_SECONDS: Final = 600.0
 DEFAULT_STALL_SECONDS: Final = 120
 
+# The status fields a task's runner writes; the rest of the status is the operator's. The
+# admission policy in deploy/admission/ lets a task's pod change these fields only.
+RUNNER_STATUS_FIELDS: Final = frozenset({"progress", "message", "result", "resultRef"})
+
 
 class Phase(enum.StrEnum):
     """status.phase: Pending → Running → Succeeded/Failed/Cancelled; Retrying between attempts."""

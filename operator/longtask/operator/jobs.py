@@ -1,9 +1,11 @@
 """The Job of one attempt, built by a pure function from the LongTask.
 
 Names are deterministic per (task, attempt): a restarted operator that creates the Job again gets
-AlreadyExists instead of a second Job. A name that would pass 63 characters (the limit of the
-`job-name` label the Job controller puts on pods) is truncated and keeps uniqueness with a short
-hash of the full name.
+AlreadyExists instead of a second Job. A name that would pass 57 characters is truncated and keeps
+uniqueness with a short hash of the full name: the Job controller names pods `<job>-` plus 5
+random characters, and the API server truncates that prefix to 58 characters, so at most 57 keep
+every pod's name exactly the Job's name, a dash and 5 characters. The admission policy on
+`longtasks/status` (deploy/admission/) relies on that to tell an attempt's pods from any other.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from longtask.core import admission, resource, runnerenv
 
 from .settings import Settings
 
-NAME_MAX = 63
+NAME_MAX = 57
 CONTAINER_NAME = "runner"
 RUNNER_COMMAND = ["longtask-runner"]
 # The non-root user of the runner image (distroless "nonroot").

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
+from kubernetes import client, config
 from longtask.core import resource, schedule
 from longtask.devstack.stack import Stack
 
@@ -45,22 +46,41 @@ def helm_cmd(helm: Path, stack: Stack, *args: str | Path) -> list[str | Path]:
     return [helm, f"--kubeconfig={stack.kubeconfig}", *args]
 
 
-CRDS = [f"crd/{resource.CRD_NAME}", f"crd/{schedule.CRD_NAME}"]
+# The cluster-wide objects the stack applied and the release takes over (kept on uninstall).
+STACK_OBJECTS = (
+    f"crd/{resource.CRD_NAME}",
+    f"crd/{schedule.CRD_NAME}",
+    "validatingadmissionpolicy/longtask-status-writers",
+    "validatingadmissionpolicybinding/longtask-status-writers",
+)
 
 
-def adopt_crds(stack: Stack, release: str, namespace: str) -> None:
-    """Mark the stack's CRDs as the release's, so that helm takes them over instead of refusing."""
-    done = kubectl(stack, "label", "--overwrite", *CRDS, "app.kubernetes.io/managed-by=Helm")
-    assert done.returncode == 0, done.stderr
-    done = kubectl(
-        stack,
-        "annotate",
-        "--overwrite",
-        *CRDS,
-        f"meta.helm.sh/release-name={release}",
-        f"meta.helm.sh/release-namespace={namespace}",
-    )
-    assert done.returncode == 0, done.stderr
+def adopt(stack: Stack, release: str, namespace: str) -> None:
+    """Mark the stack's cluster-wide objects as the release's, so that helm takes them over
+    instead of refusing."""
+    for ref in STACK_OBJECTS:
+        done = kubectl(stack, "label", "--overwrite", ref, "app.kubernetes.io/managed-by=Helm")
+        assert done.returncode == 0, done.stderr
+        done = kubectl(
+            stack,
+            "annotate",
+            "--overwrite",
+            ref,
+            f"meta.helm.sh/release-name={release}",
+            f"meta.helm.sh/release-namespace={namespace}",
+        )
+        assert done.returncode == 0, done.stderr
+
+
+def hand_back(stack: Stack) -> None:
+    """The stack's cluster-wide objects as they were before: owned by no release."""
+    for ref in STACK_OBJECTS:
+        kubectl(stack, "label", ref, "app.kubernetes.io/managed-by-")
+        kubectl(
+            stack, "annotate", ref, "meta.helm.sh/release-name-", "meta.helm.sh/release-namespace-"
+        )
+    stack.apply_crd()
+    stack.apply_admission()
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +93,7 @@ def release(stack: Stack, helm: Path) -> Iterator[Release]:
     rel = Release(f"pk-{suffix}", f"pk-{suffix}", f"pk-{suffix}-tasks", f"pk-{suffix}-other", [])
     for ns in (rel.tasks, rel.other):
         assert kubectl(stack, "create", "namespace", ns).returncode == 0
-    adopt_crds(stack, rel.name, rel.namespace)
+    adopt(stack, rel.name, rel.namespace)
     install = run(
         helm_cmd(
             helm, stack, "install", rel.name, CHART,
@@ -94,15 +114,7 @@ def release(stack: Stack, helm: Path) -> Iterator[Release]:
         run(helm_cmd(helm, stack, "uninstall", rel.name, "-n", rel.namespace, "--wait"))
         for ns in (rel.namespace, rel.tasks, rel.other):
             kubectl(stack, "delete", "namespace", ns, "--wait=false", "--ignore-not-found")
-        # Hand the CRDs back to the stack as they were: owned by no release.
-        kubectl(stack, "label", *CRDS, "app.kubernetes.io/managed-by-")
-        kubectl(
-            stack,
-            "annotate",
-            *CRDS,
-            "meta.helm.sh/release-name-",
-            "meta.helm.sh/release-namespace-",
-        )
+        hand_back(stack)
 
 
 def test_install_creates_every_object_of_the_release(stack: Stack, release: Release) -> None:
@@ -120,11 +132,13 @@ def test_install_creates_every_object_of_the_release(stack: Stack, release: Rele
     assert missing == []
 
 
-def test_the_crd_is_the_releases_and_kept(stack: Stack, release: Release) -> None:
-    done = kubectl(stack, "get", f"crd/{resource.CRD_NAME}", "-o", "json")
-    crd = json.loads(done.stdout)
-    assert crd["metadata"]["annotations"]["meta.helm.sh/release-name"] == release.name
-    assert crd["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+def test_the_crds_and_the_status_policy_are_the_releases_and_kept(
+    stack: Stack, release: Release
+) -> None:
+    for ref in STACK_OBJECTS:
+        found = json.loads(kubectl(stack, "get", ref, "-o", "json").stdout)
+        assert found["metadata"]["annotations"]["meta.helm.sh/release-name"] == release.name
+        assert found["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
 
 
 def can_i(stack: Stack, account: str, verb: str, what: str, namespace: str | None) -> bool:
@@ -158,6 +172,7 @@ def test_operator_can_do_only_what_it_uses(stack: Stack, release: Release) -> No
     allowed = [
         *((v, LONGTASKS, tasks) for v in ("get", "list", "watch", "delete")),
         ("patch", f"{LONGTASKS}/status", tasks),
+        ("override", f"{LONGTASKS}/status", tasks),  # past the status admission policy
         ("update", f"{LONGTASKS}/finalizers", tasks),
         *((v, "jobs.batch", tasks) for v in ("create", "get", "list", "watch", "delete")),
         *((v, "pods", tasks) for v in ("get", "list")),
@@ -197,6 +212,7 @@ def test_gateway_can_do_only_what_it_uses(stack: Stack, release: Release) -> Non
     ]
     forbidden = [
         ("patch", f"{LONGTASKS}/status", tasks),  # status is the operator's and the runner's
+        ("override", f"{LONGTASKS}/status", tasks),
         ("update", LONGTASKS, tasks),
         ("create", LONGTASKS, other),
         ("get", "secrets", tasks),
@@ -214,6 +230,7 @@ def test_runner_can_read_its_task_and_patch_status_only(stack: Stack, release: R
     account = f"system:serviceaccount:{tasks}:longtask-runner"
     allowed = [("get", LONGTASKS, tasks), ("patch", f"{LONGTASKS}/status", tasks)]
     forbidden = [
+        ("override", f"{LONGTASKS}/status", tasks),  # held back by the status admission policy
         ("list", LONGTASKS, tasks),
         ("watch", LONGTASKS, tasks),
         ("patch", LONGTASKS, tasks),  # another LongTask's (or its own) spec
@@ -230,15 +247,58 @@ def test_runner_can_read_its_task_and_patch_status_only(stack: Stack, release: R
     check_rights(stack, account, allowed, forbidden)
 
 
-def test_uninstall_removes_the_release_and_leaves_the_crd(
+def patch_status(
+    stack: Stack, namespace: str, name: str, status: dict[str, Any], as_user: str | None = None
+) -> int:
+    """Merge-patch a LongTask's status as the stack's admin, or impersonating `as_user`; the
+    HTTP status code (`kubectl patch --subresource` would also need `get` on the status)."""
+    with config.new_client_from_config(config_file=str(stack.kubeconfig)) as api:
+        if as_user:
+            api.set_default_header("Impersonate-User", as_user)
+        try:
+            client.CustomObjectsApi(api).patch_namespaced_custom_object_status(
+                resource.GROUP, resource.VERSION, namespace, resource.PLURAL, name,
+                {"status": status},
+            )  # fmt: skip
+        except client.ApiException as exc:
+            assert exc.status == 403 and "only the pod of the current attempt" in str(exc.body)
+            return int(exc.status)
+    return 200
+
+
+def test_status_policy_binds_accounts_but_not_the_operator(stack: Stack, release: Release) -> None:
+    """The release's policy on a real API server: the operator's account writes any status field,
+    the runner's account without a pod writes none, people are not concerned."""
+    task = {
+        "apiVersion": resource.API_VERSION,
+        "kind": resource.KIND,
+        "metadata": {"name": "policy-probe", "namespace": release.tasks},
+        "spec": {"command": ["true"]},
+    }
+    done = run(
+        [stack.bin_dir / "kubectl", f"--kubeconfig={stack.kubeconfig}", "create", "-f", "-"],
+        input=json.dumps(task),
+    )
+    assert done.returncode == 0, done.stderr
+    operator = f"system:serviceaccount:{release.namespace}:{release.name}-longtask-operator"
+    runner = f"system:serviceaccount:{release.tasks}:longtask-runner"
+    probe = (stack, release.tasks, "policy-probe")
+    assert patch_status(*probe, {"phase": "Pending", "jobName": "policy-probe-1"}, operator) == 200
+    assert patch_status(*probe, {"progress": 10}, runner) == 403
+    assert patch_status(*probe, {"progress": 20, "phase": "Running"}) == 200  # an admin
+
+
+def test_uninstall_removes_the_release_and_leaves_the_crd_and_policy(
     stack: Stack, helm: Path, release: Release
 ) -> None:
     done = run(helm_cmd(helm, stack, "uninstall", release.name, "-n", release.namespace, "--wait"))
     assert done.returncode == 0, done.stderr
     assert "kept due to the resource policy" in done.stdout + done.stderr
-    assert kubectl(stack, "get", f"crd/{resource.CRD_NAME}").returncode == 0
     for kind in ("clusterrole", "clusterrolebinding"):
         gone = kubectl(stack, "get", kind, f"{release.name}-longtask-operator")
         assert gone.returncode != 0 and "NotFound" in gone.stderr
+    # Tasks' pods outlive the release (their Jobs belong to the LongTasks): the policy stays too.
+    for ref in STACK_OBJECTS:
+        assert kubectl(stack, "get", ref).returncode == 0
     gone = kubectl(stack, "get", "deployment", "-n", release.namespace, "-o", "name")
     assert gone.stdout.strip() == ""

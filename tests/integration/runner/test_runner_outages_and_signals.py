@@ -130,16 +130,15 @@ def test_a_command_that_finishes_within_the_grace_period_keeps_its_exit_code(
 def test_an_api_server_briefly_unreachable_delays_the_status_but_not_the_task(
     runner_harness: RunnerHarness, tmp_path: Path
 ) -> None:
-    server = json.loads(runner_harness.kubeconfig.read_text())["clusters"][0]["cluster"]
-    target = urllib.parse.urlsplit(server["server"])
-    relay = TcpRelay((target.hostname or "127.0.0.1", target.port or 443))
-    kubeconfig = with_server(
-        runner_harness.kubeconfig, f"https://127.0.0.1:{relay.port}", tmp_path / "relay.kubeconfig"
-    )
     task = runner_harness.create(
         "api-down",
         {"task": "runner_test_tasks:slow_progress", "params": {"steps": 40, "delay": 0.1}},
     )
+    own = runner_harness.kubeconfig(task)
+    server = json.loads(own.read_text())["clusters"][0]["cluster"]
+    target = urllib.parse.urlsplit(server["server"])
+    relay = TcpRelay((target.hostname or "127.0.0.1", target.port or 443))
+    kubeconfig = with_server(own, f"https://127.0.0.1:{relay.port}", tmp_path / "relay.kubeconfig")
     proc = runner_harness.start(
         task, env={"KUBECONFIG": str(kubeconfig), runnerenv.STATUS_INTERVAL: "0.3"}
     )

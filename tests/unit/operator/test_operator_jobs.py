@@ -22,11 +22,15 @@ def test_job_name_is_task_and_attempt() -> None:
     assert jobs.job_name("demo", 3) == "demo-3"
 
 
-def test_long_names_are_truncated_to_63_with_a_distinguishing_hash() -> None:
+def test_long_names_are_truncated_to_57_with_a_distinguishing_hash() -> None:
+    # 57: the Job controller's pod names are then exactly `<job>-xxxxx` (the API server cuts a
+    # generateName prefix past 58 characters), which the status admission policy relies on.
     base = "a" * 63
     first, second = jobs.job_name(base, 1), jobs.job_name(base, 12)
     other = jobs.job_name("a" * 62 + "b", 1)
-    assert len(first) <= 63 and len(second) <= 63
+    assert len(first) == 57 and len(second) == 57
+    assert len(jobs.job_name("a" * 55, 1)) == 57  # fits: kept whole
+    assert jobs.job_name("a" * 56, 1) != "a" * 56 + "-1"
     assert first.endswith("-1") and second.endswith("-12")
     assert first != other
     assert jobs.job_name(base, 1) == first  # deterministic

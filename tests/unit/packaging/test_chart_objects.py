@@ -12,7 +12,16 @@ import yaml
 from longtask.core import resource, schedule
 from longtask.operator import rbac as operator_rbac
 
-from tests.fixtures.packaging import CHART, KUBE_VERSION, REPO, VALUES_FILES, find, one, run
+from tests.fixtures.packaging import (
+    CHART,
+    KUBE_VERSION,
+    REPO,
+    VALUES_FILES,
+    find,
+    one,
+    render,
+    run,
+)
 
 Objects = list[dict[str, Any]]
 Rule = tuple[str, str, frozenset[str]]
@@ -114,6 +123,30 @@ def test_crds_are_the_ones_in_deploy_crds_and_kept_on_uninstall(
 
 def test_crd_is_left_out_when_not_installed(rendered: dict[str, Objects]) -> None:
     assert find(rendered["external-redis"], "CustomResourceDefinition") == []
+
+
+def test_status_policy_is_the_one_in_deploy_admission(helm: Path) -> None:
+    source = [
+        doc
+        for doc in yaml.safe_load_all(
+            (REPO / "deploy" / "admission" / "status-policy.yaml").read_text()
+        )
+        if doc
+    ]
+    objects = render(helm)
+    shipped = find(objects, "ValidatingAdmissionPolicy") + find(
+        objects, "ValidatingAdmissionPolicyBinding"
+    )
+    assert [(o["kind"], o["metadata"]["name"], o["spec"]) for o in shipped] == [
+        (o["kind"], o["metadata"]["name"], o["spec"]) for o in source
+    ]
+    policy = source[0]
+    variables = {v["name"]: v["expression"] for v in policy["spec"]["variables"]}
+    listed = variables["runnerFields"].strip("[]").replace("'", "").split(", ")
+    assert set(listed) == resource.RUNNER_STATUS_FIELDS
+    without = render(helm, sets=["statusPolicy.install=false"])
+    assert find(without, "ValidatingAdmissionPolicy") == []
+    assert find(without, "ValidatingAdmissionPolicyBinding") == []
 
 
 def test_cluster_wide_rbac_is_exactly_what_the_components_use(

@@ -33,6 +33,7 @@ def test_manifests_install_the_whole_release(helm: Path) -> None:
     assert {
         "Namespace", "CustomResourceDefinition", "Deployment", "Service", "StatefulSet",
         "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding",
+        "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
     } <= kinds  # fmt: skip
     assert all(o["metadata"].get("namespace", "longtask") == "longtask" for o in objects)
     # Plain manifests cannot generate a key: the stream-token Secret is created by hand.
@@ -42,8 +43,8 @@ def test_manifests_install_the_whole_release(helm: Path) -> None:
 def test_drift_check_notices_a_changed_copy(helm: Path, tmp_path: Path) -> None:
     """The check can fail: a changed chart copy of the CRD makes it report drift (on a copy of
     the repository's files, so that the work tree is never touched)."""
-    for part in ["deploy/tools", "deploy/crds", "deploy/prometheus", "deploy/grafana",
-                 "deploy/manifests", "charts/longtask"]:  # fmt: skip
+    for part in ["deploy/tools", "deploy/crds", "deploy/admission", "deploy/prometheus",
+                 "deploy/grafana", "deploy/manifests", "charts/longtask"]:  # fmt: skip
         shutil.copytree(REPO / part, tmp_path / part)
     copy = tmp_path / "charts/longtask/files/crds/longtask.io_longtasks.yaml"
     assert check(helm, tmp_path).returncode == 0

@@ -179,7 +179,8 @@ class LocalNode:
     async def reconcile(self, pod: client.V1Pod) -> None:
         meta, spec = pod.metadata, pod.spec
         if not spec.node_name:
-            if meta.deletion_timestamp is None:
+            # A scheduler leaves pods with scheduling gates alone (the API refuses their binding).
+            if meta.deletion_timestamp is None and not spec.scheduling_gates:
                 await self.bind(pod)
             return
         if spec.node_name != self.node_name:

@@ -32,6 +32,8 @@ from longtask.devstack import controlplane, pgserver, procs, redisserver
 
 REPO = controlplane.REPO
 CRD_DIR = REPO / "deploy" / "crds"
+# Cluster-wide admission policies (who may write a task's status), shipped in the chart too.
+ADMISSION_DIR = REPO / "deploy" / "admission"
 BIN = Path(sys.executable).parent
 DEFAULT_STATE = REPO / ".longtask"
 RUNNER_ACCOUNT = "longtask-runner"
@@ -98,6 +100,7 @@ class Stack:
             elif history:
                 raise ValueError(f"history must be sqlite, postgresql or empty, not {history!r}")
             stack.apply_crd()
+            stack.apply_admission()
             if not stack.external_cluster:
                 stack.wait_for_node()
             stack.ensure_runner_account("default")
@@ -217,6 +220,9 @@ class Stack:
             return False
         wanted = len(list(CRD_DIR.glob("*.yaml")))
         return found.split() == ["True"] * wanted
+
+    def apply_admission(self) -> None:
+        self.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(ADMISSION_DIR))
 
     def wait_for_node(self) -> None:
         procs.wait_until(
