@@ -251,7 +251,8 @@ class Status(TypedDict, total=False):
     phase: str
     """A Phase value."""
     progress: float
-    message: str
+    message: str | None
+    """The task's own latest message (the operator's explanation of a timeout)."""
     attempt: int
     jobName: str
     startTime: str

@@ -19,6 +19,9 @@ Design choices:
 4. Progress, status and end events carry state; any event carries its attempt. A heartbeat only
    repeats the last progress, and a log event's message is an output line, not the task's
    message.
+5. Messages belong to their attempt. When a later attempt shows up (an event or a status with a
+   higher `attempt`), the messages of the earlier one are forgotten before anything else of it
+   is taken in: a new attempt's Pending never shows the last attempt's error.
 """
 
 from __future__ import annotations
@@ -68,15 +71,16 @@ def absorb(state: TaskState, status: Mapping[str, Any]) -> TaskState:
     A field absent from `status` keeps its value (the watch may lag the stream); `message` and
     `reason` present as null clear it."""
     changes: dict[str, Any] = {}
+    attempt = _attempt(status.get("attempt"))
+    if attempt is not None:
+        changes["attempt"] = attempt
+        state = _new_attempt(state, attempt)
     phase = _phase(status.get("phase"))
     if phase is not None:
         changes["phase"] = phase
     percent = _number(status.get("progress"))
     if percent is not None:
         changes["progress"] = percent
-    attempt = _attempt(status.get("attempt"))
-    if attempt is not None:
-        changes["attempt"] = attempt
     if "reason" in status and _text_or_none(status["reason"]):
         changes["reason"] = status["reason"]
     if "message" in status and _text_or_none(status["message"]):
@@ -94,6 +98,7 @@ def apply(state: TaskState, event: Mapping[str, Any]) -> TaskState:
     attempt = _attempt(event.get("attempt"))
     if attempt is not None:
         changes["attempt"] = attempt
+        state = _new_attempt(state, attempt)
     kind = event.get("type")
     message = event.get("message")
     if kind == EventType.PROGRESS:
@@ -124,6 +129,13 @@ def receive(state: TaskState, name: str, data: Mapping[str, Any]) -> TaskState:
     if "type" not in data:
         data = {**data, "type": name}
     return apply(state, data)
+
+
+def _new_attempt(state: TaskState, attempt: int) -> TaskState:
+    """`state` without the messages of its attempt when `attempt` is a later one (choice 5)."""
+    if state.attempt is None or attempt <= state.attempt:
+        return state
+    return dataclasses.replace(state, message=None, phase_message=None, latest_message=None)
 
 
 def _changed(state: TaskState, changes: dict[str, Any]) -> TaskState:

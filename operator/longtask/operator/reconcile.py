@@ -203,6 +203,9 @@ class _Draft:
         self.patch |= resource.Status(
             attempt=number, jobName=name, attempts=self.records, nextAttemptTime=None
         )
+        if number > 1 and self.status.get("message") is not None:
+            # The message belongs to the attempt that wrote it: a new attempt starts without.
+            self.patch["message"] = None
         total = backoff.max_attempts(self.spec)
         message = f"attempt {number} of {total}: created Job {name}"
         self.condition(ConditionType.RUNNING, False, Reason.JOB_CREATED, message)
@@ -355,6 +358,12 @@ def _attempting(draft: _Draft, settings: Settings, rand: Callable[[], float]) ->
 def _attempt_failed(draft: _Draft, verdict: attempts.Verdict, rand: Callable[[], float]) -> None:
     draft.end_attempt(resource.AttemptOutcome.FAILED, verdict)
     what = f"attempt {draft.attempt} failed ({verdict.reason}): {verdict.message}"
+    if verdict.reason is Reason.DEADLINE_EXCEEDED:
+        limit = draft.spec.get("timeoutSeconds")
+        after = f" after {limit}s" if limit is not None else ""
+        what = f"attempt {draft.attempt} timed out{after} ({Reason.DEADLINE_EXCEEDED})"
+        # The runner only saw a SIGTERM; the task's message says why it came.
+        draft.patch["message"] = what
     if verdict.permanent:
         draft.finish(Phase.FAILED, Reason.PERMANENT_FAILURE, what, WARNING)
         return

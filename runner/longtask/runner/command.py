@@ -17,7 +17,7 @@ import sys
 from typing import Any, Final, TextIO
 
 from longtask.core import resource
-from longtask.runner import protocol, results
+from longtask.runner import finalreport, protocol, results
 from longtask.runner.finalreport import Outcome
 from longtask.runner.reporter import Reporter
 from longtask.runner.settings import Settings
@@ -146,7 +146,7 @@ def outcome(code: int, output: _Output) -> tuple[int, Outcome]:
             return resource.ExitCode.PERMANENT, Outcome(message=message)
         return code, Outcome(progress=100.0, result=encoded)
     if code == resource.ExitCode.TERMINATED:
-        return code, Outcome(message="Cancelled: the command was terminated")
+        return code, Outcome(message=finalreport.TERMINATED_MESSAGE)
     detail = f": {output.last_error_line}" if output.last_error_line else ""
     message = f"the command exited with code {code}{detail}"
     return code, Outcome(message=message[: resource.MESSAGE_MAX_CHARS])

@@ -27,6 +27,10 @@ from longtask.runner.sinks import EventSink, PatchSink
 
 log = logging.getLogger(__name__)
 
+# The final message of an attempt stopped by SIGTERM. The runner cannot tell a cancel from a
+# timeout or an eviction; the operator can, and says so in the status (a timeout's message).
+TERMINATED_MESSAGE = "terminated by SIGTERM"
+
 
 @dataclasses.dataclass(frozen=True)
 class Outcome:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from longtask.core import resource
-from longtask.runner import capture, results
+from longtask.runner import capture, finalreport, results
 from longtask.runner.context import TASK_LOGGER, TaskContext
 from longtask.runner.errors import PermanentError, TaskCancelled
 from longtask.runner.finalreport import Outcome
@@ -193,7 +193,7 @@ def _outcome(value: Any, error: BaseException | None, terminated: bool) -> tuple
     if code == resource.ExitCode.SUCCESS:  # sys.exit() or sys.exit(0)
         return code, Outcome(progress=100.0)
     if code == resource.ExitCode.TERMINATED:
-        return code, Outcome(message="Cancelled")
+        return code, Outcome(message=finalreport.TERMINATED_MESSAGE)
     # Through the task's logger, so that the traceback also lands in the task's log stream.
     logging.getLogger(TASK_LOGGER).error(
         "the task failed:\n%s", "".join(traceback.format_exception(error)).rstrip()

@@ -155,6 +155,8 @@ def test_timeout_is_a_deadline_exceeded_attempt(
     assert status["phase"] == "Failed"
     assert status["attempts"][0]["reason"] == "DeadlineExceeded"
     assert status["attempts"][0]["outcome"] == "Failed"
+    # The runner saw only a SIGTERM; the final message says it was the timeout.
+    assert status["message"] == "attempt 1 timed out after 2s (DeadlineExceeded)"
 
 
 def test_invalid_task_fails_at_admission_and_others_still_run(

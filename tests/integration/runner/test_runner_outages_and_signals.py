@@ -69,7 +69,7 @@ def test_sigterm_cancels_a_python_task_that_checks_for_it(runner_harness: Runner
     proc = runner_harness.start(task)
     _, stderr = _terminate_when_running(runner_harness, proc, task)
     assert proc.returncode == EXIT.TERMINATED, stderr
-    assert runner_harness.get("cancel-py")["status"]["message"] == "Cancelled"
+    assert runner_harness.get("cancel-py")["status"]["message"] == "terminated by SIGTERM"
 
 
 def test_sigterm_cancels_an_async_python_task(runner_harness: RunnerHarness) -> None:
@@ -102,7 +102,7 @@ def test_sigterm_reaches_a_command_and_its_children(runner_harness: RunnerHarnes
     _, stderr = _terminate_when_running(runner_harness, proc, task)
     assert proc.returncode == EXIT.TERMINATED, stderr
     status = runner_harness.get("cancel-cmd")["status"]
-    assert (status["progress"], status["message"]) == (5, "Cancelled: the command was terminated")
+    assert (status["progress"], status["message"]) == (5, "terminated by SIGTERM")
     shell = int(next(line for line in stderr.splitlines() if line.strip().isdigit()))
 
     def group_gone() -> bool:

@@ -100,8 +100,26 @@ def test_an_end_without_phase_still_ends() -> None:
     ids=["heartbeat", "log", "result", "unknown type"],
 )
 def test_other_events_teach_only_the_attempt(event: dict[str, Any]) -> None:
-    start = fold(events.progress(2, 10.0, "m"))
-    assert fold(event, state=start) == dataclasses.replace(start, attempt=3)
+    start = fold(events.progress(3, 10.0, "m"))
+    assert fold(event, state=start) is start
+    earlier = fold(events.progress(2, 10.0, "m"))
+    # A later attempt: the earlier attempt's messages are forgotten, its progress is kept.
+    assert fold(event, state=earlier) == TaskState(progress=10.0, attempt=3)
+
+
+def test_a_new_attempt_never_shows_the_last_attempts_messages() -> None:
+    failed = fold(
+        events.progress(1, 40.0, "the command exited with code 1"),
+        events.status(1, Phase.RETRYING, Reason.BACKOFF, "attempt 1 failed; attempt 2 in 2s"),
+    )
+    pending = taskstate.apply(failed, events.status(2, Phase.PENDING, Reason.JOB_CREATED))
+    assert (pending.phase, pending.attempt) == (Phase.PENDING, 2)
+    assert (pending.message, pending.phase_message, pending.latest_message) == (None, None, None)
+    # The same through a status: the snapshot of attempt 2 holds no message of its own yet.
+    snapshot = taskstate.absorb(failed, {"phase": "Pending", "attempt": 2, "progress": 40})
+    assert (snapshot.message, snapshot.latest_message) == (None, None)
+    running = taskstate.apply(pending, events.progress(2, 5.0, "starting over"))
+    assert (running.message, running.latest_message) == ("starting over", "starting over")
 
 
 @pytest.mark.parametrize(

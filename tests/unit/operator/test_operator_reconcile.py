@@ -92,7 +92,7 @@ def test_refused_task_fails_with_the_reason_and_creates_no_job() -> None:
     assert plan.create_job is None
     assert phases(plan) == [(None, Phase.FAILED)]
     assert plan.status is not None and plan.status["reason"] == "InvalidSpec"
-    assert "spec.params: 68.4 KiB of JSON" in plan.status["message"]
+    assert "spec.params: 68.4 KiB of JSON" in str(plan.status["message"])
     failed = condition(plan, ConditionType.FAILED)
     assert failed is not None and failed["status"] == "True" and failed["reason"] == "InvalidSpec"
     assert plan.events[0].type == "Warning"
@@ -103,7 +103,7 @@ def test_a_missing_service_account_refuses_the_task() -> None:
     plan = decide(make_task(), service_account_exists=False)
     assert plan.create_job is None and phases(plan) == [(None, Phase.FAILED)]
     assert plan.status is not None and plan.status["reason"] == "InvalidSpec"
-    assert "service account 'longtask-runner' does not exist" in plan.status["message"]
+    assert "service account 'longtask-runner' does not exist" in str(plan.status["message"])
 
 
 def test_task_cancelled_before_start_never_gets_a_job() -> None:
@@ -213,6 +213,16 @@ def test_retrying_starts_the_next_attempt_when_due() -> None:
     assert [a["number"] for a in plan.status["attempts"]] == [1, 2]
 
 
+def test_a_new_attempt_drops_the_message_of_the_previous_one() -> None:
+    task = running_task()
+    task["status"]["phase"] = "Retrying"
+    task["status"]["message"] = "the command exited with code 1"
+    task["status"]["nextAttemptTime"] = clock.format_time(NOW - dt.timedelta(seconds=1))
+    plan = decide(task)
+    assert plan.status is not None
+    assert "message" in plan.status and plan.status["message"] is None  # deleted by the patch
+
+
 def test_exit_code_3_fails_at_once_without_dead_letter() -> None:
     job = make_job(conditions=[{"type": "Failed", "reason": "PodFailurePolicy"}])
     plan = decide(running_task(), job=job)
@@ -241,6 +251,18 @@ def test_deadline_is_a_retryable_failed_attempt() -> None:
     plan = decide(running_task(timeoutSeconds=5), job=job)
     assert phases(plan) == [(Phase.RUNNING, Phase.RETRYING)]
     assert plan.status is not None
+    assert plan.status["attempts"][-1]["reason"] == "DeadlineExceeded"
+
+
+def test_a_timeout_reads_as_a_timeout_in_the_final_message() -> None:
+    job = make_job(conditions=[{"type": "Failed", "reason": "DeadlineExceeded", "message": "m"}])
+    task = running_task(timeoutSeconds=5, retry={"maxAttempts": 1})
+    task["status"]["message"] = "terminated by SIGTERM"  # all the runner could tell
+    plan = decide(task, job=job)
+    assert phases(plan) == [(Phase.RUNNING, Phase.FAILED)]
+    assert plan.status is not None
+    assert plan.status["message"] == "attempt 1 timed out after 5s (DeadlineExceeded)"
+    assert plan.transitions[-1].message.startswith("attempt 1 timed out after 5s")
     assert plan.status["attempts"][-1]["reason"] == "DeadlineExceeded"
 
 
