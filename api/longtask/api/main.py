@@ -21,7 +21,7 @@ import uvicorn
 from fastapi import FastAPI
 from longtask.api import apikeys, deps, errors, httplimits, runtime
 from longtask.api.observability import BodyLimitMiddleware, MetricsMiddleware
-from longtask.api.routers import dashboard, deadletters, events, health, logs, tasks
+from longtask.api.routers import dashboard, deadletters, events, health, logs, results, tasks
 from longtask.api.settings import AuthMode, Settings
 from pydantic import SecretStr
 
@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
-    for module in (tasks, events, logs, deadletters, health, dashboard):
+    for module in (tasks, results, events, logs, deadletters, health, dashboard):
         app.include_router(module.router)
     app.mount("/static", dashboard.static_files(), name="static")
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)

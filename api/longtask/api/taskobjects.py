@@ -161,6 +161,11 @@ def phase_of(obj: dict[str, Any]) -> resource.Phase:
         return resource.Phase.PENDING
 
 
+def result_path(namespace: str, name: str) -> str:
+    """Where the gateway answers a task's result (`GET`)."""
+    return f"/v1/namespaces/{namespace}/tasks/{name}/result"
+
+
 def links(namespace: str, name: str) -> wire.Links:
     base = f"/v1/namespaces/{namespace}/tasks/{name}"
     return wire.Links.model_validate(
@@ -171,6 +176,7 @@ def links(namespace: str, name: str) -> wire.Links:
             "cancel": f"{base}/cancel",
             "retry": f"{base}/retry",
             "streamToken": f"{base}/stream-token",
+            "result": result_path(namespace, name),
         }
     )
 

@@ -257,6 +257,8 @@ def _summary(console: Console, task: wire.Task, state: live.Watched) -> None:
         line = f"[green]✔[/] {task.namespace}/{task.name} Succeeded in {took}"
         if task.result is not None:
             line += f" — result: {output.shorten(json.dumps(task.result), 200)}"
+        elif task.result_ref:
+            line += f" — a large result: `longtask result {task.name} -n {task.namespace}`"
     else:
         reason = f" ({task.reason})" if task.reason else ""
         line = f"[red]✘[/] {task.namespace}/{task.name} {task.phase}{reason} after {took}"
@@ -527,6 +529,21 @@ def logs(
                     print("---\n" + output.dump(output.plain(line), fmt), flush=follow)
     except KeyboardInterrupt:
         raise typer.Exit(int(Exit.INTERRUPTED)) from None
+
+
+@app.command()
+def result(
+    ctx: typer.Context,
+    name: TaskName,
+    namespace: Namespace = None,
+    fmt: Output = output.Format.TEXT,
+) -> None:
+    """Print a task's result, as JSON unless -o yaml (any size: a large one is read from Redis).
+
+    Exits 1 when the task has no result (yet), or its large result expired."""
+    with _reporting(), _connection(ctx).client(namespace) as lt:
+        value = lt.result(name)
+    _emit(value, output.Format.YAML if fmt is output.Format.YAML else output.Format.JSON)
 
 
 @app.command()

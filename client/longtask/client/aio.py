@@ -131,6 +131,10 @@ class AsyncClient:
     async def retry(self, name: str, *, namespace: str | None = None) -> wire.Task:
         return await self._send(calls.retry(self.config.ns(namespace), name))
 
+    async def result(self, name: str, *, namespace: str | None = None) -> Any:
+        """The task's result as a JSON value, whatever its size (see `Client.result`)."""
+        return await self._send(calls.result(self.config.ns(namespace), name))
+
     async def delete(self, name: str, *, namespace: str | None = None) -> None:
         await self._send(calls.delete(self.config.ns(namespace), name))
 

@@ -7,6 +7,7 @@ only send calls, so both behave the same by construction.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Generic, TypeVar
@@ -85,6 +86,17 @@ def no_content(response: httpx.Response) -> None:
     raise_for_status(response)
 
 
+def json_value(response: httpx.Response) -> Any:
+    """A parser: the response's JSON, whatever its shape, after raising for an error status."""
+    raise_for_status(response)
+    try:
+        return json.loads(response.content)
+    except ValueError:
+        raise errors.InvalidResponse(
+            f"{response.request.method} {response.request.url.path}: not JSON"
+        ) from None
+
+
 def submit(
     namespace: str, body: wire.TaskCreate, idempotency_key: str | None = None
 ) -> Call[wire.Task]:
@@ -128,6 +140,11 @@ def cancel(namespace: str, name: str) -> Call[wire.Task]:
 
 def retry(namespace: str, name: str) -> Call[wire.Task]:
     return Call("POST", f"{task_path(namespace, name)}/retry", model(wire.Task))
+
+
+def result(namespace: str, name: str) -> Call[Any]:
+    """The task's result, whatever its size (the gateway streams a large one from Redis)."""
+    return Call("GET", f"{task_path(namespace, name)}/result", json_value)
 
 
 def delete(namespace: str, name: str) -> Call[None]:

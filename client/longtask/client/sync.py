@@ -135,6 +135,11 @@ class Client:
         """Re-run a Failed or Cancelled task as a new task (returned); Conflict otherwise."""
         return self._send(calls.retry(self.config.ns(namespace), name))
 
+    def result(self, name: str, *, namespace: str | None = None) -> Any:
+        """The task's result as a JSON value, whatever its size (inline in the status, or the
+        large one `status.resultRef` points to). NotFound when it has none (yet)."""
+        return self._send(calls.result(self.config.ns(namespace), name))
+
     def delete(self, name: str, *, namespace: str | None = None) -> None:
         self._send(calls.delete(self.config.ns(namespace), name))
 

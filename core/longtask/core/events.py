@@ -86,6 +86,8 @@ class ResultEvent(_Event):
     """The result, when small enough for the status (else resultRef)."""
     resultRef: NotRequired[str]
     """Redis key of a large result."""
+    href: NotRequired[str]
+    """Gateway (added as it forwards the event): the path that answers the result, any size."""
 
 
 class LogEvent(_Event):

@@ -249,6 +249,7 @@ class Links(_Response):
     cancel: str
     retry: str
     stream_token: str
+    result: str | None = Field(None, description="The task's result, whatever its size.")
 
 
 class Task(_Response):

@@ -57,11 +57,15 @@ async def read_after(redis: Redis, key: str, after: str) -> AsyncIterator[list[E
             return
 
 
-def entry_frame(entry: Entry) -> sse.Frame:
-    """The entry's frame, decoded and encoded once for every client of the task."""
+def entry_frame(entry: Entry, result_href: str | None = None) -> sse.Frame:
+    """The entry's frame, decoded and encoded once for every client of the task. A `result`
+    event gets `href`, where the result is answered whatever its size (`result_href`)."""
     frame: sse.Frame | None = entry.memo.get("frame")
     if frame is None:
-        frame = entry.memo["frame"] = sse.entry_frame(entry.id, entry.fields)
+        frame = sse.entry_frame(entry.id, entry.fields)
+        if result_href is not None and frame.event == events.EventType.RESULT:
+            frame = sse.frame(frame.event, {**frame.payload(), "href": result_href}, entry.id)
+        entry.memo["frame"] = frame
     return frame
 
 
@@ -93,6 +97,7 @@ class _Follow:
         self.namespace = str(meta.get("namespace"))
         self.name = str(meta.get("name"))
         self.key = keys.events(str(meta.get("uid")))
+        self.result_href = taskobjects.result_path(self.namespace, self.name)
         # What this client has been told of the task (see `tracking`).
         self.known = taskstate.of_status(obj.get("status") or {})
         self.last = after
@@ -106,7 +111,7 @@ class _Follow:
         for entry in entries:
             if self.done or entry.order <= self.last_order:
                 continue
-            frame = entry_frame(entry)
+            frame = entry_frame(entry, self.result_href)
             self.last, self.last_order = entry.id, entry.order
             self.known = taskstate.apply(self.known, frame.payload())
             frames.append(frame)
