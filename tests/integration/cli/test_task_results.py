@@ -4,6 +4,7 @@ read it before), and the SSE `result` event says where."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 from typing import Any
@@ -19,7 +20,12 @@ SCRIPT = 'import json; print("::result " + json.dumps({"text": "é" * 150000, "n
 EXPECTED = {"text": "é" * 150000, "n": 7}
 
 
-async def test_a_large_result_is_readable_everywhere(
+async def async_result(gateway: Gateway, namespace: str, name: str) -> Any:
+    async with AsyncClient(gateway.url, gateway.key, namespace=namespace) as alt:
+        return await alt.result(name)
+
+
+def test_a_large_result_is_readable_everywhere(
     lt: Client, gateway: Gateway, cli_env: dict[str, str], stack: Stack
 ) -> None:
     task = lt.submit(command=["python3", "-c", SCRIPT])
@@ -28,8 +34,7 @@ async def test_a_large_result_is_readable_everywhere(
     assert done.links.result == f"/v1/namespaces/{task.namespace}/tasks/{task.name}/result"
 
     assert lt.result(task.name) == EXPECTED
-    async with AsyncClient(gateway.url, gateway.key, namespace=task.namespace) as alt:
-        assert await alt.result(task.name) == EXPECTED
+    assert asyncio.run(async_result(gateway, task.namespace, task.name)) == EXPECTED
 
     with gateway.client() as http:
         raw = http.get(done.links.result)
