@@ -22,7 +22,7 @@ import typer
 from longtask.cli import live, output, params
 from longtask.cli.exitcodes import Exit
 from longtask.client import Client, TaskEvent, errors
-from longtask.core import wire
+from longtask.core import events, wire
 from rich.console import Console
 from rich.table import Table
 
@@ -168,6 +168,16 @@ def _table(headers: Sequence[str], rows: list[tuple[str, ...]]) -> None:
 
 # ---- following ------------------------------------------------------------------------------
 
+GAP = events.SseEvent.GAP.value
+
+
+def gap_notice(event: TaskEvent, what: str) -> str:
+    """What the user is told when a follow skipped trimmed entries."""
+    extra = event.data.model_extra or {}
+    skipped = extra.get("skipped")
+    count = f"{skipped} earlier {what}" if isinstance(skipped, int) else f"some earlier {what}"
+    return f"note: {count} of this task were trimmed from Redis before they could be shown"
+
 
 def _follow(lt: Client, name: str, fmt: output.Format, wait_timeout: float | None) -> NoReturn:
     """Follow a task to its end with the live view; exit with its outcome."""
@@ -177,6 +187,8 @@ def _follow(lt: Client, name: str, fmt: output.Format, wait_timeout: float | Non
     view = live.open_view(console, state) if fmt is output.Format.TEXT else None
 
     def on_event(event: TaskEvent) -> None:
+        if event.type == GAP:
+            _stderr().print(gap_notice(event, "events"), markup=False)
         state.apply(event)
         if view is not None:
             view.show(state)
@@ -521,7 +533,9 @@ def logs(
     try:
         with _reporting(), _connection(ctx).client(namespace) as lt:
             for line in lt.logs(name, follow=follow):
-                if fmt is output.Format.TEXT:
+                if line.gap is not None and fmt is output.Format.TEXT:
+                    _stderr().print(line.line, markup=False)
+                elif fmt is output.Format.TEXT:
                     print(line.line, flush=follow)
                 elif fmt is output.Format.JSON:
                     print(json.dumps(output.plain(line)), flush=follow)

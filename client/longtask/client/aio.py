@@ -165,16 +165,16 @@ class AsyncClient:
             path = calls.logs_path(ns, name)
             async with contextlib.aclosing(self._stream(path, state, calls.FOLLOW)) as stream:
                 async for event in stream:
-                    if event.type == streams.LOG:
+                    if event.type in (streams.LOG, streams.GAP):
                         yield streams.log_line(event)
             return
         while True:
             page = await self.logs_page(name, namespace=ns, after=after)
             for line in page.items:
                 yield line
-            if not page.items:
+            if page.next is None:  # a page of lines ends with `next`; a gap marker has none
                 return
-            after = page.items[-1].id
+            after = page.next
 
     async def deadletters(
         self, *, namespace: str | None = None, page_size: int = 100

@@ -18,7 +18,13 @@ FINAL_STATUS_POLL: Final = 0.5
 USER_AGENT: Final = "longtask-client/0.1"
 # Events handed to `wait`'s on_progress callback.
 PROGRESS_EVENTS: Final = frozenset(
-    {streams.SNAPSHOT, events.EventType.PROGRESS.value, events.EventType.STATUS.value, streams.END}
+    {
+        streams.SNAPSHOT,
+        events.EventType.PROGRESS.value,
+        events.EventType.STATUS.value,
+        streams.END,
+        streams.GAP,
+    }
 )
 
 

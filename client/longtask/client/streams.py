@@ -34,6 +34,7 @@ from longtask.core import events, resource, taskstate, wire
 SNAPSHOT: Final = events.SseEvent.SNAPSHOT.value
 END: Final = events.EventType.END.value
 LOG: Final = events.EventType.LOG.value
+GAP: Final = events.SseEvent.GAP.value
 # Longer than the gateway's ping interval (15 s by default), so an idle stream is not cut.
 STREAM_READ_TIMEOUT: Final = 60.0
 # Largest `data` of one SSE event accepted (a snapshot holds the task with its result).
@@ -135,8 +136,14 @@ def _parse(event: str, text: str, own_id: str) -> TaskEvent:
 
 
 def log_line(event: TaskEvent) -> wire.LogLine:
-    """The log line of a `log` event of the logs stream."""
+    """The log line of a `log` event of the logs stream; for a `gap` event, the marker line
+    the gateway's JSON pages carry (see `wire.LogLine.gap`)."""
     extra = event.data.model_extra or {}
+    if event.type == GAP:
+        gap = wire.Gap.model_validate(extra)
+        count = f"{gap.skipped} earlier lines were" if gap.skipped is not None else "lines were"
+        text = f"[longtask: {count} trimmed from this log; it keeps only the newest lines]"
+        return wire.LogLine(id=gap.after, line=text, gap=gap)
     return wire.LogLine(
         id=event.id or str(extra.get("id", "")),
         attempt=event.attempt,

@@ -169,15 +169,15 @@ class Client:
         if follow:
             state = base.resume(self.config, after, None)
             for event in self._stream(calls.logs_path(ns, name), state, calls.FOLLOW):
-                if event.type == streams.LOG:
+                if event.type in (streams.LOG, streams.GAP):
                     yield streams.log_line(event)
             return
         while True:
             page = self.logs_page(name, namespace=ns, after=after)
             yield from page.items
-            if not page.items:
+            if page.next is None:  # a page of lines ends with `next`; a gap marker has none
                 return
-            after = page.items[-1].id
+            after = page.next
 
     def deadletters(
         self, *, namespace: str | None = None, page_size: int = 100
@@ -271,8 +271,8 @@ class Client:
 
         Raises TaskFailed or TaskCancelled for those outcomes (the task is on the exception),
         WaitTimeout after `timeout` seconds (at most one stream read timeout later when the
-        stream is silent). `on_progress` is called with each snapshot, progress, status and
-        end event."""
+        stream is silent). `on_progress` is called with each snapshot, progress, status,
+        end and gap event (a gap: events between two ids were trimmed before they were read)."""
         ns = self.config.ns(namespace)
         deadline = None if timeout is None else time.monotonic() + timeout
         known = taskstate.TaskState()

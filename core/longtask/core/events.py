@@ -51,6 +51,10 @@ class SseEvent(enum.StrEnum):
     DELETED = "deleted"
     # A stream entry that holds no event, or whose type is no valid event name.
     UNKNOWN = "unknown"
+    # Entries are missing between two ids: the reader's resume point (or log offset) is older
+    # than the oldest entry kept (the stream was trimmed), or entries were lost (a Redis
+    # failover). Its data is a `GapEvent`.
+    GAP = "gap"
 
 
 # Every `event:` name a client of the gateway may see.
@@ -119,6 +123,27 @@ class EndEvent(_Event):
 
 
 Event = ProgressEvent | HeartbeatEvent | ResultEvent | LogEvent | StatusEvent | EndEvent
+
+
+class GapEvent(TypedDict):
+    """What a reader missed (SSE `gap`, never a stream entry): the entries after `after` and
+    before `before` are gone, some or all of them."""
+
+    type: Literal[SseEvent.GAP]
+    ts: int
+    after: str
+    """The reader's resume point: the last id it had (`0-0`: it read from the start)."""
+    before: str | None
+    """The oldest id still kept, where reading goes on (None: nothing is kept)."""
+    skipped: NotRequired[int]
+    """How many entries are missing, when that is known."""
+
+
+def gap(after: str, before: str | None, skipped: int | None = None) -> GapEvent:
+    event = GapEvent(type=SseEvent.GAP, ts=now_ms(), after=after, before=before)
+    if skipped is not None:
+        event["skipped"] = skipped
+    return event
 
 
 def now_ms() -> int:

@@ -293,7 +293,7 @@ class Event(_Response):
 
     model_config = ConfigDict(extra="allow")
 
-    type: str = Field(description="progress, status, heartbeat, result, log, end or snapshot.")
+    type: str = Field(description="progress, status, heartbeat, result, log, end, snapshot or gap.")
     ts: int | None = Field(None, description="Unix milliseconds.")
     attempt: int | None = None
     progress: float | None = None
@@ -310,10 +310,22 @@ class StreamEvent(_Response):
     data: dict[str, Any]
 
 
+class Gap(_Response):
+    """Entries after `after` and before `before` are gone, some or all (see SSE `gap`)."""
+
+    after: str = Field(description="The reader's resume point (0-0: from the start).")
+    before: str | None = Field(None, description="The oldest entry kept, where reading goes on.")
+    skipped: int | None = Field(None, description="How many are missing, when known.")
+
+
 class LogLine(_Response):
     id: str
     attempt: int | None = None
     line: str
+    gap: Gap | None = Field(
+        None,
+        description="Set on a marker line (not output): lines before the next one were trimmed.",
+    )
 
 
 class TaskLogs(_Response):

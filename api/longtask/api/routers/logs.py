@@ -1,6 +1,7 @@
 """A task's log lines, read from its Redis log stream (they outlive the pod).
 
-Without `follow` the answer is one JSON page; with `follow=true` it is an SSE stream of `log`
+Without `follow` the answer is one JSON page (led by a marker line when lines before it were
+trimmed, see `streaming.gaps`); with `follow=true` it is an SSE stream of `log`
 events (id = log stream id, so Last-Event-ID resumes) that ends after the task's `end`
 (`streaming.logs`).
 """
@@ -12,8 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse
 from longtask.api import deps
-from longtask.api.streaming import logs, responses, streamids
-from longtask.api.streaming.hub import rows
+from longtask.api.streaming import gaps, logs, responses, streamids
 from longtask.core import keys, wire
 from longtask.core.wire import ApiError
 from redis.exceptions import RedisError
@@ -51,9 +51,12 @@ async def task_logs(
         return responses.event_stream(runtime.settings, batches)
     key = keys.logs(str((obj.get("metadata") or {}).get("uid")))
     try:
-        found = rows(await runtime.redis.xrange(key, min=f"({start}", max="+", count=limit))
+        found = await gaps.read_page(runtime.redis, key, start, limit)
     except RedisError:
         raise ApiError(503, "redis_unavailable", "logs live in Redis, unreachable now") from None
-    lines = [logs.log_line(i, f) for i, f in found]
-    page = wire.TaskLogs(items=lines, next=lines[-1].id if lines else None)
+    lines = [logs.log_line(i, f) for i, f in found.rows]
+    page = wire.TaskLogs(
+        items=([logs.gap_line(found.gap)] if found.gap else []) + lines,
+        next=lines[-1].id if lines else None,
+    )
     return JSONResponse(page.model_dump(mode="json", by_alias=True))

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from longtask.api import taskobjects
-from longtask.api.streaming import sse, streamids, tracking
-from longtask.api.streaming.hub import Entry, Signal, StreamHub, Subscription, rows
+from longtask.api.streaming import gaps, sse, streamids, tracking
+from longtask.api.streaming.hub import Entry, Signal, StreamHub, Subscription
 from longtask.api.streaming.watches import WatchEvent, WatchHub
 from longtask.core import events, keys, taskstate
 from redis.asyncio import Redis
@@ -45,16 +45,26 @@ class Dropped(Exception):
     """The client fell too far behind and is cut off (it resumes by Last-Event-ID)."""
 
 
-async def read_after(redis: Redis, key: str, after: str) -> AsyncIterator[list[Entry]]:
-    """Pages of the entries of `key` after id `after` (exclusive), until the end."""
+async def read_after(
+    redis: Redis, key: str, after: str
+) -> AsyncIterator[list[Entry] | events.GapEvent]:
+    """Pages of the entries of `key` after id `after` (exclusive), until the end, each after
+    the gap before it when entries between the cursor and it were trimmed (`gaps`)."""
     cursor = after
     while True:
-        page = rows(await redis.xrange(key, min=f"({cursor}", max="+", count=PAGE))
-        if page:
-            yield [Entry(key, i, f) for i, f in page]
-            cursor = page[-1][0]
-        if len(page) < PAGE:
+        page = await gaps.read_page(redis, key, cursor, PAGE)
+        if page.gap is not None:
+            yield page.gap
+        if page.rows:
+            yield [Entry(key, i, f) for i, f in page.rows]
+            cursor = page.rows[-1][0]
+        if len(page.rows) < PAGE:
             return
+
+
+def gap_frame(gap: events.GapEvent) -> sse.Frame:
+    """A gap as an SSE event without an id (it moves no resume point)."""
+    return sse.frame(events.SseEvent.GAP, gap)
 
 
 def entry_frame(entry: Entry, result_href: str | None = None) -> sse.Frame:
@@ -125,7 +135,11 @@ class _Follow:
                 yield replay
             return
         async for page in read_after(self.deps.redis, self.key, self.last):
-            if frames := self.accept(page):
+            if isinstance(page, list):
+                frames = self.accept(page)
+            else:
+                frames = [] if self.done else [gap_frame(page)]
+            if frames:
                 yield frames
             if self.done:
                 return

@@ -12,7 +12,7 @@ from typing import Any
 
 from longtask.api import taskobjects
 from longtask.api.streaming import sse, streamids
-from longtask.api.streaming.follow import Batches, Followers, read_after
+from longtask.api.streaming.follow import Batches, Followers, gap_frame, read_after
 from longtask.api.streaming.hub import Entry, rows
 from longtask.core import events, keys, wire
 
@@ -25,6 +25,15 @@ def log_line(entry_id: str, fields: dict[str, Any]) -> wire.LogLine:
         attempt=int(attempt) if isinstance(attempt, str) and attempt.isdigit() else None,
         line=str(fields.get("line", "")),
     )
+
+
+def gap_line(gap: events.GapEvent) -> wire.LogLine:
+    """The marker line of a JSON log page that starts after a gap (its id is the gap's resume
+    point: reading on after it finds the same gap, the lines are gone)."""
+    skipped = gap.get("skipped")
+    count = f"{skipped} earlier lines were" if skipped is not None else "earlier lines were"
+    text = f"[longtask: {count} trimmed from this log; it keeps only the newest lines]"
+    return wire.LogLine(id=gap["after"], line=text, gap=wire.Gap.model_validate(gap))
 
 
 def log_frame(entry: Entry) -> sse.Frame:
@@ -45,7 +54,7 @@ async def follow_logs(followers: Followers, obj: dict[str, Any], after: str) -> 
         ended = taskobjects.phase_of(obj).is_final or any(
             sse.entry_frame(i, f).is_end for i, f in tail
         )
-        pages: AsyncIterator[list[Entry]] | None = None
+        pages: AsyncIterator[list[Entry] | events.GapEvent] | None = None
         if cached is None:
             pages = read_after(followers.redis, log_key, after)
         elif cached:
@@ -54,6 +63,9 @@ async def follow_logs(followers: Followers, obj: dict[str, Any], after: str) -> 
             yield frames
         if pages is not None:
             async for page in pages:
+                if not isinstance(page, list):
+                    yield [gap_frame(page)]
+                    continue
                 yield [log_frame(e) for e in page]
                 last = page[-1].id
         while not ended:
@@ -70,7 +82,7 @@ async def follow_logs(followers: Followers, obj: dict[str, Any], after: str) -> 
                 yield frames
         # Lines written just before the end may still be on their way through the hub.
         async for page in read_after(followers.redis, log_key, last):
-            yield [log_frame(e) for e in page]
+            yield [log_frame(e) for e in page] if isinstance(page, list) else [gap_frame(page)]
         yield [sse.frame(events.EventType.END, {"type": events.EventType.END})]
     finally:
         hub.unsubscribe(sub)
