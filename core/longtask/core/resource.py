@@ -98,6 +98,9 @@ class Reason(enum.StrEnum):
     NO_HEARTBEAT = "NoHeartbeat"
     # Heartbeats came back after a stall.
     HEARTBEAT_RESUMED = "HeartbeatResumed"
+    # The recorded phase said the current attempt had ended, its Job said otherwise (a status
+    # written by someone else): the operator put the status back to what the Job says.
+    STATUS_REPAIRED = "StatusRepaired"
 
 
 class AttemptOutcome(enum.StrEnum):
@@ -256,13 +259,13 @@ class Status(TypedDict, total=False):
     attempt: int
     jobName: str
     startTime: str
-    completionTime: str
+    completionTime: str | None
     nextAttemptTime: str | None
     reason: str
     """A Reason value: why the latest phase change happened."""
     attempts: list[AttemptRecord]
     result: Any
-    resultRef: str
+    resultRef: str | None
     conditions: list[Condition]
     observedGeneration: int | None
 

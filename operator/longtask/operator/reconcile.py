@@ -257,10 +257,8 @@ def decide(
     need: Need | None = None
     if draft.phase is None:
         need = _admit(draft, settings)
-    elif draft.phase.is_final:
-        need = _after_end(draft)
-    elif draft.phase is Phase.RETRYING:
-        _backing_off(draft, settings)
+    elif draft.phase.is_final or draft.phase is Phase.RETRYING:
+        need = _ended(draft, settings, rand)
     else:
         need = _attempting(draft, settings, rand)
     return draft.result() if need is None else need
@@ -289,6 +287,91 @@ def _admit(draft: _Draft, settings: Settings) -> Need | None:
     else:
         draft.start_attempt(1, settings)
     return None
+
+
+def _ended(draft: _Draft, settings: Settings, rand: Callable[[], float]) -> Need | None:
+    """The current attempt ended, says the phase: check that with its Job, then go on."""
+    if draft.obs.job is None:
+        # The store's word is enough: no API read for every finished or backing-off task.
+        return LookUpJob(draft.job_name, confirm=False)
+    contradiction = _contradiction(draft)
+    if contradiction is not None:
+        return _repair(draft, settings, rand, contradiction)
+    if draft.phase is Phase.RETRYING:
+        _backing_off(draft, settings)
+        return None
+    _after_end(draft)
+    return None
+
+
+# The conditions that say a task has ended; a repaired status that reopens a task clears them.
+_ENDED_CONDITIONS = (
+    ConditionType.SUCCEEDED,
+    ConditionType.FAILED,
+    ConditionType.CANCELLED,
+    ConditionType.DEAD_LETTERED,
+)
+# What each phase that ends an attempt expects of the attempt's Job.
+_EXPECTED_JOB_STATES = {
+    Phase.SUCCEEDED: {attempts.State.SUCCEEDED},
+    Phase.FAILED: {attempts.State.FAILED},
+    Phase.RETRYING: {attempts.State.FAILED},
+}
+
+
+def _contradiction(draft: _Draft) -> str | None:
+    """Why the recorded phase contradicts the current attempt's Job, or None.
+
+    Only the operator writes the phase, always from what the Job said (the admission policy keeps
+    tasks' pods from writing it), so a contradiction is a status written by someone else: an
+    admin, or an older path. A Job being deleted says nothing (a cancellation), nor does a Job
+    gone (its TTL), nor a cancelled task's Job (it may have ended before its deletion).
+    """
+    job = draft.obs.job.job if draft.obs.job is not None else None
+    if job is None or (job.get("metadata") or {}).get("deletionTimestamp"):
+        return None
+    state = attempts.judge(job).state
+    if draft.phase is Phase.CANCELLED:
+        if _cancel_requested(draft) or state not in (
+            attempts.State.WAITING,
+            attempts.State.RUNNING,
+        ):
+            return None
+    elif draft.phase is None or state in _EXPECTED_JOB_STATES.get(draft.phase, set()):
+        return None
+    said = {
+        attempts.State.WAITING: "has not started yet",
+        attempts.State.RUNNING: "is still running",
+        attempts.State.SUCCEEDED: "succeeded",
+        attempts.State.FAILED: "failed",
+    }[state]
+    return f"status.phase was {draft.phase} but Job {draft.job_name} {said}"
+
+
+def _repair(
+    draft: _Draft, settings: Settings, rand: Callable[[], float], contradiction: str
+) -> Need | None:
+    """Put the status back to what the current attempt's Job says, with a Warning Event."""
+    message = f"{contradiction}: the status is restored from the Job"
+    for kind in _ENDED_CONDITIONS:
+        if conditions.is_true(draft.conditions, kind):
+            draft.condition(kind, False, Reason.STATUS_REPAIRED, message)
+    draft.patch |= resource.Status(completionTime=None, nextAttemptTime=None)
+    assert draft.obs.job is not None and draft.obs.job.job is not None
+    state = attempts.judge(draft.obs.job.job).state
+    if state in (attempts.State.WAITING, attempts.State.RUNNING) and not _cancel_requested(draft):
+        # A runner writes its result as its attempt ends: one recorded while the attempt runs is
+        # someone else's too (and the runner's merge patch would mix with it).
+        draft.patch |= resource.Status(result=None, resultRef=None)
+        if state is attempts.State.RUNNING:
+            draft.condition(ConditionType.RUNNING, True, Reason.STATUS_REPAIRED, message)
+            draft.move(Phase.RUNNING, Reason.STATUS_REPAIRED, message, WARNING)
+        else:
+            draft.move(Phase.PENDING, Reason.STATUS_REPAIRED, message, WARNING)
+        return None
+    # The attempt ended (or is to be cancelled): decide as if the task had been running.
+    draft.plan.events.append(KubeEvent(WARNING, Reason.STATUS_REPAIRED, message))
+    return _attempting(draft, settings, rand)
 
 
 def _backing_off(draft: _Draft, settings: Settings) -> None:
@@ -439,12 +522,10 @@ def _check_stall(draft: _Draft) -> None:
         draft.plan.stalled = False
 
 
-def _after_end(draft: _Draft) -> Need | None:
-    if draft.phase is Phase.CANCELLED:
+def _after_end(draft: _Draft) -> None:
+    if draft.phase is Phase.CANCELLED and draft.obs.job is not None:
         # A crash between deciding to cancel and deleting the Job leaves it running: finish the
-        # deletion. The store's word is enough (no API read for every finished task).
-        if draft.obs.job is None:
-            return LookUpJob(draft.job_name, confirm=False)
+        # deletion.
         job = draft.obs.job.job
         if (
             job is not None
@@ -454,13 +535,12 @@ def _after_end(draft: _Draft) -> Need | None:
             draft.plan.delete_job = draft.job_name
     ttl = draft.spec.get("ttlSecondsAfterFinished")
     if ttl is None:
-        return None
+        return
     ended = clock.parse_time(draft.status.get("completionTime"))
     if ended is None:
-        return None
+        return
     remaining = (ended + dt.timedelta(seconds=int(ttl)) - draft.obs.now).total_seconds()
     if remaining <= 0:
         draft.plan.delete_task = True
     else:
         draft.plan.requeue_after = remaining
-    return None

@@ -196,7 +196,7 @@ def test_retrying_waits_until_the_next_attempt_time() -> None:
     task = running_task()
     task["status"]["phase"] = "Retrying"
     task["status"]["nextAttemptTime"] = clock.format_time(NOW + dt.timedelta(seconds=7))
-    plan = decide(task)
+    plan = decide(task, job=None)
     assert plan.empty and plan.requeue_after == pytest.approx(7.0)
 
 
@@ -205,7 +205,7 @@ def test_retrying_starts_the_next_attempt_when_due() -> None:
     task["status"]["phase"] = "Retrying"
     task["status"]["attempts"][0].update({"outcome": "Failed", "finish": "x"})
     task["status"]["nextAttemptTime"] = clock.format_time(NOW - dt.timedelta(seconds=1))
-    plan = decide(task)
+    plan = decide(task, job=None)
     assert plan.create_job is not None and plan.create_job["metadata"]["name"] == "demo-2"
     assert phases(plan) == [(Phase.RETRYING, Phase.PENDING)]
     assert plan.status is not None
@@ -301,25 +301,128 @@ def test_cancel_during_backoff_creates_no_job() -> None:
     task = running_task(cancel=True)
     task["status"]["phase"] = "Retrying"
     task["status"]["nextAttemptTime"] = clock.format_time(NOW - dt.timedelta(seconds=1))
-    plan = decide(task)
+    plan = decide(task, job=None)
     assert plan.create_job is None and plan.delete_job is None
     assert phases(plan) == [(Phase.RETRYING, Phase.CANCELLED)]
 
 
-def test_only_a_cancelled_task_looks_for_its_job_once_finished_and_in_the_store_only() -> None:
+def test_an_ended_attempt_looks_for_its_job_in_the_store_only() -> None:
     task = running_task()
-    task["status"]["phase"] = "Cancelled"
-    assert decide_or_need(task) == reconcile.LookUpJob("demo-1", confirm=False)
-    assert decide(task, job=None).empty
+    for phase in ("Cancelled", "Succeeded", "Failed", "Retrying"):
+        task["status"]["phase"] = phase
+        assert decide_or_need(task) == reconcile.LookUpJob("demo-1", confirm=False)
     task["status"]["phase"] = "Succeeded"
-    assert decide(task).empty
+    assert decide(task, job=None).empty
 
 
 def test_cancelled_task_whose_job_survived_a_crash_deletes_it() -> None:
-    task = running_task()
+    task = running_task(cancel=True)
     task["status"]["phase"] = "Cancelled"
     plan = decide(task, job=make_job(active=1, ready=1))
     assert plan.delete_job == "demo-1" and plan.status is None
+
+
+# A status that contradicts the Job (written by someone else) ---------------------------------
+
+
+def forged(phase: str, **spec: Any) -> LongTask:
+    """A running task whose phase someone else set, with a matching condition and end time."""
+    task = running_task(**spec)
+    task["status"]["phase"] = phase
+    task["status"]["completionTime"] = clock.format_time(NOW)
+    task["status"]["conditions"] = [
+        {"type": phase, "status": "True", "reason": "Forged", "message": "forged"}
+    ]
+    return task
+
+
+def repairs(plan: reconcile.Plan) -> list[str]:
+    return [e.message for e in plan.events if e.reason is Reason.STATUS_REPAIRED]
+
+
+def test_a_phase_ending_a_running_attempt_is_repaired_from_the_job() -> None:
+    plan = decide(forged("Succeeded"), job=make_job(active=1, ready=1))
+    assert phases(plan) == [(Phase.SUCCEEDED, Phase.RUNNING)]
+    assert repairs(plan) == [
+        "status.phase was Succeeded but Job demo-1 is still running: "
+        "the status is restored from the Job"
+    ]
+    assert all(e.type == reconcile.WARNING for e in plan.events)
+    assert plan.status is not None and plan.status["completionTime"] is None
+    assert plan.status["result"] is None and plan.status["resultRef"] is None
+    succeeded = condition(plan, ConditionType.SUCCEEDED)
+    running = condition(plan, ConditionType.RUNNING)
+    assert succeeded is not None and succeeded["status"] == "False"
+    assert running is not None and running["status"] == "True"
+    assert plan.create_job is None and plan.delete_job is None
+
+
+def test_a_phase_ending_an_attempt_whose_pod_waits_goes_back_to_pending() -> None:
+    plan = decide(forged("Failed"), job=make_job(active=1))
+    assert phases(plan) == [(Phase.FAILED, Phase.PENDING)]
+    assert len(repairs(plan)) == 1
+
+
+def test_a_forged_failure_of_a_succeeded_attempt_ends_succeeded() -> None:
+    plan = decide(forged("Failed"), job=make_job(conditions=[{"type": "Complete"}]))
+    assert phases(plan) == [(Phase.FAILED, Phase.SUCCEEDED)]
+    assert len(repairs(plan)) == 1
+    failed = condition(plan, ConditionType.FAILED)
+    succeeded = condition(plan, ConditionType.SUCCEEDED)
+    assert failed is not None and failed["status"] == "False"
+    assert succeeded is not None and succeeded["status"] == "True"
+    assert plan.status is not None and plan.status["attempts"][-1]["outcome"] == "Succeeded"
+
+
+def test_a_forged_success_of_a_failed_attempt_retries_it() -> None:
+    task = forged("Succeeded")
+    job = make_job(conditions=[{"type": "Failed", "reason": "BackoffLimitExceeded"}])
+    assert decide_or_need(task, job=job) == reconcile.ListPods("demo-1")
+    plan = decide(task, job=job, pods=[make_pod(exit_code=1, phase="Failed")])
+    assert phases(plan) == [(Phase.SUCCEEDED, Phase.RETRYING)]
+    assert len(repairs(plan)) == 1
+
+
+def test_a_forged_retry_of_a_running_attempt_starts_no_second_job() -> None:
+    task = forged("Retrying")
+    task["status"]["nextAttemptTime"] = clock.format_time(NOW - dt.timedelta(seconds=1))
+    plan = decide(task, job=make_job(active=1, ready=1))
+    assert plan.create_job is None
+    assert phases(plan) == [(Phase.RETRYING, Phase.RUNNING)]
+    assert plan.status is not None and plan.status["nextAttemptTime"] is None
+
+
+def test_a_forged_cancellation_of_a_running_attempt_is_repaired_unless_requested() -> None:
+    running = make_job(active=1, ready=1)
+    assert phases(decide(forged("Cancelled"), job=running)) == [(Phase.CANCELLED, Phase.RUNNING)]
+    requested = decide(forged("Cancelled", cancel=True), job=running)
+    assert requested.delete_job == "demo-1" and repairs(requested) == []
+
+
+@pytest.mark.parametrize(
+    ("phase", "job"),
+    [
+        ("Succeeded", make_job(conditions=[{"type": "Complete"}])),
+        ("Failed", make_job(conditions=[{"type": "Failed", "reason": "BackoffLimitExceeded"}])),
+        ("Retrying", make_job(conditions=[{"type": "Failed", "reason": "DeadlineExceeded"}])),
+        ("Cancelled", make_job(conditions=[{"type": "Complete"}])),
+        ("Succeeded", None),  # the Job is gone (its TTL): nothing to compare with
+    ],
+)
+def test_a_status_that_agrees_with_its_job_is_left_alone(
+    phase: str, job: dict[str, Any] | None
+) -> None:
+    task = forged(phase)
+    task["status"]["nextAttemptTime"] = clock.format_time(NOW + dt.timedelta(seconds=5))
+    plan = decide(task, job=job)
+    assert plan.status is None and plan.events == []
+
+
+def test_a_job_being_deleted_says_nothing_about_the_phase() -> None:
+    job = make_job(active=1, ready=1)
+    job["metadata"]["deletionTimestamp"] = clock.format_time(NOW)
+    plan = decide(forged("Succeeded"), job=job)
+    assert plan.status is None and plan.events == []
 
 
 # Stalls ------------------------------------------------------------------------------------
@@ -403,14 +506,14 @@ def finished_task(ttl: int | None, ended_ago: float) -> LongTask:
 
 
 def test_finished_task_without_ttl_is_kept() -> None:
-    plan = decide(finished_task(None, 1000))
+    plan = decide(finished_task(None, 1000), job=None)
     assert plan.empty and plan.requeue_after is None
 
 
 def test_finished_task_is_deleted_after_its_ttl() -> None:
-    waiting = decide(finished_task(60, 20))
+    waiting = decide(finished_task(60, 20), job=None)
     assert not waiting.delete_task and waiting.requeue_after == pytest.approx(40)
-    assert decide(finished_task(60, 61)).delete_task
+    assert decide(finished_task(60, 61), job=None).delete_task
 
 
 def test_finishing_with_ttl_requeues_for_deletion() -> None:
