@@ -218,7 +218,7 @@ def test_a_new_attempt_drops_the_message_of_the_previous_one() -> None:
     task["status"]["phase"] = "Retrying"
     task["status"]["message"] = "the command exited with code 1"
     task["status"]["nextAttemptTime"] = clock.format_time(NOW - dt.timedelta(seconds=1))
-    plan = decide(task)
+    plan = decide(task, job=None)
     assert plan.status is not None
     assert "message" in plan.status and plan.status["message"] is None  # deleted by the patch
 
