@@ -184,12 +184,17 @@ def _follow(lt: Client, name: str, fmt: output.Format, wait_timeout: float | Non
     namespace = lt.config.namespace
     state = live.Watched(namespace, name)
     console = _stdout()
-    view = live.open_view(console, state) if fmt is output.Format.TEXT else None
+    view: live.View | None = None
 
     def on_event(event: TaskEvent) -> None:
+        nonlocal view
         if event.type == GAP:
             _stderr().print(gap_notice(event, "events"), markup=False)
         state.apply(event)
+        if view is None and fmt is output.Format.TEXT:
+            # Opened on the first event (the task's current state): an empty bar first would
+            # be a 0 % that the task is long past.
+            view = live.open_view(console, state)
         if view is not None:
             view.show(state)
 

@@ -2,8 +2,10 @@
 
 `Watched` is what is shown: what the client's follow knows of the task (each event carries it,
 folded by core's one fold; the CLI folds nothing itself) and when the task started and ended.
+The follow starts from the task's current state (a tail follow), so nothing shown goes back.
 `BarView` draws it as one bar line, `LineView` prints a line when something worth a line changed
-(phase, attempt, message, or 5 points of progress), so logs stay short.
+(phase, attempt, 5 points of progress, a message while progress stands still), so logs stay
+short.
 """
 
 from __future__ import annotations
@@ -140,27 +142,36 @@ class BarView:
 
 
 class LineView:
-    """Plain lines for logs and pipes: printed when something worth a line changed."""
+    """Plain lines for logs and pipes: one when the phase or the attempt changes, when progress
+    moved LINE_STEP points, or when the message changes while progress stands still (a message
+    that comes with a progress step waits for the next line that is due)."""
 
     def __init__(self, console: Console) -> None:
         self._console = console
-        self._last: tuple[str, int | None, str | None] | None = None
-        self._last_progress: float | None = None
+        self._printed: tuple[str, int | None, float | None, str | None] | None = None
+        self._seen_progress: float | None = None
 
     def show(self, state: Watched) -> None:
-        key = (state.phase, state.attempt, state.message)
+        standing = state.progress == self._seen_progress
+        self._seen_progress = state.progress
+        if self._printed is None:
+            self._print(state)
+            return
+        phase, attempt, progress, message = self._printed
         moved = state.progress is not None and (
-            self._last_progress is None or abs(state.progress - self._last_progress) >= LINE_STEP
+            progress is None or abs(state.progress - progress) >= LINE_STEP
         )
-        if key != self._last or moved:
-            self._last, self._last_progress = key, state.progress
-            self._console.print(state.line(), markup=False, highlight=False, soft_wrap=True)
+        said = state.message != message and standing
+        if (state.phase, state.attempt) != (phase, attempt) or moved or said:
+            self._print(state)
 
     def close(self, state: Watched) -> None:
-        if (state.phase, state.attempt, state.message) != self._last or (
-            state.progress != self._last_progress
-        ):
-            self._console.print(state.line(), markup=False, highlight=False, soft_wrap=True)
+        if self._printed != (state.phase, state.attempt, state.progress, state.message):
+            self._print(state)
+
+    def _print(self, state: Watched) -> None:
+        self._printed = (state.phase, state.attempt, state.progress, state.message)
+        self._console.print(state.line(), markup=False, highlight=False, soft_wrap=True)
 
 
 def open_view(console: Console, state: Watched) -> View:

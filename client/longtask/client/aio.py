@@ -198,11 +198,14 @@ class AsyncClient:
         namespace: str | None = None,
         last_event_id: str | None = None,
         give_up_after: float | None = None,
+        tail: bool = False,
     ) -> AsyncGenerator[streams.TaskEvent, None]:
-        """The task's events until `end`, resuming by itself after dropped connections."""
+        """The task's events until `end`, resuming by itself after dropped connections (with
+        `tail`, from the task's current state: see `Client.events`)."""
         state = base.resume(self.config, last_event_id, give_up_after)
         path = calls.events_path(self.config.ns(namespace), name)
-        async with contextlib.aclosing(self._stream(path, state)) as stream:
+        query = calls.events_query(tail)
+        async with contextlib.aclosing(self._stream(path, state, query)) as stream:
             async for event in stream:
                 yield event
 
@@ -251,7 +254,8 @@ class AsyncClient:
         try:
             async with asyncio.timeout(timeout):
                 known = taskstate.TaskState()
-                async with contextlib.aclosing(self.events(name, namespace=ns)) as stream:
+                events = self.events(name, namespace=ns, tail=True)
+                async with contextlib.aclosing(events) as stream:
                     async for event in stream:
                         if on_progress is not None and event.type in base.PROGRESS_EVENTS:
                             result = on_progress(event)

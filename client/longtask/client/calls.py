@@ -185,3 +185,11 @@ def deadletters(
 
 def events_path(namespace: str, name: str) -> str:
     return f"{task_path(namespace, name)}/events"
+
+
+# Query of the events route that starts from the task's current state (no replay).
+TAIL: Final = {"tail": "true"}
+
+
+def events_query(tail: bool) -> dict[str, str]:
+    return dict(TAIL) if tail else {}

@@ -5,7 +5,9 @@ Design choices:
    reconnects with `Last-Event-ID` = the last id it yielded, and the gateway sends what follows,
    so nothing is missed and nothing repeats. Entries not after that id are skipped anyway.
 2. Every (re)connection starts with a `snapshot` (the task's current status, no id); it is
-   yielded each time, since it may say more than the events missed while disconnected.
+   yielded each time, since it may say more than the events missed while disconnected. A tail
+   follow's snapshot is the task as of a stream entry and carries that entry's id: it moves the
+   resume point like an entry does, and is yielded even when it repeats it.
 3. What is worth a reconnect: transport errors, a 5xx (gateway restarting, cluster or Redis
    unwell), a stream that closes before `end`. A 4xx is the caller's problem and is raised.
 4. Bounded backoff: 0.5 s doubling to 5 s between attempts, back to the start after a
@@ -212,8 +214,12 @@ class Resume:
         if event.id is not None:
             key = stream_id(event.id)
             if self.last_id is not None and key <= self._last_key:
-                return None
-            self.last_id, self._last_key = event.id, key
+                if event.type != SNAPSHOT:
+                    return None
+                # A tail snapshot as of the resume point: new to nobody, but it is the
+                # connection's first event (choice 2).
+            else:
+                self.last_id, self._last_key = event.id, key
         self.known = fold(self.known, event)
         return dataclasses.replace(event, state=self.known)
 

@@ -201,9 +201,14 @@ class Client:
         namespace: str | None = None,
         last_event_id: str | None = None,
         give_up_after: float | None = None,
+        tail: bool = False,
     ) -> Iterator[streams.TaskEvent]:
-        """The task's events until `end`, resuming by itself after dropped connections."""
-        yield from self._follow(name, self.config.ns(namespace), last_event_id, give_up_after)
+        """The task's events until `end`, resuming by itself after dropped connections.
+
+        With `tail`, from the task's current state: a snapshot as of the stream's last entry,
+        then only later events (no replay of the stream from its start)."""
+        ns = self.config.ns(namespace)
+        yield from self._follow(name, ns, last_event_id, give_up_after, tail=tail)
 
     def _follow(
         self,
@@ -212,9 +217,11 @@ class Client:
         last_event_id: str | None = None,
         give_up_after: float | None = None,
         deadline: float | None = None,
+        tail: bool = False,
     ) -> Iterator[streams.TaskEvent]:
         state = base.resume(self.config, last_event_id, give_up_after)
-        yield from self._stream(calls.events_path(namespace, name), state, deadline=deadline)
+        path, query = calls.events_path(namespace, name), calls.events_query(tail)
+        yield from self._stream(path, state, query, deadline=deadline)
 
     def _stream(
         self,
@@ -271,12 +278,13 @@ class Client:
 
         Raises TaskFailed or TaskCancelled for those outcomes (the task is on the exception),
         WaitTimeout after `timeout` seconds (at most one stream read timeout later when the
-        stream is silent). `on_progress` is called with each snapshot, progress, status,
-        end and gap event (a gap: events between two ids were trimmed before they were read)."""
+        stream is silent). `on_progress` is called with the task's current state (a snapshot),
+        then each later progress, status, end and gap event (a gap: events between two ids were
+        trimmed before they were read): never with the past again."""
         ns = self.config.ns(namespace)
         deadline = None if timeout is None else time.monotonic() + timeout
         known = taskstate.TaskState()
-        for event in self._follow(name, ns, deadline=deadline):
+        for event in self._follow(name, ns, deadline=deadline, tail=True):
             if on_progress is not None and event.type in base.PROGRESS_EVENTS:
                 on_progress(event)
             known = event.state

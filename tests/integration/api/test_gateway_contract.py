@@ -292,6 +292,35 @@ def test_events_stream_snapshot_then_entries_then_end(
     assert [e["event"] for e in got[1:]] == ["progress", "progress", "end"]
 
 
+def test_a_tail_stream_starts_from_the_current_state(
+    gateway: Gateway, namespace: str, redis_client: redis.Redis
+) -> None:
+    task = create_task(gateway, namespace, name="tailed")
+    uid, path = task["uid"], f"{tasks_path(namespace)}/tailed/events?tail=true"
+    add_event(redis_client, uid, events.status(1, resource.Phase.RUNNING, "PodRunning", "runs"))
+    ids = [add_event(redis_client, uid, events.progress(1, p, f"at {p}")) for p in (10, 40)]
+
+    # The snapshot is the task as of the last entry (the status lags: it says Pending, no
+    # progress), with that entry's id; nothing older follows it.
+    got = read_events(gateway, path, count=1)
+    assert got[0]["event"] == "snapshot" and got[0]["id"] == ids[-1]
+    snap = got[0]["data"]
+    assert (snap["phase"], snap["progress"], snap["message"]) == ("Running", 40, "at 40")
+    assert snap["uid"] == uid and snap["attempt"] == 1
+
+    later = add_event(redis_client, uid, events.progress(1, 70, "at 70"))
+    end = add_event(redis_client, uid, events.end(1, resource.Phase.SUCCEEDED))
+    got = read_events(gateway, path, headers={"Last-Event-ID": ids[0]})
+    # Resumed: the snapshot as of the resume id, then what came after it.
+    assert (got[0]["id"], got[0]["data"]["progress"]) == (ids[0], 10)
+    assert [e["id"] for e in got[1:]] == [ids[1], later, end]
+
+    # A finished task: the snapshot stops before the end, which still follows and closes.
+    got = read_events(gateway, path)
+    assert [(e["event"], e["id"]) for e in got] == [("snapshot", later), ("end", end)]
+    assert got[0]["data"]["progress"] == 70
+
+
 def test_stream_tokens_open_only_their_stream(
     gateway: Gateway, namespace: str, redis_client: redis.Redis
 ) -> None:

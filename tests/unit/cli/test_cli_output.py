@@ -132,3 +132,24 @@ def test_line_view_prints_only_meaningful_changes() -> None:
     lines = console.export_text().splitlines()
     assert [line.split()[2] for line in lines] == ["1%", "6%", "12%", "100%"]
     assert lines[-1].split()[1] == "Succeeded"
+
+
+def test_line_view_prints_a_line_per_5_points_even_when_every_step_has_a_message() -> None:
+    console = Console(record=True, width=200, force_terminal=False)
+    view = live.LineView(console)
+    state = live.Watched("ns", "t1", started_at=0.0)
+    for pct in range(1, 13):
+        message = f"counted {pct} of 100"
+        state.known = dataclasses.replace(
+            state.known, progress=pct, message=message, latest_message=message
+        )
+        view.show(state)
+    # A message while progress stands still is worth a line; a new attempt is too.
+    state.known = dataclasses.replace(state.known, latest_message="uploading")
+    view.show(state)
+    state.known = dataclasses.replace(state.known, attempt=2, latest_message=None)
+    view.show(state)
+    lines = console.export_text().splitlines()
+    assert [line.split()[2] for line in lines] == ["1%", "6%", "11%", "12%", "12%"]
+    assert lines[2].endswith("counted 11 of 100") and lines[3].endswith("uploading")
+    assert "attempt 2" in lines[4]

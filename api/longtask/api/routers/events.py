@@ -23,6 +23,13 @@ router = APIRouter(tags=["events"])
 LastEventIdHeader = Annotated[
     str | None, Header(alias="Last-Event-ID", max_length=streamids.MAX_LEN)
 ]
+TailQuery = Annotated[
+    bool,
+    Query(
+        description="Start from the task's current state: a snapshot as of the stream's last "
+        "entry (with that entry's id), then only later entries (no replay from the start)."
+    ),
+]
 LastEventIdQuery = Annotated[
     str | None,
     Query(alias="lastEventId", max_length=streamids.MAX_LEN, description="Resume after this id."),
@@ -49,11 +56,13 @@ async def task_events(
     _: Annotated[None, Depends(deps.task_stream_access)],
     last_event_id: LastEventIdHeader = None,
     last_event_id_query: LastEventIdQuery = None,
+    tail: TailQuery = False,
     token: deps.StreamTokenQuery = None,
 ) -> responses.EventStream:
     after = _resume(last_event_id, last_event_id_query)
     obj = await runtime.kube.get(namespace, name)
-    return responses.event_stream(runtime.settings, follow_task(runtime.followers, obj, after))
+    batches = follow_task(runtime.followers, obj, after, tail)
+    return responses.event_stream(runtime.settings, batches)
 
 
 @router.get(
@@ -104,7 +113,8 @@ async def _ws_refusal(
 async def task_websocket(ws: WebSocket, namespace: str, name: str) -> None:
     """The same events as the SSE endpoint, as JSON messages {id, event, data}.
 
-    Auth: an Authorization header or `?token=` (a stream token); resume with `?lastEventId=`.
+    Auth: an Authorization header or `?token=` (a stream token); resume with `?lastEventId=`;
+    `?tail=true` as for the SSE endpoint.
     A refused socket is accepted, then closed with a code that says why (`sockets`).
     """
     runtime = deps.get_runtime(ws)
@@ -124,5 +134,6 @@ async def task_websocket(ws: WebSocket, namespace: str, name: str) -> None:
         await ws.close(*refusal)
         return
     after = streamids.resume_point(None, ws.query_params.get("lastEventId"))
-    batches = follow_task(runtime.followers, obj, after)
+    tail = ws.query_params.get("tail", "").lower() in ("1", "true")
+    batches = follow_task(runtime.followers, obj, after, tail)
     await sockets.send(ws, batches, runtime.settings.sse_send_timeout_seconds)

@@ -2,6 +2,7 @@
 
 `follow_task` yields batches of frames: first a `snapshot` (no id), then every entry of the
 task's event stream after the resume id, read from the hub (see `hub`), until the `end` event.
+A tail follow starts from the task's current state instead (`tailing`).
 While Redis is unreachable it follows a watch of the LongTask instead (`tracking`) and goes back
 to the stream when Redis returns, reading on from the last stream id it delivered. The SSE and
 WebSocket routes only encode these batches.
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from longtask.api import taskobjects
-from longtask.api.streaming import gaps, sse, streamids, tracking
+from longtask.api.streaming import gaps, sse, streamids, tailing, tracking
 from longtask.api.streaming.hub import Entry, Signal, StreamHub, Subscription
 from longtask.api.streaming.watches import WatchEvent, WatchHub
 from longtask.core import events, keys, taskstate
@@ -155,10 +156,22 @@ class _Follow:
             self.deps.watches.unsubscribe(self.namespace, sub)
 
 
-async def follow_task(deps: Followers, obj: dict[str, Any], after: str) -> Batches:
-    """Batches of frames for one client of one task (see the module docstring)."""
+async def follow_task(
+    deps: Followers, obj: dict[str, Any], after: str, tail: bool = False
+) -> Batches:
+    """Batches of frames for one client of one task (see the module docstring); with `tail`,
+    from the task's current state on (see `tailing`)."""
+    first = snapshot(obj)
+    known = None
+    if tail:
+        try:
+            start = await tailing.tail(deps.redis, obj, after)
+            first, after, known = start.snapshot, start.after, start.known
+        except RedisError:
+            deps.hub.report_failure()  # the plain snapshot, then the watch
     state = _Follow(deps, obj, after)
-    yield [snapshot(obj)]
+    state.known = known or state.known
+    yield [first]
     sub, cached = await deps.hub.subscribe(state.key, after)
     try:
         if deps.hub.available:
