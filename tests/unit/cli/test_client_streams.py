@@ -75,6 +75,17 @@ def test_resume_skips_repeated_and_older_ids() -> None:
     assert state.last_id == "10-4"
 
 
+def test_a_tail_snapshot_moves_the_resume_point_and_is_never_skipped() -> None:
+    state = streams.Resume()
+    assert state.accept(event("snapshot", "10-0"))
+    assert state.headers() == {"Last-Event-ID": "10-0"}
+    # Reconnected with that id: the snapshot as of it starts the connection all the same.
+    assert state.accept(event("snapshot", "10-0"))
+    assert not state.accept(event("progress", "10-0"))
+    assert state.accept(event("progress", "11-0"))
+    assert state.last_id == "11-0"
+
+
 def test_resume_marks_the_end() -> None:
     state = streams.Resume()
     state.accept(event("end", "1-0", phase="Succeeded"))
