@@ -13,6 +13,10 @@ TASK: Final = "LONGTASK_TASK"
 COMMAND: Final = "LONGTASK_COMMAND"
 PARAMS: Final = "LONGTASK_PARAMS"  # JSON object
 REDIS_URL: Final = "LONGTASK_REDIS_URL"
+# Limits the operator sets from its own settings (a task's env may not: they bound Redis).
+EVENTS_MAXLEN: Final = "LONGTASK_EVENTS_MAXLEN"  # default keys.EVENTS_MAXLEN
+LOGS_MAXLEN: Final = "LONGTASK_LOGS_MAXLEN"  # default keys.LOGS_MAXLEN
+LOG_LINE_MAX_CHARS: Final = "LONGTASK_LOG_LINE_MAX_CHARS"  # default 8192
 # Optional tuning knobs.
 STATUS_INTERVAL: Final = "LONGTASK_STATUS_INTERVAL_SECONDS"  # default 2
 HEARTBEAT_INTERVAL: Final = "LONGTASK_HEARTBEAT_SECONDS"  # default 10

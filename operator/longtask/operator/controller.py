@@ -234,7 +234,11 @@ class Controller:
                     extra={**log_extra, "phase": change.new.value, "reason": change.reason.value},
                 )
             self._published.add(uid)
-            self.publisher.submit(publishing.task_commands(uid, plan.transitions, plan.deadletter))
+            self.publisher.submit(
+                publishing.task_commands(
+                    uid, plan.transitions, plan.deadletter, self.settings.events_maxlen
+                )
+            )
             if plan.events:
                 await asyncio.gather(
                     *(

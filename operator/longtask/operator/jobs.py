@@ -79,6 +79,12 @@ def runner_env(task: resource.LongTask, attempt: int, settings: Settings) -> lis
     env.append({"name": runnerenv.PARAMS, "value": admission.params_json(spec)})
     if settings.runner_redis_url:
         env.append({"name": runnerenv.REDIS_URL, "value": settings.runner_redis_url})
+    for name, value in (
+        (runnerenv.EVENTS_MAXLEN, settings.events_maxlen),
+        (runnerenv.LOGS_MAXLEN, settings.logs_maxlen),
+        (runnerenv.LOG_LINE_MAX_CHARS, settings.log_line_max_chars),
+    ):
+        env.append({"name": name, "value": str(value)})
     # The runner finishes within the pod's grace period after SIGTERM.
     grace = max(1, settings.termination_grace_seconds - 5)
     env.append({"name": runnerenv.GRACE_SECONDS, "value": str(grace)})

@@ -41,13 +41,16 @@ class Command:
 
 
 def task_commands(
-    uid: str, transitions: Sequence[Transition], deadletter: deadletters.DeadLetter | None
+    uid: str,
+    transitions: Sequence[Transition],
+    deadletter: deadletters.DeadLetter | None,
+    maxlen: int = keys.EVENTS_MAXLEN,
 ) -> list[Command]:
     """The writes that tell Redis readers about `transitions` of task `uid` (pure)."""
     out: list[Command] = []
     for change in transitions:
         status = events.status(change.attempt, change.new, change.reason, change.message)
-        out.append(Command("xadd", keys.events(uid), events.encode(status), keys.EVENTS_MAXLEN))
+        out.append(Command("xadd", keys.events(uid), events.encode(status), maxlen))
         out.append(
             Command(
                 "hset",
@@ -57,7 +60,7 @@ def task_commands(
         )
         if change.new.is_final:
             end = events.end(change.attempt, change.new, change.reason, change.message)
-            out.append(Command("xadd", keys.events(uid), events.encode(end), keys.EVENTS_MAXLEN))
+            out.append(Command("xadd", keys.events(uid), events.encode(end), maxlen))
             for key in (
                 keys.events(uid),
                 keys.state(uid),

@@ -15,6 +15,11 @@ Environment variables:
 - `LONGTASK_WORKERS`: concurrent reconcilers (default 8).
 - `LONGTASK_STALL_SWEEP_SECONDS`: how often heartbeats of running tasks are read (default 5).
 - `LONGTASK_LIVENESS_PORT`: port of kopf's liveness endpoint `/healthz` (default: none).
+- `LONGTASK_EVENTS_MAXLEN`, `LONGTASK_LOGS_MAXLEN`: approximate length a task's event and log
+  streams are trimmed to (default 10,000 each), by the operator and by every runner (the
+  operator passes them on); a reader that resumes past what is kept gets a `gap`.
+- `LONGTASK_LOG_LINE_MAX_CHARS`: characters of an output line a log stream keeps (default
+  8,192); longer lines are cut and marked as cut.
 """
 
 from __future__ import annotations
@@ -23,8 +28,11 @@ import dataclasses
 import os
 from collections.abc import Mapping
 
+from longtask.core import keys
+
 DEFAULT_RUNNER_IMAGE = "longtask/runner:0.1.0"
 DEFAULT_RUNNER_SERVICE_ACCOUNT = "longtask-runner"
+DEFAULT_LOG_LINE_MAX_CHARS = 8192
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +63,12 @@ class Settings:
     """Grace period of attempt pods between SIGTERM and SIGKILL."""
     liveness_port: int | None = None
     """Port of kopf's liveness endpoint, when set."""
+    events_maxlen: int = keys.EVENTS_MAXLEN
+    """Approximate length of a task's event stream (operator and runners trim to it)."""
+    logs_maxlen: int = keys.LOGS_MAXLEN
+    """Approximate length of a task's log stream (runners trim to it)."""
+    log_line_max_chars: int = DEFAULT_LOG_LINE_MAX_CHARS
+    """Characters of an output line the log stream keeps (runners cut and mark longer ones)."""
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -95,4 +109,9 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         workers=max(1, _int(env, "LONGTASK_WORKERS", 8)),
         stall_sweep_seconds=float(sweep) if sweep else 5.0,
         liveness_port=int(liveness) if liveness else None,
+        events_maxlen=max(1, _int(env, "LONGTASK_EVENTS_MAXLEN", keys.EVENTS_MAXLEN)),
+        logs_maxlen=max(1, _int(env, "LONGTASK_LOGS_MAXLEN", keys.LOGS_MAXLEN)),
+        log_line_max_chars=max(
+            1, _int(env, "LONGTASK_LOG_LINE_MAX_CHARS", DEFAULT_LOG_LINE_MAX_CHARS)
+        ),
     )

@@ -14,31 +14,44 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Final, TextIO
 
-# A line without a newline is passed on once it reaches this size.
+# Of a longer line, this much is handed on (marked as cut, see `outbox.cut_marker`); the rest
+# is counted and dropped (stdout itself still gets all of it).
 MAX_PARTIAL_CHARS: Final = 64 * 1024
 
 
 class LineTee(io.TextIOBase):
     """A text stream that writes through to `target` and hands each complete line to `on_line`."""
 
-    def __init__(self, target: TextIO, on_line: Callable[[str], None]) -> None:
+    def __init__(self, target: TextIO, on_line: Callable[[str, int | None], None]) -> None:
         super().__init__()
         self._target = target
         self._on_line = on_line
         self._partial = ""
+        self._dropped: int | None = None  # bytes dropped of the current line, once it is long
         self._lock = threading.Lock()
 
     def write(self, text: str) -> int:
         written = self._target.write(text)
+        lines: list[tuple[str, int | None]] = []
         with self._lock:
-            buffered = self._partial + text
-            *lines, self._partial = buffered.split("\n")
-            if len(self._partial) >= MAX_PARTIAL_CHARS:
-                lines.append(self._partial)
-                self._partial = ""
-        for line in lines:
-            self._on_line(line.removesuffix("\r"))
+            rest = text
+            while rest:
+                piece, newline, rest = rest.partition("\n")
+                room = MAX_PARTIAL_CHARS - len(self._partial)
+                self._partial += piece[:room]
+                if len(piece) > room:
+                    self._dropped = (self._dropped or 0) + len(piece[room:].encode())
+                if newline:
+                    lines.append(self._take())
+        for line, cut in lines:
+            self._on_line(line.removesuffix("\r"), cut)
         return written
+
+    def _take(self) -> tuple[str, int | None]:
+        """The line so far, and its size in bytes when it was longer than what was kept."""
+        line, dropped = self._partial, self._dropped
+        self._partial, self._dropped = "", None
+        return line, None if dropped is None else len(line.encode()) + dropped
 
     def flush(self) -> None:
         self._target.flush()
@@ -59,13 +72,13 @@ class LineTee(io.TextIOBase):
     def close_partial(self) -> None:
         """Hands on an unterminated last line."""
         with self._lock:
-            partial, self._partial = self._partial, ""
+            partial, cut = self._take()
         if partial:
-            self._on_line(partial)
+            self._on_line(partial, cut)
 
 
 @contextlib.contextmanager
-def stdout_lines(on_line: Callable[[str], None]) -> Iterator[LineTee]:
+def stdout_lines(on_line: Callable[[str, int | None], None]) -> Iterator[LineTee]:
     """Tees `sys.stdout` into `on_line` while the block runs."""
     original = sys.stdout
     tee = LineTee(original, on_line)

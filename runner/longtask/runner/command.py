@@ -17,7 +17,7 @@ import sys
 from typing import Any, Final, TextIO
 
 from longtask.core import resource
-from longtask.runner import finalreport, protocol, results
+from longtask.runner import finalreport, outbox, protocol, results
 from longtask.runner.finalreport import Outcome
 from longtask.runner.reporter import Reporter
 from longtask.runner.settings import Settings
@@ -51,15 +51,16 @@ class _Output:
         self.result_error: str | None = None
         self.last_error_line = ""
 
-    def stdout_line(self, line: str, sink: TextIO) -> None:
-        parsed = protocol.parse(line)
+    def stdout_line(self, line: str, cut: int | None, sink: TextIO) -> None:
+        parsed = protocol.parse(line) if cut is None else protocol.parse_cut(line)
         if isinstance(parsed, protocol.Progress):
             self.reporter.progress(parsed.percent, parsed.message[: resource.MESSAGE_MAX_CHARS])
         elif isinstance(parsed, protocol.Result):
             self.result, self.has_result, self.result_error = parsed.value, True, None
         else:
-            sink.write(line + "\n")
-            self.reporter.log(line)
+            shown = line if cut is None else line + outbox.cut_marker(len(line), cut)
+            sink.write(shown + "\n")
+            self.reporter.log(line, cut)
         if isinstance(parsed, protocol.ProtocolError):
             report = f"{PROTOCOL_ERROR}: {parsed.message}"
             log.warning("%s", report)  # the pod log
@@ -67,9 +68,9 @@ class _Output:
             if parsed.fatal:
                 self.result, self.has_result, self.result_error = None, False, parsed.message
 
-    def stderr_line(self, line: str, sink: TextIO) -> None:
-        sink.write(line + "\n")
-        self.reporter.log(line)
+    def stderr_line(self, line: str, cut: int | None, sink: TextIO) -> None:
+        sink.write((line if cut is None else line + outbox.cut_marker(len(line), cut)) + "\n")
+        self.reporter.log(line, cut)
         if line.strip():
             self.last_error_line = line.strip()
 
@@ -77,11 +78,11 @@ class _Output:
 async def _pump(stream: asyncio.StreamReader, on_line: Any, sink: TextIO) -> None:
     splitter = protocol.LineSplitter()
     while chunk := await stream.read(READ_CHUNK_BYTES):
-        for line in splitter.feed(chunk):
-            on_line(line, sink)
+        for line, cut in splitter.feed(chunk):
+            on_line(line, cut, sink)
         sink.flush()
-    for line in splitter.close():
-        on_line(line, sink)
+    for line, cut in splitter.close():
+        on_line(line, cut, sink)
     sink.flush()
 
 

@@ -17,7 +17,9 @@ from longtask.core import events, keys
 from longtask.runner import throttling
 
 LOG_BUFFER_LINES: Final = 10_000  # log lines kept while Redis is unreachable
-LOG_LINE_MAX_CHARS: Final = 8192  # longer log lines are cut (the pod log keeps them whole)
+# Longer log lines are cut to this many characters, with `cut_marker` (the default of the
+# runner's LONGTASK_LOG_LINE_MAX_CHARS, which the operator sets).
+LOG_LINE_MAX_CHARS: Final = 8192
 FLUSH_MAX_LOG_LINES: Final = 2_000  # log lines per pipeline; the rest go in the next flush
 
 Progress = tuple[float, str]
@@ -38,6 +40,11 @@ class Batch:
         return bool(self.events or self.logs or self.state or self.checkpoint is not None)
 
 
+def cut_marker(kept_chars: int, size_bytes: int) -> str:
+    """What follows the start of a cut line: how much of how much was kept."""
+    return f" …[longtask: line cut to its first {kept_chars:,} characters of {size_bytes:,} bytes]"
+
+
 class Outbox:
     """Pending writes of one attempt. `add_log` is safe from any thread; the rest runs on the
     reporter's loop."""
@@ -47,8 +54,10 @@ class Outbox:
         attempt: int,
         progress: throttling.Latest[Progress],
         checkpoint: throttling.Latest[str],
+        line_max_chars: int = LOG_LINE_MAX_CHARS,
     ) -> None:
         self._attempt = attempt
+        self._line_max = line_max_chars
         self._progress = throttling.Cursor(progress)
         self._checkpoint = throttling.Cursor(checkpoint)
         # Two bounded buffers: producers append to `_incoming` (never blocking), the loop moves
@@ -62,9 +71,13 @@ class Outbox:
 
     # -- producers ----------------------------------------------------------------------------
 
-    def add_log(self, line: str) -> None:
-        if len(line) > LOG_LINE_MAX_CHARS:
-            line = line[:LOG_LINE_MAX_CHARS]
+    def add_log(self, line: str, cut: int | None = None) -> None:
+        """Queue an output line; `cut`: the line was longer, `line` is its start and `cut` its
+        size in bytes. A line cut here or before carries `cut_marker`."""
+        if cut is not None or len(line) > self._line_max:
+            size = cut if cut is not None else len(line.encode())
+            kept = line[: self._line_max]
+            line = kept + cut_marker(len(kept), size)
         if len(self._incoming) == LOG_BUFFER_LINES:
             self.logs_dropped += 1  # the oldest line makes room
         self._incoming.append((events.now_ms(), line))

@@ -22,7 +22,8 @@ from longtask.core import jsonvalues
 
 PROGRESS_PREFIX: Final = "::progress"
 RESULT_PREFIX: Final = "::result"
-# Longest line kept whole (a `::result` line must fit); longer lines are cut into pieces.
+# Longest line read whole (a `::result` line must fit); of a longer line the runner keeps this
+# much, marked as cut (see `LineSplitter`).
 MAX_LINE_BYTES: Final = 1024 * 1024
 
 
@@ -64,6 +65,15 @@ def parse(line: str) -> Line:
     return Output(line)
 
 
+def parse_cut(line: str) -> Output | ProtocolError:
+    """What the start of a line longer than `MAX_LINE_BYTES` means: output, unless it is a
+    `::result`, which cannot be read whole (a fatal protocol error)."""
+    if _is_protocol(line, RESULT_PREFIX):
+        message = f"a ::result line may hold at most {MAX_LINE_BYTES} bytes"
+        return ProtocolError(line[:64] + "…", message, fatal=True)
+    return Output(line)
+
+
 def _is_protocol(line: str, prefix: str) -> bool:
     """The prefix alone or followed by whitespace ("::progressive" is output)."""
     return line.startswith(prefix) and (len(line) == len(prefix) or line[len(prefix)].isspace())
@@ -94,36 +104,54 @@ def _result(line: str) -> Result | ProtocolError:
 
 
 class LineSplitter:
-    """Splits a byte stream into text lines, each at most `max_bytes` long.
+    """Splits a byte stream into text lines, keeping at most `max_bytes` of each.
 
-    A longer line is cut at `max_bytes` (each piece is a line), so a child that never prints a
-    newline cannot make the runner buffer without bound. Invalid UTF-8 is replaced, not fatal.
+    Yields `(text, cut)`: `cut` is None for a whole line, else the size in bytes of the line
+    whose first `max_bytes` `text` holds. The rest of a longer line is counted and dropped, so a
+    child that never prints a newline cannot make the runner buffer without bound. Invalid UTF-8
+    is replaced, not fatal.
     """
 
     def __init__(self, max_bytes: int = MAX_LINE_BYTES) -> None:
         self._max = max_bytes
         self._buffer = bytearray()
+        self._kept: str | None = None  # the start of a line being dropped
+        self._size = 0  # bytes of that line so far
 
-    def feed(self, chunk: bytes) -> Iterator[str]:
+    def feed(self, chunk: bytes) -> Iterator[tuple[str, int | None]]:
         self._buffer += chunk
         start = 0
         while True:
+            if self._kept is not None:  # inside an overlong line: drop until its newline
+                end = self._buffer.find(b"\n", start)
+                stop = len(self._buffer) if end == -1 else end
+                self._size += stop - start
+                start = stop
+                if end == -1:
+                    break
+                yield self._kept, self._size
+                self._kept, start = None, end + 1
+                continue
             end = self._buffer.find(b"\n", start, start + self._max + 1)
             if end == -1:
                 if len(self._buffer) - start > self._max:
-                    yield _text(self._buffer[start : start + self._max])
+                    self._kept = _text(self._buffer[start : start + self._max])
+                    self._size = self._max
                     start += self._max
                     continue
                 break
-            yield _text(self._buffer[start:end])
+            yield _text(self._buffer[start:end]), None
             start = end + 1
         del self._buffer[:start]
 
-    def close(self) -> Iterator[str]:
+    def close(self) -> Iterator[tuple[str, int | None]]:
         """The last line when the stream ended without a newline."""
-        if self._buffer:
-            yield _text(self._buffer)
-            self._buffer.clear()
+        if self._kept is not None:
+            yield self._kept, self._size + len(self._buffer)
+            self._kept = None
+        elif self._buffer:
+            yield _text(self._buffer), None
+        self._buffer.clear()
 
 
 def _text(raw: bytes | bytearray) -> str:

@@ -21,9 +21,19 @@ SOCKET_TIMEOUT_SECONDS: Final = 3.0
 class RedisSink:
     """The Redis side of one attempt's reporting."""
 
-    def __init__(self, url: str, uid: str, attempt: int) -> None:
+    def __init__(
+        self,
+        url: str,
+        uid: str,
+        attempt: int,
+        *,
+        events_maxlen: int = keys.EVENTS_MAXLEN,
+        logs_maxlen: int = keys.LOGS_MAXLEN,
+    ) -> None:
         self._uid = uid
         self._attempt = attempt
+        self._events_maxlen = events_maxlen
+        self._logs_maxlen = logs_maxlen
         self._client: aioredis.Redis = aioredis.from_url(
             url,
             decode_responses=True,
@@ -38,14 +48,14 @@ class RedisSink:
             pipe.xadd(
                 keys.logs(self._uid),
                 {"line": line, "attempt": str(self._attempt)},
-                maxlen=keys.LOGS_MAXLEN,
+                maxlen=self._logs_maxlen,
                 approximate=True,
             )
         for event in batch.events:
             pipe.xadd(
                 keys.events(self._uid),
                 events.encode(event),  # type: ignore[arg-type]
-                maxlen=keys.EVENTS_MAXLEN,
+                maxlen=self._events_maxlen,
                 approximate=True,
             )
         if batch.state:

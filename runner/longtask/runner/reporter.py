@@ -56,7 +56,13 @@ def _redis_sink(settings: Settings) -> EventSink | None:
         return None
     from longtask.runner.redissink import RedisSink
 
-    return RedisSink(settings.redis_url, settings.uid, settings.attempt)
+    return RedisSink(
+        settings.redis_url,
+        settings.uid,
+        settings.attempt,
+        events_maxlen=settings.events_maxlen,
+        logs_maxlen=settings.logs_maxlen,
+    )
 
 
 def _status_sink(settings: Settings) -> PatchSink | None:
@@ -99,7 +105,9 @@ class Reporter:
         self._tasks: list[asyncio.Task[None]] = []
         self._heartbeat: asyncio.Task[None] | None = None
         self._status_cursor = throttling.Cursor(self._progress)
-        self._outbox = outbox.Outbox(settings.attempt, self._progress, self._checkpoint)
+        self._outbox = outbox.Outbox(
+            settings.attempt, self._progress, self._checkpoint, settings.log_line_max_chars
+        )
         self._status_gone = False
         self._closing = False
 
@@ -115,8 +123,9 @@ class Reporter:
         if not (self._redis_woken and self._status_woken):
             self._wake()
 
-    def log(self, line: str) -> None:
-        self._outbox.add_log(line)
+    def log(self, line: str, cut: int | None = None) -> None:
+        """An output line (`cut`: the size in bytes of the longer line `line` starts)."""
+        self._outbox.add_log(line, cut)
         if not self._redis_woken:
             self._wake()
 

@@ -12,12 +12,14 @@ import math
 from collections.abc import Mapping
 from typing import Any, Final
 
-from longtask.core import resource, runnerenv
+from longtask.core import keys, resource, runnerenv
+from longtask.runner import outbox
 from longtask.runner.errors import SettingsError
 
 DEFAULT_STATUS_INTERVAL: Final = 2.0
 DEFAULT_HEARTBEAT_INTERVAL: Final = 10.0
 DEFAULT_GRACE_SECONDS: Final = 20.0
+DEFAULT_LOG_LINE_MAX_CHARS: Final = outbox.LOG_LINE_MAX_CHARS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,6 +48,12 @@ class Settings:
     """Seconds between two heartbeats in Redis."""
     grace_seconds: float = DEFAULT_GRACE_SECONDS
     """Seconds the task gets to stop after SIGTERM before the runner exits anyway."""
+    events_maxlen: int = keys.EVENTS_MAXLEN
+    """Approximate length the task's event stream is trimmed to (XADD MAXLEN ~)."""
+    logs_maxlen: int = keys.LOGS_MAXLEN
+    """Approximate length the task's log stream is trimmed to."""
+    log_line_max_chars: int = DEFAULT_LOG_LINE_MAX_CHARS
+    """Characters of an output line the log stream keeps; longer ones are cut and marked."""
 
     @property
     def reports_status(self) -> bool:
@@ -74,6 +82,9 @@ def from_environ(env: Mapping[str, str]) -> Settings:
         status_interval=_seconds(env, runnerenv.STATUS_INTERVAL, DEFAULT_STATUS_INTERVAL),
         heartbeat_interval=_seconds(env, runnerenv.HEARTBEAT_INTERVAL, DEFAULT_HEARTBEAT_INTERVAL),
         grace_seconds=_seconds(env, runnerenv.GRACE_SECONDS, DEFAULT_GRACE_SECONDS),
+        events_maxlen=_count(env, runnerenv.EVENTS_MAXLEN, keys.EVENTS_MAXLEN),
+        logs_maxlen=_count(env, runnerenv.LOGS_MAXLEN, keys.LOGS_MAXLEN),
+        log_line_max_chars=_count(env, runnerenv.LOG_LINE_MAX_CHARS, DEFAULT_LOG_LINE_MAX_CHARS),
     )
 
 
@@ -125,4 +136,17 @@ def _seconds(env: Mapping[str, str], var: str, default: float) -> float:
         raise SettingsError(f"{var} is not a number: {raw!r}") from None
     if not math.isfinite(value) or value < 0:
         raise SettingsError(f"{var} must be a finite number of seconds, at least 0")
+    return value
+
+
+def _count(env: Mapping[str, str], var: str, default: int) -> int:
+    raw = env.get(var)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{var} is not an integer: {raw!r}") from None
+    if value < 1:
+        raise SettingsError(f"{var} must be at least 1")
     return value

@@ -55,3 +55,17 @@ def test_a_python_result_beyond_64_bits_fails_the_attempt(
     status = tasks.wait_final("big-int")["status"]
     assert status["phase"] == "Failed" and status["attempts"][0]["exitCode"] == 3
     assert "must fit 64 bits" in status["message"] and "result" not in status
+
+
+def test_a_10_mb_output_line_keeps_a_bounded_start_marked_as_cut(
+    operator_proc: OperatorProcess, tasks: Tasks, redis_client: redis.Redis
+) -> None:
+    script = "head -c 10485760 /dev/zero | tr '\\0' x; echo; echo after"
+    uid = tasks.create("long-line", {"command": ["sh", "-c", script]})["metadata"]["uid"]
+    assert tasks.wait_final("long-line")["status"]["phase"] == "Succeeded"
+    cut, after = logged(redis_client, uid)
+    assert (
+        cut
+        == "x" * 8192 + " …[longtask: line cut to its first 8,192 characters of 10,485,760 bytes]"
+    )
+    assert after == "after"

@@ -126,3 +126,11 @@ def test_pod_is_hardened() -> None:
     assert container["resources"] == {"limits": {"cpu": "1"}}
     assert {"name": "scratch", "mountPath": "/tmp"} in container["volumeMounts"]
     assert {"name": "scratch", "emptyDir": {"sizeLimit": "1Gi"}} in pod["volumes"]
+
+
+def test_the_stream_limits_reach_the_runner() -> None:
+    settings = Settings(events_maxlen=50, logs_maxlen=60, log_line_max_chars=70)
+    env = {e["name"]: e.get("value") for e in jobs.runner_env(make_task(), 1, settings)}
+    assert env[runnerenv.EVENTS_MAXLEN] == "50"
+    assert env[runnerenv.LOGS_MAXLEN] == "60"
+    assert env[runnerenv.LOG_LINE_MAX_CHARS] == "70"

@@ -93,7 +93,7 @@ def output_of(*lines: str) -> command._Output:
     output = command._Output(reporter)  # type: ignore[arg-type]
     sink = io.StringIO()
     for line in lines:
-        output.stdout_line(line, sink)
+        output.stdout_line(line, None, sink)
     return output
 
 
@@ -101,7 +101,7 @@ class RecordingLog:
     def __init__(self) -> None:
         self.lines: list[str] = []
 
-    def log(self, line: str) -> None:
+    def log(self, line: str, cut: int | None = None) -> None:
         self.lines.append(line)
 
     def progress(self, percent: float, message: str) -> None:

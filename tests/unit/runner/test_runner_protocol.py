@@ -75,6 +75,12 @@ def test_a_bad_result_line_is_a_fatal_protocol_error(line: str, said: str) -> No
     assert said in parsed.message
 
 
+def whole(pieces: object) -> list[str]:
+    lines = list(pieces)  # type: ignore[call-overload]
+    assert all(cut is None for _, cut in lines)
+    return [text for text, _ in lines]
+
+
 def test_splitter_joins_lines_split_across_chunks() -> None:
     splitter = protocol.LineSplitter()
     lines = [
@@ -82,28 +88,41 @@ def test_splitter_joins_lines_split_across_chunks() -> None:
         *splitter.feed(b"0 a\nsecond\r\nthi"),
         *splitter.feed(b"rd\n"),
     ]
-    assert lines == ["::progress 10 a", "second", "third"]
+    assert whole(lines) == ["::progress 10 a", "second", "third"]
     assert list(splitter.close()) == []
 
 
 def test_splitter_returns_an_unterminated_last_line_at_close() -> None:
     splitter = protocol.LineSplitter()
-    assert list(splitter.feed(b"one\ntail")) == ["one"]
-    assert list(splitter.close()) == ["tail"]
+    assert whole(splitter.feed(b"one\ntail")) == ["one"]
+    assert whole(splitter.close()) == ["tail"]
 
 
-def test_splitter_cuts_a_line_longer_than_the_limit() -> None:
+def test_splitter_keeps_the_start_of_a_long_line_and_its_size() -> None:
     splitter = protocol.LineSplitter(max_bytes=4)
-    assert list(splitter.feed(b"abcdefghij\nxy\n")) == ["abcd", "efgh", "ij", "xy"]
+    assert list(splitter.feed(b"abcdefghij\nxy\n")) == [("abcd", 10), ("xy", None)]
 
 
-def test_splitter_never_buffers_more_than_the_limit_without_a_newline() -> None:
+def test_a_10_mb_line_keeps_a_bounded_start_and_is_never_buffered_whole() -> None:
+    splitter = protocol.LineSplitter(max_bytes=1024)
+    got = [piece for _ in range(160) for piece in splitter.feed(b"0123456789" * 6554)]
+    assert got == [] and len(splitter._buffer) <= 1024
+    assert list(splitter.feed(b"end\nnext")) == [("0123456789" * 102 + "0123", 160 * 65540 + 3)]
+    assert list(splitter.close()) == [("next", None)]
+
+
+def test_splitter_reports_an_unterminated_long_line_at_close() -> None:
     splitter = protocol.LineSplitter(max_bytes=8)
-    pieces = [piece for _ in range(100) for piece in splitter.feed(b"0123456789")]
-    assert all(len(piece) == 8 for piece in pieces)
-    assert len("".join(pieces)) + len("".join(splitter.close())) == 1000
+    assert list(splitter.feed(b"x" * 100)) == []
+    assert list(splitter.close()) == [("x" * 8, 100)]
+
+
+def test_a_cut_result_line_is_a_fatal_protocol_error() -> None:
+    parsed = protocol.parse_cut("::result [" + "1," * 100)
+    assert isinstance(parsed, protocol.ProtocolError) and parsed.fatal
+    assert protocol.parse_cut("plain") == protocol.Output("plain")
 
 
 def test_splitter_replaces_invalid_utf8() -> None:
     splitter = protocol.LineSplitter()
-    assert list(splitter.feed(b"caf\xc3\xa9 \xff\n")) == ["café \ufffd"]
+    assert whole(splitter.feed(b"caf\xc3\xa9 \xff\n")) == ["café \ufffd"]

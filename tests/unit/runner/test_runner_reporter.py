@@ -246,5 +246,10 @@ def test_log_lines_are_bounded_while_redis_is_down_and_the_newest_survive(
 def test_a_long_log_line_is_cut_for_redis(sinks: tuple[Reporter, FakeRedis, FakeStatus]) -> None:
     reporter, redis, _ = sinks
     reporter.log("y" * (LOG_LINE_MAX_CHARS + 100))
+    reporter.log("z" * 100, 10 * 1024 * 1024)  # the start of a 10 MiB line cut before
     reporter.finish(Outcome(), timeout=5.0)
-    assert redis.logs() == ["y" * LOG_LINE_MAX_CHARS]
+    assert redis.logs() == [
+        "y" * LOG_LINE_MAX_CHARS
+        + " …[longtask: line cut to its first 8,192 characters of 8,292 bytes]",
+        "z" * 100 + " …[longtask: line cut to its first 100 characters of 10,485,760 bytes]",
+    ]

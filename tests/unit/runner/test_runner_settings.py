@@ -77,3 +77,17 @@ def test_a_malformed_command_is_refused(command: str) -> None:
     del env[runnerenv.TASK]
     with pytest.raises(SettingsError):
         settings.from_environ(env)
+
+
+def test_the_stream_limits_come_from_the_operator() -> None:
+    from longtask.core import runnerenv as env_names
+    from longtask.runner import settings as runner_settings
+
+    env = {
+        env_names.COMMAND: '["true"]',
+        env_names.EVENTS_MAXLEN: "50",
+        env_names.LOGS_MAXLEN: "60",
+        env_names.LOG_LINE_MAX_CHARS: "70",
+    }
+    cfg = runner_settings.from_environ(env)
+    assert (cfg.events_maxlen, cfg.logs_maxlen, cfg.log_line_max_chars) == (50, 60, 70)
