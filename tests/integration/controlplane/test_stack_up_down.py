@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pexpect
 from longtask.devstack import procs
 from longtask.devstack.stack import Stack
 
@@ -51,4 +52,38 @@ def test_up_twice_then_down_leaves_nothing_behind(tmp_path: Path) -> None:
     assert down.returncode == 0, down.stderr
     assert not any(p.alive() for p in started.procs.values())
     assert not any(procs.port_open(port) for port in ports)
+    assert not state.exists()
+
+
+def test_run_says_where_to_go_follows_the_logs_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    state = tmp_path / "stack"
+    env = {k: v for k, v in os.environ.items() if k not in ("KUBECONFIG", "NO_COLOR")}
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "longtask.devstack.stack", "run", f"--state={state}"],
+        env=env,
+        encoding="utf-8",
+        timeout=300,
+    )
+    try:
+        child.expect(r"Dashboard: +(http://127\.0\.0\.1:\d+/#/overview/default\?token=\S+)")
+        url = child.match.group(1)
+        child.expect(r"kubectl, longtask: +set -a; source (\S+); set \+a")
+        assert child.match.group(1) == str(state / "env")
+        started = Stack.load(state)
+        assert started is not None and started.healthy()
+        assert url.startswith(started.gateway_url) and url.endswith(started.token)
+        # One line per log line, prefixed and coloured by component (compose's first colour
+        # goes to the first component), not tail's "==> file <==" headers.
+        child.expect(r"\x1b\[36m(\S+) +\| \x1b\[0m")
+        assert child.match.group(1) in started.procs
+        child.expect(r"\x1b\[\d+mgateway +\| \x1b\[0m")
+        assert "==>" not in (child.before or "")
+        child.sendintr()
+        child.expect("longtask stack down")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0, child.before
+    assert not any(p.alive() for p in started.procs.values())
     assert not state.exists()

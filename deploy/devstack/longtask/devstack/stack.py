@@ -21,6 +21,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -28,7 +29,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from longtask.devstack import controlplane, pgserver, procs, redisserver
+from longtask.devstack import controlplane, logfollow, pgserver, procs, redisserver
 
 REPO = controlplane.REPO
 CRD_DIR = REPO / "deploy" / "crds"
@@ -475,17 +476,37 @@ def down(state: Path) -> None:
     print("longtask stack down")
 
 
+def dashboard_url(stack: Stack, namespace: str = "default") -> str:
+    """The dashboard's overview, with the key in the fragment (never sent to the server; the
+    page keeps it for the tab and takes it out of the address)."""
+    token = urllib.parse.quote(stack.token, safe="")
+    return f"{stack.gateway_url}/#/overview/{namespace}?token={token}"
+
+
+def where_to_go(stack: Stack, state: Path) -> list[str]:
+    """What `run` prints once the stack is up: the dashboard, and the line for a shell."""
+    lines = []
+    if stack.gateway_url:
+        lines.append(f"Dashboard:          {dashboard_url(stack)}")
+    lines.append(f"kubectl, longtask:  set -a; source {state / 'env'}; set +a")
+    return lines
+
+
 def run(state: Path) -> None:
     stack = up(state)
-    logs = sorted(str(Path(p.log)) for p in stack.procs.values())
-    print("Following the logs; Ctrl-C stops the stack.")
-    tail = subprocess.Popen(["tail", "-n", "20", "-F", *logs])
+    print()
+    for line in where_to_go(stack, state):
+        print(line)
+    print("Following the logs; Ctrl-C stops the stack.\n", flush=True)
+    files = [(name, Path(p.log)) for name, p in stack.procs.items()]
     try:
-        tail.wait()
+        logfollow.Follower(files, sys.stdout, logfollow.colour_wanted(sys.stdout)).run()
     except KeyboardInterrupt:
         pass
     finally:
-        tail.terminate()
+        # A second Ctrl-C must not leave half a stack behind.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        print("\nStopping…", flush=True)
         down(state)
 
 
