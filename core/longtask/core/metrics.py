@@ -22,6 +22,15 @@ RECONCILE_ERRORS: Final = "longtask_reconcile_errors_total"
 OPERATOR_REDIS_ERRORS: Final = "longtask_operator_redis_errors_total"  # failed Redis calls
 OPERATOR_API_WRITES: Final = "longtask_operator_api_writes_total"  # label verb (create/patch/…)
 
+# The operator's archive of finished tasks (longtask.history).
+HISTORY_RECORDS_WRITTEN: Final = "longtask_history_records_written_total"  # label namespace
+HISTORY_WRITE_FAILURES: Final = "longtask_history_write_failures_total"  # failed batch writes
+# Seconds since the oldest finished task that is not in the history yet finished (0: none).
+HISTORY_ARCHIVE_LAG: Final = "longtask_history_archive_lag_seconds"
+HISTORY_ROWS_PRUNED: Final = "longtask_history_rows_pruned_total"  # records past retention
+# Finished tasks whose TTL has passed but whose record is not committed yet (deletion held).
+HISTORY_DELETIONS_WAITING: Final = "longtask_history_deletions_waiting"
+
 # Gateway.
 HTTP_REQUESTS: Final = "longtask_gateway_requests_total"  # labels route, method, code
 HTTP_LATENCY: Final = "longtask_gateway_request_duration_seconds"  # labels route, method

@@ -5,7 +5,8 @@ tasks are reconciled concurrently. A reconcile reads only the in-memory store, e
 decision asks for (reconcile.Need): the service account of a new task (one read), a Job missing
 from the store (one read) and pods when the Job alone cannot tell (see attempts.needs_pods). It
 writes only when the decision changes something, so the runner's frequent progress patches cost
-no operator writes.
+no operator writes. Finished tasks go to the archiver (when the history is on), which queues
+each task again once its record is committed, so a held TTL deletion goes ahead at once.
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ import logging
 import random
 import typing
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from longtask.core import resource
 from longtask.core.resource import ConditionType, LongTask, Phase
 
-from . import conditions, publishing, reconcile
+from . import archiving, conditions, publishing, reconcile
 from .kube import Kube
 from .metrics import Metrics
 from .settings import Settings
@@ -37,6 +38,8 @@ ERROR_BACKOFF_SECONDS = 1.0
 ERROR_BACKOFF_MAX_SECONDS = 60.0
 # Rounds of observing what a decision needs (service account or Job, then pods) before it plans.
 MAX_OBSERVATIONS = 4
+# How long a stopping operator tries to write the history's pending records.
+STOP_FLUSH_SECONDS = 5.0
 
 
 class Controller:
@@ -48,8 +51,12 @@ class Controller:
         metrics: Metrics,
         now: Callable[[], dt.datetime] | None = None,
         rand: Callable[[], float] = random.random,
+        archiver: archiving.Archiver | None = None,
     ) -> None:
         self.settings = settings
+        if archiver is None and settings.history.enabled:
+            archiver = archiving.Archiver(settings.history, publisher.log_tails, metrics)
+        self.archiver = archiver
         self.kube = kube
         self.publisher = publisher
         self.metrics = metrics
@@ -64,6 +71,9 @@ class Controller:
         self._rand = rand
         self._background: list[asyncio.Task[None]] = []
         metrics.watch_state(self.store.tasks, lambda: self.kube.writes)
+        if archiver is not None:
+            archiver.on_committed = self.archive_committed
+            metrics.watch_history(lambda: archiver.lag(self._now()), self.deletions_waiting)
 
     # Feeding (from watch events) -------------------------------------------------------------
 
@@ -76,6 +86,8 @@ class Controller:
             self.queue.discard(key)
             if uid:
                 self.heartbeats.pop(uid, None)
+                if self.archiver is not None:
+                    self._archive_deleted(cast(LongTask, obj))
             return
         if self.store.put_task(obj):
             self.queue.add(key)
@@ -101,6 +113,8 @@ class Controller:
         self._spawn(self._sweep_heartbeats(), "heartbeat-sweep")
         self._spawn(self._repair_streams(), "stream-repair")
         self._spawn(self.publisher.run(), "redis-publisher")
+        if self.archiver is not None:
+            self._spawn(self.archiver.run(), "history-archiver")
 
     def _spawn(self, coro: Any, name: str) -> None:
         self._background.append(asyncio.create_task(coro, name=name))
@@ -115,6 +129,10 @@ class Controller:
         self.queue.shut_down()
         await self.publisher.flush()
         await self.publisher.close()
+        if self.archiver is not None:
+            with contextlib.suppress(Exception):  # what is not written now is at the next start
+                await asyncio.wait_for(self.archiver.flush(), STOP_FLUSH_SECONDS)
+            await self.archiver.close()
 
     # Reconciling -----------------------------------------------------------------------------
 
@@ -171,6 +189,9 @@ class Controller:
             case reconcile.ListPods(job_name=name):
                 pods = await self.kube.list_pods(namespace, name)
                 return dataclasses.replace(obs, pods=pods)
+            case reconcile.CheckArchived(uid=uid):
+                archived = self.archiver is None or self.archiver.archived(uid)
+                return dataclasses.replace(obs, archived=archived)
             case _:
                 typing.assert_never(need)
 
@@ -199,6 +220,7 @@ class Controller:
         namespace, name = key
         uid = task["metadata"]["uid"]
         log_extra = {"namespace": namespace, "task": name, "uid": uid}
+        latest = task
         if plan.delete_job:
             await self.kube.delete_job(namespace, plan.delete_job)
             self.store.drop_job((namespace, plan.delete_job))
@@ -221,6 +243,7 @@ class Controller:
                 self.store.drop_task(key, uid)
                 return
             self.store.put_task(updated)
+            latest = cast(LongTask, updated)
             self.metrics.record(task, plan.transitions, now)
             for change in plan.transitions:
                 logger.info(
@@ -246,12 +269,50 @@ class Controller:
                         for e in plan.events
                     )
                 )
+        if plan.archive and self.archiver is not None:
+            self.archiver.submit(latest)
         if plan.delete_task:
             await self.kube.delete_task(namespace, name, uid)
             logger.info("deleted finished task %s/%s (ttl)", namespace, name, extra=log_extra)
             return
         if plan.requeue_after is not None:
             self.queue.add_after(key, plan.requeue_after)
+
+    # History ---------------------------------------------------------------------------------
+
+    def archive_committed(self, tasks: typing.Sequence[LongTask]) -> None:
+        """The archiver committed these tasks' records: a held deletion may go ahead now."""
+        assert self.archiver is not None
+        for task in tasks:
+            key = key_of(task)
+            stored = self.store.task(key)
+            if stored is not None and stored["metadata"]["uid"] == task["metadata"]["uid"]:
+                self.queue.add(key)
+            else:
+                self.archiver.forget(task["metadata"]["uid"])
+
+    def _archive_deleted(self, obj: LongTask) -> None:
+        """A task left the cluster: a finished one not yet written is still archived (from
+        its last state, as the watch delivered it); a written one is forgotten."""
+        assert self.archiver is not None
+        uid = obj["metadata"]["uid"]
+        if self.archiver.archived(uid):
+            self.archiver.forget(uid)
+        elif archiving.is_final(obj):
+            self.archiver.submit(obj)
+
+    def deletions_waiting(self) -> int:
+        """Finished tasks past their TTL whose record is not committed yet."""
+        if self.archiver is None:
+            return 0
+        now = self._now()
+        return sum(
+            1
+            for task in self.store.tasks()
+            if archiving.is_final(task)
+            and (reconcile.ttl_remaining(task, now) or 1.0) <= 0
+            and not self.archiver.archived(task["metadata"]["uid"])
+        )
 
     # Stream repair ---------------------------------------------------------------------------
 

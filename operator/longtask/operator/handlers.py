@@ -19,6 +19,7 @@ from typing import Any
 
 import kopf
 from longtask.core import resource
+from longtask.history import engines
 
 from . import kube, publishing
 from .controller import Controller
@@ -59,6 +60,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> Runtime:
             runtime.settings.redis_url, on_error=runtime.metrics.redis_errors.inc
         )
         controller = Controller(runtime.settings, kube.Kube(api), publisher, runtime.metrics)
+        history = runtime.settings.history
         await controller.start()
         runtime.controller = controller
         runtime.metrics.serve(runtime.settings.metrics_host, runtime.settings.metrics_port)
@@ -68,6 +70,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> Runtime:
                 "namespaces": list(runtime.settings.namespaces) or "all",
                 "redis": publisher.enabled,
                 "workers": runtime.settings.workers,
+                "history": engines.safe(history.dsn) if history.enabled else None,
             },
         )
 

@@ -76,6 +76,24 @@ class _StateCollector(Collector):
         yield writes
 
 
+class _HistoryCollector(Collector):
+    def __init__(self, lag: Callable[[], float], waiting: Callable[[], int]) -> None:
+        self._lag = lag
+        self._waiting = waiting
+
+    def collect(self) -> Iterable[Any]:
+        yield GaugeMetricFamily(
+            names.HISTORY_ARCHIVE_LAG,
+            "Seconds since the oldest finished task not yet in the history finished (0: none).",
+            value=self._lag(),
+        )
+        yield GaugeMetricFamily(
+            names.HISTORY_DELETIONS_WAITING,
+            "Finished tasks past their TTL whose deletion waits for their history record.",
+            value=self._waiting(),
+        )
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = prometheus_client.CollectorRegistry()
@@ -119,6 +137,22 @@ class Metrics:
         self.redis_errors = prometheus_client.Counter(
             _base(names.OPERATOR_REDIS_ERRORS), "Failed Redis calls of the operator.", registry=r
         )
+        self.history_written = prometheus_client.Counter(
+            _base(names.HISTORY_RECORDS_WRITTEN),
+            "Records of finished tasks written to the history.",
+            ns,
+            registry=r,
+        )
+        self.history_write_failures = prometheus_client.Counter(
+            _base(names.HISTORY_WRITE_FAILURES),
+            "Rounds of history writes that failed (and are retried).",
+            registry=r,
+        )
+        self.history_pruned = prometheus_client.Counter(
+            _base(names.HISTORY_ROWS_PRUNED),
+            "History records deleted past their retention.",
+            registry=r,
+        )
 
     def watch_state(
         self,
@@ -126,6 +160,10 @@ class Metrics:
         writes: Callable[[], Mapping[str, int]],
     ) -> None:
         self.registry.register(_StateCollector(tasks, writes))
+
+    def watch_history(self, lag: Callable[[], float], waiting: Callable[[], int]) -> None:
+        """Gauges of the archive, computed at scrape time."""
+        self.registry.register(_HistoryCollector(lag, waiting))
 
     def record(self, task: LongTask, transitions: Sequence[Transition], now: dt.datetime) -> None:
         """Count what `transitions` (just written to the task's status) mean."""

@@ -1,5 +1,6 @@
 """Writes to Redis: phase changes and the end event into each task's stream, the state hash, the
-dead-letter stream; and reads of heartbeats for stall detection.
+dead-letter stream; and reads of heartbeats for stall detection and of finished tasks' log tails
+for the history.
 
 Redis never blocks a transition: the status in Kubernetes is written first and is the truth, and
 writes are only queued by the reconcilers; one background loop sends them, in order. A failed
@@ -208,6 +209,27 @@ class Publisher:
             except (TypeError, ValueError):
                 out[uid] = 0
         return out
+
+    async def log_tails(
+        self, uids: Sequence[str], count: int
+    ) -> dict[str, list[dict[str, str]]] | None:
+        """The last `count` entries (fields) of each task's log stream, oldest first; None when
+        Redis cannot say now ({} without Redis: there are no logs to wait for)."""
+        if self._client is None or not uids or count <= 0:
+            return {}
+        pipe = self._client.pipeline(transaction=False)
+        for uid in uids:
+            pipe.xrevrange(keys.logs(uid), count=count)
+        try:
+            replies = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            self._on_error()
+            logger.warning("redis read of log tails failed: %s", type(exc).__name__)
+            return None
+        return {
+            uid: [dict(fields) for _, fields in reversed(entries or [])]
+            for uid, entries in zip(uids, replies, strict=True)
+        }
 
     async def close(self) -> None:
         if self._client is not None:

@@ -5,6 +5,9 @@
 it twice on the same input gives the same plan, and every effect it asks for is idempotent
 (deterministic Job names, merge patches), so a restarted operator simply decides again.
 
+A finished task's TTL deletion waits until its record is in the history (when the history is
+on): a task is never deleted before the archive holds it.
+
 The lifecycle is dispatched on the phase here only. When a step needs something the controller
 has not observed yet (a service account, the current attempt's Job, its pods) `decide` returns
 that `Need` instead of a plan; the controller observes it and decides again with the richer
@@ -57,6 +60,8 @@ class Observation:
     """The current attempt's Job (see LookUpJob)."""
     pods: Sequence[Mapping[str, Any]] | None = None
     """The current attempt's pods (see ListPods)."""
+    archived: bool | None = None
+    """Whether the history holds the task's record (see CheckArchived)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,7 +87,18 @@ class ListPods:
     job_name: str
 
 
-Need = CheckServiceAccount | LookUpJob | ListPods
+@dataclasses.dataclass(frozen=True)
+class CheckArchived:
+    """Need: whether the history holds the record of this finished task."""
+
+    uid: str
+
+
+Need = CheckServiceAccount | LookUpJob | ListPods | CheckArchived
+
+# How long a TTL deletion held for the archive waits before looking again (the archiver also
+# queues the task the moment its record is committed, so this is only a backstop).
+ARCHIVE_RECHECK_SECONDS = 30.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,6 +129,8 @@ class Plan:
     deadletter: deadletters.DeadLetter | None = None
     stalled: bool | None = None
     """New value of the Stalled condition, when it changed."""
+    archive: bool = False
+    """Hand the task (finished, its record not in the history yet) to the archiver."""
     delete_task: bool = False
     requeue_after: float | None = None
 
@@ -132,8 +150,9 @@ def current_attempt(task: LongTask) -> int:
 class _Draft:
     """Accumulates one status patch and its plan while `decide` walks the lifecycle."""
 
-    def __init__(self, task: LongTask, obs: Observation) -> None:
+    def __init__(self, task: LongTask, obs: Observation, settings: Settings) -> None:
         self.task = task
+        self.settings = settings
         self.meta = task["metadata"]
         self.spec = task["spec"]
         self.status: resource.Status = task.get("status") or {}
@@ -235,6 +254,7 @@ class _Draft:
         ttl = self.spec.get("ttlSecondsAfterFinished")
         if ttl is not None:
             self.plan.requeue_after = float(ttl)
+        self.plan.archive = self.settings.history.enabled
 
     def result(self) -> Plan:
         if self.patch:
@@ -251,7 +271,7 @@ def decide(
 ) -> Plan | Need:
     """The plan that moves `task` one step along its lifecycle, given what was observed; or
     what must be observed first."""
-    draft = _Draft(task, obs)
+    draft = _Draft(task, obs, settings)
     if draft.meta.get("deletionTimestamp"):
         return Plan()  # owner references remove the Jobs; nothing to record on a dying object
     need: Need | None = None
@@ -300,8 +320,7 @@ def _ended(draft: _Draft, settings: Settings, rand: Callable[[], float]) -> Need
     if draft.phase is Phase.RETRYING:
         _backing_off(draft, settings)
         return None
-    _after_end(draft)
-    return None
+    return _after_end(draft, settings)
 
 
 # The conditions that say a task has ended; a repaired status that reopens a task clears them.
@@ -522,7 +541,16 @@ def _check_stall(draft: _Draft) -> None:
         draft.plan.stalled = False
 
 
-def _after_end(draft: _Draft) -> None:
+def ttl_remaining(task: LongTask, now: dt.datetime) -> float | None:
+    """Seconds until a finished task's TTL deletion is due (≤ 0: due); None without a TTL."""
+    ttl = task["spec"].get("ttlSecondsAfterFinished")
+    ended = clock.parse_time((task.get("status") or {}).get("completionTime"))
+    if ttl is None or ended is None:
+        return None
+    return (ended + dt.timedelta(seconds=int(ttl)) - now).total_seconds()
+
+
+def _after_end(draft: _Draft, settings: Settings) -> Need | None:
     if draft.phase is Phase.CANCELLED and draft.obs.job is not None:
         # A crash between deciding to cancel and deleting the Job leaves it running: finish the
         # deletion.
@@ -533,14 +561,20 @@ def _after_end(draft: _Draft) -> None:
             and not (job.get("metadata") or {}).get("deletionTimestamp")
         ):
             draft.plan.delete_job = draft.job_name
-    ttl = draft.spec.get("ttlSecondsAfterFinished")
-    if ttl is None:
-        return
-    ended = clock.parse_time(draft.status.get("completionTime"))
-    if ended is None:
-        return
-    remaining = (ended + dt.timedelta(seconds=int(ttl)) - draft.obs.now).total_seconds()
+    remaining = ttl_remaining(draft.task, draft.obs.now)
+    if settings.history.enabled and not draft.obs.archived:
+        # Every finished task reaches the history (one that finished before a restart too);
+        # its TTL deletion waits for that.
+        if draft.obs.archived is None:
+            return CheckArchived(draft.meta["uid"])
+        draft.plan.archive = True
+        if remaining is not None and remaining <= 0:
+            draft.plan.requeue_after = ARCHIVE_RECHECK_SECONDS
+            return None
+    if remaining is None:
+        return None
     if remaining <= 0:
         draft.plan.delete_task = True
     else:
         draft.plan.requeue_after = remaining
+    return None

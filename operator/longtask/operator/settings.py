@@ -20,6 +20,9 @@ Environment variables:
   operator passes them on); a reader that resumes past what is kept gets a `gap`.
 - `LONGTASK_LOG_LINE_MAX_CHARS`: characters of an output line a log stream keeps (default
   8,192); longer lines are cut and marked as cut.
+- `LONGTASK_HISTORY_*`: the task history (database, params kept or digested, log lines, retention,
+  migrations at start); see `longtask.history.settings`. Without `LONGTASK_HISTORY_DSN` nothing
+  is archived and TTL deletions do not wait for it.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import os
 from collections.abc import Mapping
 
 from longtask.core import keys
+from longtask.history import settings as history_settings
 
 DEFAULT_RUNNER_IMAGE = "longtask/runner:0.1.0"
 DEFAULT_RUNNER_SERVICE_ACCOUNT = "longtask-runner"
@@ -69,6 +73,10 @@ class Settings:
     """Approximate length of a task's log stream (runners trim to it)."""
     log_line_max_chars: int = DEFAULT_LOG_LINE_MAX_CHARS
     """Characters of an output line the log stream keeps (runners cut and mark longer ones)."""
+    history: history_settings.Settings = dataclasses.field(
+        default_factory=history_settings.Settings
+    )
+    """The archive of finished tasks (off without a DSN)."""
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -114,4 +122,5 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         log_line_max_chars=max(
             1, _int(env, "LONGTASK_LOG_LINE_MAX_CHARS", DEFAULT_LOG_LINE_MAX_CHARS)
         ),
+        history=history_settings.from_env(env),
     )
