@@ -21,6 +21,8 @@ EXPECTED_ALERTS = {
     "LongTaskGatewayDown",
     "LongTaskGatewayErrors",
     "LongTaskSSEClientsDropping",
+    "LongTaskHistoryLagging",
+    "LongTaskHistoryDeletionsHeld",
 }
 
 
