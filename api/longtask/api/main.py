@@ -21,7 +21,16 @@ import uvicorn
 from fastapi import FastAPI
 from longtask.api import apikeys, deps, errors, httplimits, runtime
 from longtask.api.observability import BodyLimitMiddleware, MetricsMiddleware
-from longtask.api.routers import dashboard, deadletters, events, health, logs, results, tasks
+from longtask.api.routers import (
+    apidocs,
+    dashboard,
+    deadletters,
+    events,
+    health,
+    logs,
+    results,
+    tasks,
+)
 from longtask.api.settings import AuthMode, Settings
 from pydantic import SecretStr
 
@@ -46,11 +55,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="Submit, list, control and follow long-running tasks (LongTask resources).",
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's pages load their scripts from a CDN: `apidocs` serves ours
+        redoc_url=None,
     )
     errors.install(app)
-    for module in (tasks, results, events, logs, deadletters, health, dashboard):
+    for module in (tasks, results, events, logs, deadletters, health, dashboard, apidocs):
         app.include_router(module.router)
     app.mount("/static", dashboard.static_files(), name="static")
+    app.mount(apidocs.ASSETS, apidocs.static_files(), name="docs-assets")
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware)
     return app
