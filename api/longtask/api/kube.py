@@ -23,6 +23,7 @@ REQUEST_TIMEOUT: Final = 15.0
 WATCH_TIMEOUT_SECONDS: Final = 240
 WATCH_RETRY_SECONDS: Final = 1.0
 MERGE_PATCH: Final = "application/merge-patch+json"
+Objects = list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,25 @@ class Kube:
     async def ping(self) -> None:
         """Raises unless the API server answers."""
         await client.VersionApi(self.api).get_code(_request_timeout=5)
+
+    async def list_all(self, namespace: str, page: int = 500) -> Objects:
+        """Every LongTask of the namespace, read page by page."""
+        found: Objects = []
+        token: str | None = None
+        while True:
+            listing = await self.list(namespace, limit=page, continue_=token)
+            found += listing.get("items") or []
+            token = (listing.get("metadata") or {}).get("continue") or None
+            if token is None:
+                return found
+
+    async def events(self, namespace: str, field_selector: str) -> Objects:
+        """Kubernetes Events (core/v1) of the namespace matching the field selector, as dicts."""
+        listing = await self.core.list_namespaced_event(
+            namespace, field_selector=field_selector, _request_timeout=REQUEST_TIMEOUT
+        )
+        items: Objects = self.api.sanitize_for_serialization(listing.items or [])
+        return items
 
     async def namespace_exists(self, namespace: str) -> bool | None:
         """Whether the namespace exists; None when the gateway may not read namespaces."""

@@ -27,8 +27,10 @@ from longtask.api.routers import (
     deadletters,
     events,
     health,
+    kubeevents,
     logs,
     results,
+    summary,
     tasks,
 )
 from longtask.api.settings import AuthMode, Settings
@@ -59,7 +61,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     errors.install(app)
-    for module in (tasks, results, events, logs, deadletters, health, dashboard, apidocs):
+    routers = (tasks, results, kubeevents, summary, events, logs, deadletters, health)
+    for module in (*routers, dashboard, apidocs):
         app.include_router(module.router)
     app.mount("/static", dashboard.static_files(), name="static")
     app.mount(apidocs.ASSETS, apidocs.static_files(), name="docs-assets")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any, Final
 
 from longtask.core import admission, resource, wire
@@ -164,6 +165,23 @@ def phase_of(obj: dict[str, Any]) -> resource.Phase:
 def result_path(namespace: str, name: str) -> str:
     """Where the gateway answers a task's result (`GET`)."""
     return f"/v1/namespaces/{namespace}/tasks/{name}/result"
+
+
+def list_filter(
+    phase: resource.Phase | None, name_contains: str | None
+) -> Callable[[dict[str, Any]], bool] | None:
+    """The check of a listed object against the filters the API server cannot apply; None when
+    there are none."""
+    if phase is None and not name_contains:
+        return None
+
+    def keep(obj: dict[str, Any]) -> bool:
+        name = str((obj.get("metadata") or {}).get("name", ""))
+        return (phase is None or phase_of(obj) is phase) and (
+            not name_contains or name_contains in name
+        )
+
+    return keep
 
 
 def links(namespace: str, name: str) -> wire.Links:

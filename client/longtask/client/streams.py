@@ -150,6 +150,7 @@ def log_line(event: TaskEvent) -> wire.LogLine:
         id=event.id or str(extra.get("id", "")),
         attempt=event.attempt,
         line=str(extra.get("line", "")),
+        ts=event.data.ts,
     )
 
 

@@ -322,6 +322,7 @@ class LogLine(_Response):
     id: str
     attempt: int | None = None
     line: str
+    ts: int | None = Field(None, description="When the line was stored (unix ms, its stream id).")
     gap: Gap | None = Field(
         None,
         description="Set on a marker line (not output): lines before the next one were trimmed.",
@@ -348,6 +349,44 @@ class DeadLetter(_Response):
 class DeadLetterList(_Response):
     items: list[DeadLetter]
     next: str | None = Field(None, description="Pass as ?before= for older entries.")
+
+
+class KubeEvent(_Response):
+    """A Kubernetes Event about a task or one of its attempts' Jobs."""
+
+    object: str = Field(description="What it is about: LongTask/NAME or Job/NAME.")
+    type: str | None = Field(None, description="Normal or Warning.")
+    reason: str | None = None
+    message: str | None = None
+    count: int | None = None
+    first_time: datetime | None = None
+    last_time: datetime | None = None
+    source: str | None = Field(None, description="The component that reported it.")
+
+
+class KubeEventList(_Response):
+    items: list[KubeEvent] = Field(description="Oldest first.")
+
+
+class FinishedMinute(_Response):
+    """The tasks that finished within one minute, and how long they ran."""
+
+    start: datetime
+    succeeded: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    mean_seconds: float | None = Field(None, description="Mean run time (start to finish).")
+    max_seconds: float | None = None
+
+
+class Summary(_Response):
+    """A namespace at a glance: tasks per phase, and the tasks finished per minute lately."""
+
+    namespace: str
+    total: int
+    phases: dict[str, int] = Field(description="Tasks per phase (every phase, zeros included).")
+    minutes: list[FinishedMinute] = Field(description="The last minutes, oldest first.")
+    generated_at: datetime
 
 
 class StreamToken(_Response):

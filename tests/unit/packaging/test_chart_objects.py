@@ -40,6 +40,7 @@ OPERATOR_NAMESPACED_RULES = OPERATOR_RULES - OPERATOR_CLUSTER_RULES
 GATEWAY_NAMESPACED_RULES: set[Rule] = {
     ("longtask.io", "longtasks", frozenset({"get", "list", "watch", "create", "patch", "delete"})),
     ("longtask.io", "longtasks/status", frozenset({"get"})),
+    ("", "events", frozenset({"list"})),  # a task's Kubernetes Events on the dashboard
 }
 GATEWAY_CLUSTER_RULES: set[Rule] = {
     ("authentication.k8s.io", "tokenreviews", frozenset({"create"})),

@@ -11,10 +11,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, WebSocket
 from kubernetes_asyncio.client.exceptions import ApiException
-from longtask.api import deps, streamtokens
+from longtask.api import deps, selectors, streamtokens
 from longtask.api.runtime import Runtime
 from longtask.api.streaming import responses, sockets, streamids
-from longtask.api.streaming.follow import follow_namespace, follow_task
+from longtask.api.streaming.follow import NamespaceView, follow_namespace, follow_task
 from longtask.core import wire
 from longtask.core.wire import ApiError
 
@@ -76,9 +76,22 @@ async def namespace_events(
     runtime: deps.RuntimeDep,
     _: Annotated[None, Depends(deps.namespace_stream_access)],
     token: deps.StreamTokenQuery = None,
+    snapshot: Annotated[
+        bool, Query(description="Start with a snapshot of every task (false: changes only).")
+    ] = True,
+    label_selector: Annotated[
+        str | None,
+        Query(alias="labelSelector", max_length=selectors.MAX_CHARS, description="e.g. team=a"),
+    ] = None,
 ) -> responses.EventStream:
+    try:
+        selector = selectors.parse(label_selector or "")
+    except ValueError as exc:
+        raise ApiError(400, "bad_request", f"labelSelector: {exc}") from None
     await runtime.namespaces.require(namespace)
-    return responses.event_stream(runtime.settings, follow_namespace(runtime.followers, namespace))
+    view = NamespaceView(snapshot=snapshot, selector=selector)
+    batches = follow_namespace(runtime.followers, namespace, view)
+    return responses.event_stream(runtime.settings, batches)
 
 
 async def _ws_refusal(

@@ -31,7 +31,8 @@ async def task_logs(
     namespace: deps.Namespace,
     name: deps.TaskName,
     runtime: deps.RuntimeDep,
-    _: Annotated[None, Depends(deps.allow("get"))],
+    # A stream token of the task opens its logs too (browsers' EventSource sends no headers).
+    _: Annotated[None, Depends(deps.task_stream_access)],
     follow: bool = False,
     after: Annotated[
         str | None, Query(max_length=streamids.MAX_LEN, description="Read after this id.")

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Response, status
 from kubernetes_asyncio.client.exceptions import ApiException
-from longtask.api import bodies, deps, streamtokens, taskobjects
+from longtask.api import bodies, deps, listing, streamtokens, taskobjects
 from longtask.api.runtime import Runtime
 from longtask.core import resource, wire
 from longtask.core.wire import ApiError
@@ -100,28 +100,50 @@ async def list_tasks(
     namespace: deps.Namespace,
     runtime: deps.RuntimeDep,
     _: Annotated[object, Depends(deps.allow("list"))],
-    phase: Annotated[
-        resource.Phase | None,
-        Query(description="Only tasks in this phase (a page may then hold fewer items)."),
-    ] = None,
+    phase: Annotated[resource.Phase | None, Query(description="Only tasks in this phase.")] = None,
     label_selector: Annotated[
         str | None, Query(alias="labelSelector", max_length=1024, description="e.g. team=a")
     ] = None,
+    name_contains: Annotated[
+        str | None,
+        Query(
+            alias="nameContains",
+            max_length=63,
+            pattern=r"^[-a-z0-9]+$",
+            description="Only tasks whose name contains this text.",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     continue_: Annotated[
-        str | None, Query(alias="continue", max_length=4096, description="From the last page.")
+        str | None,
+        Query(
+            alias="continue",
+            max_length=8192,
+            description="From the last page. Tasks come in name order; with a phase or name "
+            "filter a page may hold fewer than `limit` tasks and still have a next one.",
+        ),
     ] = None,
 ) -> wire.TaskList:
-    listing = await runtime.kube.list(
-        namespace, label_selector=label_selector, limit=limit, continue_=continue_
-    )
-    if not listing.get("items") and not continue_:
+    try:
+        cursor = listing.Cursor.decode(continue_) if continue_ else None
+    except ValueError as exc:
+        raise ApiError(422, "invalid", f"continue: {exc}") from None
+
+    async def fetch(token: str | None, size: int) -> dict[str, Any]:
+        return await runtime.kube.list(
+            namespace, label_selector=label_selector, limit=size, continue_=token
+        )
+
+    keep = taskobjects.list_filter(phase, name_contains)
+    found = await listing.page(fetch, keep, limit, cursor)
+    if not found.items and cursor is None:
         await runtime.namespaces.require(namespace)  # none at all: is it the namespace?
-    items = [taskobjects.task_view(obj) for obj in listing.get("items") or []]
-    if phase is not None:
-        items = [item for item in items if item.phase == phase]
-    next_page = (listing.get("metadata") or {}).get("continue") or None
-    return wire.TaskList.model_validate({"items": items, "continue": next_page})
+    return wire.TaskList.model_validate(
+        {
+            "items": [taskobjects.task_view(obj) for obj in found.items],
+            "continue": found.next.encode() if found.next else None,
+        }
+    )
 
 
 @router.get("/tasks/{name}", response_model=wire.Task, responses=ERRORS, summary="Get a task")

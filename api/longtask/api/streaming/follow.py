@@ -15,7 +15,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Final
 
-from longtask.api import taskobjects
+from longtask.api import selectors, taskobjects
 from longtask.api.streaming import gaps, sse, streamids, tailing, tracking
 from longtask.api.streaming.hub import Entry, Signal, StreamHub, Subscription
 from longtask.api.streaming.watches import WatchEvent, WatchHub
@@ -230,11 +230,31 @@ async def follow_task(
         deps.hub.unsubscribe(sub)
 
 
-def namespace_frame(event: WatchEvent) -> sse.Frame:
+@dataclass(frozen=True, slots=True)
+class NamespaceView:
+    """What one client of the namespace stream asked to see."""
+
+    snapshot: bool = True
+    """Start with (and, after the watch lists again, resend) the snapshot of every task."""
+    selector: selectors.Selector = selectors.EVERYTHING
+    """Only tasks whose labels match (deletions are always sent: the client may show them)."""
+
+    def keeps(self, obj: dict[str, Any]) -> bool:
+        return self.selector.matches((obj.get("metadata") or {}).get("labels") or {})
+
+
+EVERY_TASK: Final = NamespaceView()
+
+
+def namespace_frame(event: WatchEvent, view: NamespaceView = EVERY_TASK) -> sse.Frame | None:
+    """The frame of a change in the namespace for a client with `view`; None: nothing for it."""
     if event.kind == "LIST":
+        if not view.snapshot:
+            return None
         items = [
             taskobjects.task_view(item).model_dump(mode="json", by_alias=True)
             for item in event.obj.get("items") or []
+            if view.keeps(item)
         ]
         return sse.frame(sse.SNAPSHOT, {"items": items})
     if event.kind == "DELETED":
@@ -242,22 +262,27 @@ def namespace_frame(event: WatchEvent) -> sse.Frame:
         return sse.frame(
             events.SseEvent.DELETED, {"name": meta.get("name"), "uid": meta.get("uid")}
         )
+    if not view.keeps(event.obj):
+        return None
     return sse.frame(
         events.SseEvent.TASK,
         taskobjects.task_view(event.obj).model_dump(mode="json", by_alias=True),
     )
 
 
-async def follow_namespace(deps: Followers, namespace: str) -> Batches:
-    """The namespace-wide stream for dashboards: `snapshot` (every task), then `task` and
-    `deleted` events from the namespace's shared watch (no ids: a reconnect gets a fresh
-    snapshot)."""
+async def follow_namespace(
+    deps: Followers, namespace: str, view: NamespaceView = EVERY_TASK
+) -> Batches:
+    """The namespace-wide stream for dashboards: `snapshot` (every task, unless the view asks
+    for none), then `task` and `deleted` events from the namespace's shared watch (no ids: a
+    reconnect gets a fresh snapshot). With a selector, only the matching tasks."""
     sub = Subscription(deps.queue_size)
     deps.watches.subscribe(namespace, sub)
     try:
         while True:
             batch = await sub.next_batch()
-            frames = [namespace_frame(i) for i in batch if isinstance(i, WatchEvent)]
+            found = (namespace_frame(i, view) for i in batch if isinstance(i, WatchEvent))
+            frames = [frame for frame in found if frame is not None]
             if frames:
                 yield frames
             if sub.overflowed:

@@ -24,6 +24,7 @@ def log_line(entry_id: str, fields: dict[str, Any]) -> wire.LogLine:
         id=entry_id,
         attempt=int(attempt) if isinstance(attempt, str) and attempt.isdigit() else None,
         line=str(fields.get("line", "")),
+        ts=streamids.parse(entry_id)[0],
     )
 
 

@@ -63,6 +63,14 @@ class WatchHub:
         if watch.synced:
             sub.offer(WatchEvent(namespace, "LIST", {"items": list(watch.objects.values())}))
 
+    def cached(self, namespace: str) -> list[dict[str, Any]] | None:
+        """The namespace's LongTasks as its running watch holds them; None when no watch of it
+        runs or it has not listed yet (ask the API server then)."""
+        watch = self._watches.get(namespace)
+        if watch is None or not watch.synced:
+            return None
+        return list(watch.objects.values())
+
     def unsubscribe(self, namespace: str, sub: Subscription) -> None:
         watch = self._watches.get(namespace)
         if watch is None:
