@@ -31,6 +31,13 @@ HISTORY_ROWS_PRUNED: Final = "longtask_history_rows_pruned_total"  # records pas
 # Finished tasks whose TTL has passed but whose record is not committed yet (deletion held).
 HISTORY_DELETIONS_WAITING: Final = "longtask_history_deletions_waiting"
 
+# Operator, schedules (labels namespace and schedule).
+SCHEDULE_RUNS_STARTED: Final = "longtask_schedule_runs_started_total"  # label trigger
+SCHEDULE_SLOTS_MISSED: Final = "longtask_schedule_slots_missed_total"  # label reason
+SCHEDULE_CONSECUTIVE_FAILURES: Final = "longtask_schedule_consecutive_failures"
+# Seconds an active schedule is past its next slot without having handled it (0 when on time).
+SCHEDULE_NEXT_RUN_LAG: Final = "longtask_schedule_next_run_lag_seconds"
+
 # Gateway.
 HTTP_REQUESTS: Final = "longtask_gateway_requests_total"  # labels route, method, code
 HTTP_LATENCY: Final = "longtask_gateway_request_duration_seconds"  # labels route, method

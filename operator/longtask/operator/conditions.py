@@ -1,7 +1,12 @@
-"""`status.conditions`: a list keyed by type, updated without losing transition times."""
+"""`status.conditions`: a list keyed by type, updated without losing transition times.
+
+The same for every resource the operator writes: LongTask (`resource.ConditionType`) and
+LongTaskSchedule (`schedule.ConditionType`), each with its own reasons.
+"""
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 
 from longtask.core import resource
@@ -11,23 +16,23 @@ TRUE = "True"
 FALSE = "False"
 
 
-def find(conditions: Sequence[Condition], kind: resource.ConditionType) -> Condition | None:
+def find(conditions: Sequence[Condition], kind: enum.StrEnum) -> Condition | None:
     for condition in conditions:
         if condition.get("type") == kind.value:
             return condition
     return None
 
 
-def is_true(conditions: Sequence[Condition], kind: resource.ConditionType) -> bool:
+def is_true(conditions: Sequence[Condition], kind: enum.StrEnum) -> bool:
     found = find(conditions, kind)
     return found is not None and found.get("status") == TRUE
 
 
 def set_condition(
     conditions: Sequence[Condition],
-    kind: resource.ConditionType,
+    kind: enum.StrEnum,
     status: bool,
-    reason: resource.Reason,
+    reason: enum.StrEnum,
     message: str,
     generation: int | None,
     now: str,
@@ -50,6 +55,6 @@ def set_condition(
     result = [c.copy() for c in conditions if c.get("type") != kind.value]
     result.append(updated)
     # A stable order keeps patches small and `kubectl describe` readable.
-    order = {k.value: i for i, k in enumerate(resource.ConditionType)}
+    order = {k.value: i for i, k in enumerate(type(kind))}
     result.sort(key=lambda c: order.get(str(c.get("type")), len(order)))
     return result

@@ -18,17 +18,20 @@ import logging
 from typing import Any
 
 import kopf
-from longtask.core import resource
+from longtask.core import resource, schedule
 from longtask.history import engines
 
 from . import kube, publishing
 from .controller import Controller
 from .metrics import Metrics
+from .schedules.controller import ScheduleController
+from .schedules.metrics import ScheduleMetrics
 from .settings import Settings
 
 logger = logging.getLogger(__name__)
 
 JOB_LABELS = {resource.LABEL_MANAGED_BY: resource.MANAGED_BY}
+RUN_LABELS = {schedule.LABEL_SCHEDULE: kopf.PRESENT}
 
 
 @dataclasses.dataclass
@@ -37,11 +40,16 @@ class Runtime:
 
     settings: Settings
     metrics: Metrics
+    schedule_metrics: ScheduleMetrics
     controller: Controller | None = None
+    schedules: ScheduleController | None = None
 
 
 def register(registry: kopf.OperatorRegistry, settings: Settings) -> Runtime:
-    runtime = Runtime(settings=settings, metrics=Metrics())
+    metrics = Metrics()
+    runtime = Runtime(
+        settings=settings, metrics=metrics, schedule_metrics=ScheduleMetrics(metrics.registry)
+    )
 
     @kopf.on.login(registry=registry)
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
@@ -59,10 +67,14 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> Runtime:
         publisher = publishing.Publisher(
             runtime.settings.redis_url, on_error=runtime.metrics.redis_errors.inc
         )
-        controller = Controller(runtime.settings, kube.Kube(api), publisher, runtime.metrics)
+        client = kube.Kube(api)
+        controller = Controller(runtime.settings, client, publisher, runtime.metrics)
         history = runtime.settings.history
         await controller.start()
         runtime.controller = controller
+        schedules = ScheduleController(runtime.settings, client, runtime.schedule_metrics)
+        await schedules.start()
+        runtime.schedules = schedules
         runtime.metrics.serve(runtime.settings.metrics_host, runtime.settings.metrics_port)
         logger.info(
             "longtask operator started",
@@ -76,6 +88,8 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> Runtime:
 
     @kopf.on.cleanup(registry=registry)
     async def stop(**_: Any) -> None:
+        if runtime.schedules is not None:
+            await runtime.schedules.stop()
         if runtime.controller is not None:
             await runtime.controller.stop()
             await runtime.controller.kube.api.close()
@@ -89,5 +103,18 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> Runtime:
     async def job_event(event: kopf.RawEvent, **_: Any) -> None:
         if runtime.controller is not None:
             runtime.controller.job_event(event.get("type"), event["object"])
+
+    @kopf.on.event(schedule.GROUP, schedule.VERSION, schedule.PLURAL, registry=registry)
+    async def schedule_event(event: kopf.RawEvent, **_: Any) -> None:
+        if runtime.schedules is not None:
+            runtime.schedules.schedule_event(event.get("type"), event["object"])
+
+    # The runs of schedules: the same LongTask watch, filtered by kopf to labelled objects.
+    @kopf.on.event(
+        resource.GROUP, resource.VERSION, resource.PLURAL, labels=RUN_LABELS, registry=registry
+    )
+    async def run_event(event: kopf.RawEvent, **_: Any) -> None:
+        if runtime.schedules is not None:
+            runtime.schedules.run_event(event.get("type"), event["object"])
 
     return runtime

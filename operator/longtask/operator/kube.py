@@ -10,7 +10,7 @@ import collections
 import fnmatch
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, cast
 
 from kubernetes_asyncio import client, config
@@ -34,6 +34,29 @@ async def connect() -> client.ApiClient:
     else:
         await config.load_kube_config()
     return client.ApiClient()
+
+
+async def served(
+    namespaces: Sequence[str],
+    every: Callable[[], Awaitable[list[dict[str, Any]]]],
+    one: Callable[[str], Awaitable[list[dict[str, Any]]]],
+) -> list[dict[str, Any]]:
+    """Objects listed in the served namespaces: `one` per namespace, or `every` (all namespaces)
+    filtered by the patterns when they are globs. With an exclusion (`!`) the list is not
+    filtered: extra objects are harmless, their owners are never in the operator's stores."""
+    if not namespaces or any(set(ns) & set("*?[!") for ns in namespaces):
+        found = await every()
+        if not namespaces or any("!" in ns for ns in namespaces):
+            return found
+        return [
+            o
+            for o in found
+            if any(fnmatch.fnmatchcase(o["metadata"]["namespace"], ns) for ns in namespaces)
+        ]
+    out: list[dict[str, Any]] = []
+    for namespace in namespaces:
+        out.extend(await one(namespace))
+    return out
 
 
 class Kube:
@@ -101,25 +124,20 @@ class Kube:
         """Every Job this operator made, in the served namespaces (all when empty; globs allowed
         as in kopf, e.g. `team-*`)."""
         selector = f"{resource.LABEL_MANAGED_BY}={resource.MANAGED_BY}"
-        if not namespaces or any(set(ns) & set("*?[!") for ns in namespaces):
+
+        async def every() -> list[Any]:
             found = await self.batch.list_job_for_all_namespaces(
                 label_selector=selector, _request_timeout=REQUEST_TIMEOUT_SECONDS
             )
-            every = [self._plain(j) for j in found.items]
-            if not namespaces or any("!" in ns for ns in namespaces):
-                return every  # extra Jobs are harmless: their tasks are never in the store
-            return [
-                j
-                for j in every
-                if any(fnmatch.fnmatchcase(j["metadata"]["namespace"], ns) for ns in namespaces)
-            ]
-        out: list[dict[str, Any]] = []
-        for namespace in namespaces:
+            return [self._plain(j) for j in found.items]
+
+        async def one(namespace: str) -> list[Any]:
             found = await self.batch.list_namespaced_job(
                 namespace, label_selector=selector, _request_timeout=REQUEST_TIMEOUT_SECONDS
             )
-            out.extend(self._plain(j) for j in found.items)
-        return out
+            return [self._plain(j) for j in found.items]
+
+        return await served(namespaces, every, one)
 
     async def patch_status(
         self, namespace: str, name: str, patch: resource.Status
@@ -175,7 +193,8 @@ class Kube:
     async def post_event(
         self, task: Mapping[str, Any], kind: str, reason: str, message: str
     ) -> None:
-        """A Kubernetes Event on the LongTask; a failure is logged, never raised."""
+        """A Kubernetes Event on the LongTask (or on another object of longtask.io, by its
+        kind); a failure is logged, never raised."""
         meta = task["metadata"]
         now = clock.format_time(clock.now())
         body = {
@@ -183,8 +202,8 @@ class Kube:
             "kind": "Event",
             "metadata": {"generateName": f"{meta['name']}.", "namespace": meta["namespace"]},
             "involvedObject": {
-                "apiVersion": resource.API_VERSION,
-                "kind": resource.KIND,
+                "apiVersion": task.get("apiVersion") or resource.API_VERSION,
+                "kind": task.get("kind") or resource.KIND,
                 "name": meta["name"],
                 "namespace": meta["namespace"],
                 "uid": meta["uid"],

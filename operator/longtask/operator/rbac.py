@@ -43,7 +43,28 @@ RULES: Final[list[Rule]] = [
     {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]},
     # Admission: the task's service account must exist.
     {"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["get"]},
-    # Kubernetes Events on LongTasks (core and events.k8s.io, whichever the cluster serves).
+    # Schedules: watch them; pauseAfterFailures sets spec.suspend.
+    {
+        "apiGroups": ["longtask.io"],
+        "resources": ["longtaskschedules"],
+        "verbs": ["get", "list", "watch", "patch"],
+    },
+    # Write last/next schedule time, active runs, failures, conditions.
+    {
+        "apiGroups": ["longtask.io"],
+        "resources": ["longtaskschedules/status"],
+        "verbs": ["get", "patch"],
+    },
+    # Runs: one LongTask per slot (owned by the schedule, blockOwnerDeletion); Replace cancels
+    # the active run through spec.cancel.
+    {"apiGroups": ["longtask.io"], "resources": ["longtasks"], "verbs": ["create", "patch"]},
+    {
+        "apiGroups": ["longtask.io"],
+        "resources": ["longtaskschedules/finalizers"],
+        "verbs": ["update"],
+    },
+    # Kubernetes Events on LongTasks and schedules (core and events.k8s.io, whichever the
+    # cluster serves).
     {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch"]},
     {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
     # kopf: discover the CRD and the namespaces it serves.

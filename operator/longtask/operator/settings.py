@@ -23,6 +23,9 @@ Environment variables:
 - `LONGTASK_HISTORY_*`: the task history (database, params kept or digested, log lines, retention,
   migrations at start); see `longtask.history.settings`. Without `LONGTASK_HISTORY_DSN` nothing
   is archived and TTL deletions do not wait for it.
+- `LONGTASK_SCHEDULE_SECONDS`: `true` lets LongTaskSchedules use a leading seconds field, so
+  that tests run real schedules in seconds. For tests only: otherwise such a schedule is refused
+  (condition Ready=False, reason SecondsNotEnabled) and production cron stays minute-based.
 """
 
 from __future__ import annotations
@@ -77,6 +80,8 @@ class Settings:
         default_factory=history_settings.Settings
     )
     """The archive of finished tasks (off without a DSN)."""
+    schedule_seconds: bool = False
+    """Accept schedules with a leading seconds field (tests only)."""
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -87,6 +92,15 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _bool(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise ValueError(f"{name} must be true or false, got {raw!r}")
 
 
 def parse_namespaces(raw: str) -> tuple[str, ...]:
@@ -123,4 +137,5 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
             1, _int(env, "LONGTASK_LOG_LINE_MAX_CHARS", DEFAULT_LOG_LINE_MAX_CHARS)
         ),
         history=history_settings.from_env(env),
+        schedule_seconds=_bool(env, "LONGTASK_SCHEDULE_SECONDS"),
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import kopf
-from longtask.core import resource
+from longtask.core import resource, schedule
 from longtask.operator import handlers
 from longtask.operator.settings import Settings
 
@@ -18,7 +18,11 @@ def test_handlers_go_into_a_fresh_registry_each_time() -> None:
             for h in registry._watching.get_all_handlers()
             if h.selector is not None
         }
-        assert watched == {(resource.GROUP, resource.PLURAL), ("batch", "jobs")}
+        assert watched == {
+            (resource.GROUP, resource.PLURAL),
+            (schedule.GROUP, schedule.PLURAL),
+            ("batch", "jobs"),
+        }
         # No change-detecting handlers, daemons or timers: kopf writes nothing on the objects.
         assert not registry._changing.get_all_handlers()
         assert not registry._spawning.get_all_handlers()

@@ -23,6 +23,8 @@ EXPECTED_ALERTS = {
     "LongTaskSSEClientsDropping",
     "LongTaskHistoryLagging",
     "LongTaskHistoryDeletionsHeld",
+    "LongTaskScheduleMissedSlots",
+    "LongTaskScheduleFailing",
 }
 
 
