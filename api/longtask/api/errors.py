@@ -3,7 +3,7 @@
 Routes raise `wire.ApiError` (the one error shape, shared with the client); the handlers
 installed by `install` turn it, validation errors, malformed JSON, HTTP errors, Kubernetes API
 errors and Redis outages into that JSON with the right status code. Bad input never yields a
-5xx; a 5xx says the cluster or Redis is unwell. A Kubernetes 404 in a namespace that does not
+5xx; a 5xx says the cluster, Redis or the history database is unwell. A Kubernetes 404 in a namespace that does not
 exist says that the namespace is missing.
 """
 
@@ -22,6 +22,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from longtask.core import wire
 from longtask.core.wire import ApiError
 from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -152,6 +153,13 @@ def install(app: FastAPI) -> None:
         if err.status >= 500:
             log.warning("Kubernetes API error %s: %s", exc.status, err.message)
         return response(err)
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _history(_: Request, exc: SQLAlchemyError) -> JSONResponse:
+        log.warning("history database error: %s", type(exc).__name__)
+        return response(
+            ApiError(503, "history_unavailable", "the history database is unreachable now")
+        )
 
     @app.exception_handler(RedisError)
     async def _redis(_: Request, exc: RedisError) -> JSONResponse:

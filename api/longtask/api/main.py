@@ -27,6 +27,7 @@ from longtask.api.routers import (
     deadletters,
     events,
     health,
+    history,
     kubeevents,
     logs,
     results,
@@ -61,7 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     errors.install(app)
-    routers = (tasks, results, kubeevents, summary, events, logs, deadletters, health)
+    routers = (tasks, results, kubeevents, summary, events, logs, deadletters, history, health)
     for module in (*routers, dashboard, apidocs):
         app.include_router(module.router)
     app.mount("/static", dashboard.static_files(), name="static")

@@ -2,7 +2,9 @@
 
 One Kubernetes client, one Redis pool for short commands (a blocking pool: it waits for a free
 connection instead of raising MaxConnectionsError when hundreds of clients catch up at once),
-one separate Redis client for the hub's blocking XREAD, the hub, the authorizer, the signer.
+one separate Redis client for the hub's blocking XREAD, the hub, the authorizer, the signer,
+and the engine of the task history's database when one is configured (read only: the operator
+writes and migrates it).
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from longtask.api.settings import AuthMode, Settings
 from longtask.api.streaming.follow import Followers
 from longtask.api.streaming.hub import StreamHub
 from longtask.api.streaming.watches import WatchHub
+from longtask.history import engines
 from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 REDIS_CONNECT_TIMEOUT = 2.0
 REDIS_COMMAND_TIMEOUT = 5.0
@@ -34,8 +38,11 @@ class Runtime:
     authorizer: auth.Authorizer
     signer: streamtokens.Signer
     namespaces: namespaces.Namespaces
+    history: AsyncEngine | None = None
 
     async def close(self) -> None:
+        if self.history is not None:
+            await self.history.dispose()
         await self.followers.watches.stop()
         await self.hub.stop()
         await self.reader.aclose()
@@ -62,10 +69,14 @@ def check(settings: Settings) -> None:
         )
     if settings.auth_mode is AuthMode.APIKEY and not grants_of(settings):
         raise ValueError("auth mode 'apikey' needs LONGTASK_API_KEY, _API_KEYS or _API_KEYS_FILE")
+    dsn = settings.history_dsn.get_secret_value()
+    if dsn:
+        engines.backend(dsn)  # ValueError for a database the history does not support
 
 
 async def open_runtime(settings: Settings) -> Runtime:
     check(settings)
+    dsn = settings.history_dsn.get_secret_value()
     kube = await Kube.connect(settings.kubeconfig)
     pool = BlockingConnectionPool.from_url(
         settings.redis_url,
@@ -129,4 +140,5 @@ async def open_runtime(settings: Settings) -> Runtime:
         authorizer=authorizer,
         signer=streamtokens.Signer(secret),
         namespaces=namespaces.Namespaces(kube.namespace_exists),
+        history=engines.create(dsn, settings.history_pool_size) if dsn else None,
     )

@@ -40,6 +40,11 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("LONGTASK_REDIS_URL", "REDIS_URL"),
         description="Redis of the task streams.",
     )
+    history_dsn: SecretStr = Field(
+        SecretStr(""),
+        description="The task history's database (postgresql://… or sqlite:///…); empty: none.",
+    )
+    history_pool_size: int = Field(5, ge=1, le=50, description="Connections to the history.")
     host: str = Field("127.0.0.1", description="Address uvicorn binds.")
     port: int = Field(8080, ge=0, le=65535, description="Port uvicorn binds (0: any free).")
     kubeconfig: str | None = Field(

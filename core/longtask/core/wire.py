@@ -389,6 +389,63 @@ class Summary(_Response):
     generated_at: datetime
 
 
+class HistoryTask(_Response):
+    """A finished task as the history keeps it (one row of `GET …/history`)."""
+
+    namespace: str
+    name: str
+    uid: str
+    phase: resource.Phase
+    reason: str | None = None
+    message: str | None = None
+    progress: float | None = None
+    attempt: int = Field(0, description="Attempts made.")
+    queue: str | None = None
+    schedule: str | None = Field(None, description="The LongTaskSchedule that created it.")
+    labels: dict[str, str] = Field(default_factory=dict)
+    result_ref: str | None = None
+    created_at: datetime | None = None
+    start_time: datetime | None = None
+    finished_at: datetime
+    archived_at: datetime
+    duration_seconds: float | None = Field(None, description="From its start to its end.")
+
+
+class HistoryLogLine(_Response):
+    attempt: int | None = None
+    line: str
+
+
+class HistoryDeadLetter(_Response):
+    """Why a dead-lettered task was given up: its last attempt."""
+
+    attempts: int
+    reason: str | None = None
+    error: str | None = None
+    at: datetime | None = None
+
+
+class HistoryRecord(HistoryTask):
+    """One finished task whole (`GET …/history/{uid}`): its spec, result, every attempt and
+    the tail of its log."""
+
+    spec: dict[str, Any] = Field(
+        default_factory=dict, description="The spec it ran with (params left out in digest mode)."
+    )
+    params_digest: str | None = Field(None, description="sha256:<hex> of the params' JSON.")
+    result: Any = None
+    dead_letter: HistoryDeadLetter | None = None
+    attempts: list[AttemptStatus] = Field(default_factory=list)
+    log_tail: list[HistoryLogLine] = Field(default_factory=list)
+
+
+class HistoryList(_Response):
+    items: list[HistoryTask]
+    continue_: str | None = Field(
+        None, alias="continue", description="Pass as ?continue= to get the next (older) page."
+    )
+
+
 class StreamToken(_Response):
     token: str
     expires_at: datetime
