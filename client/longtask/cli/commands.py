@@ -14,14 +14,15 @@ import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any, NoReturn
 
 import typer
-from longtask.cli import live, output, params
+from longtask.cli import live, output, params, times
 from longtask.cli.exitcodes import Exit
-from longtask.client import Client, TaskEvent, errors
+from longtask.client import Client, TaskEvent, calls, errors
 from longtask.core import events, wire
 from rich.console import Console
 from rich.table import Table
@@ -432,7 +433,7 @@ def get(
             print(f"{key}: {value}")
     if task.attempts:
         print()
-        _table(("ATTEMPT", "OUTCOME", "REASON", "EXIT", "MESSAGE"), output.attempts_rows(task))
+        _table(output.ATTEMPT_COLUMNS, output.attempts_rows(task.attempts))
 
 
 @app.command("list")
@@ -588,3 +589,98 @@ def deadletters(
         _stderr().print("No dead letters.", markup=False)
     else:
         _table(output.DEADLETTER_COLUMNS, [output.deadletter_row(d) for d in items])
+
+
+@app.command()
+def history(
+    ctx: typer.Context,
+    uid: Annotated[
+        str | None,
+        typer.Argument(
+            help="One task's UID: show it whole (attempts, log tail).", show_default=False
+        ),
+    ] = None,
+    namespace: Namespace = None,
+    phase: Annotated[
+        list[str] | None,
+        typer.Option("--phase", help="Only this phase (repeatable).", show_default=False),
+    ] = None,
+    failed: Annotated[bool, typer.Option("--failed", help="Only failed tasks.")] = False,
+    selector: Annotated[
+        str | None,
+        typer.Option("--selector", "-l", help="Label selector, e.g. team=a.", show_default=False),
+    ] = None,
+    prefix: Annotated[
+        str | None, typer.Option("--prefix", help="Names starting with this.", show_default=False)
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since", help="Finished since: 24h, 7d, or a date/time.", show_default=False
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option("--until", help="Finished before: 1h, or a date/time.", show_default=False),
+    ] = None,
+    queue: Annotated[
+        str | None, typer.Option("--queue", help="Only from this queue.", show_default=False)
+    ] = None,
+    schedule: Annotated[
+        str | None, typer.Option("--schedule", help="Only from this schedule.", show_default=False)
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Show at most this many.")] = 50,
+    fmt: Output = output.Format.TEXT,
+) -> None:
+    """Finished tasks kept in the history after Kubernetes deleted them, newest first; with a
+    UID, that one task with its attempts and the tail of its log."""
+    filters = calls.HistoryFilters(phases=[*(phase or []), *(["Failed"] if failed else [])])
+    if selector:
+        filters["label_selector"] = selector
+    if prefix:
+        filters["name_prefix"] = prefix
+    if queue:
+        filters["queue"] = queue
+    if schedule:
+        filters["schedule"] = schedule
+    if since:
+        filters["since"] = _moment(since, "--since")
+    if until:
+        filters["until"] = _moment(until, "--until")
+    with _reporting(), _connection(ctx).client(namespace) as lt:
+        if uid is not None:
+            _show_record(lt.history_record(uid), fmt)
+            return
+        items: list[wire.HistoryTask] = []
+        for item in lt.history(page_size=min(limit, 500), **filters):
+            items.append(item)
+            if len(items) >= limit:
+                break
+    if fmt is not output.Format.TEXT:
+        _emit(output.plain(items), fmt)
+    elif not items:
+        _stderr().print("No finished tasks found.", markup=False)
+    else:
+        _table(output.HISTORY_COLUMNS, [output.history_row(t) for t in items])
+
+
+def _moment(text: str, option: str) -> datetime:
+    try:
+        return times.moment(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from None
+
+
+def _show_record(record: wire.HistoryRecord, fmt: output.Format) -> None:
+    if fmt is not output.Format.TEXT:
+        _emit(output.plain(record), fmt)
+        return
+    for key, value in output.history_details(record):
+        print(f"{key}: {value}")
+    if record.attempts:
+        print()
+        _table(output.ATTEMPT_COLUMNS, output.attempts_rows(record.attempts))
+    if record.log_tail:
+        print(f"\nLast {len(record.log_tail)} log lines:")
+        for line in output.log_tail_lines(record):
+            print(line)

@@ -21,6 +21,8 @@ from rich.table import Table
 
 TASK_COLUMNS: Final = ("NAME", "PHASE", "PROGRESS", "ATTEMPT", "MESSAGE", "AGE")
 DEADLETTER_COLUMNS: Final = ("TIME", "NAMESPACE", "NAME", "ERROR")
+HISTORY_COLUMNS: Final = ("FINISHED", "NAME", "PHASE", "ATTEMPTS", "DURATION", "MESSAGE", "UID")
+ATTEMPT_COLUMNS: Final = ("ATTEMPT", "OUTCOME", "REASON", "EXIT", "MESSAGE")
 # Messages are cut in tables (the full text is in `get` and -o json).
 MESSAGE_WIDTH: Final = 60
 
@@ -157,7 +159,7 @@ def _spec_target(spec: dict[str, Any]) -> str | None:
     return None
 
 
-def attempts_rows(task: wire.Task) -> list[tuple[str, ...]]:
+def attempts_rows(attempts: Sequence[wire.AttemptStatus]) -> list[tuple[str, ...]]:
     return [
         (
             str(a.number or "-"),
@@ -166,5 +168,55 @@ def attempts_rows(task: wire.Task) -> list[tuple[str, ...]]:
             "-" if a.exit_code is None else str(a.exit_code),
             shorten(a.message, 40) or "-",
         )
-        for a in task.attempts
+        for a in attempts
     ]
+
+
+def history_row(task: wire.HistoryTask) -> tuple[str, ...]:
+    return (
+        _time(task.finished_at) or "-",
+        task.name,
+        str(task.phase),
+        str(task.attempt),
+        "-" if task.duration_seconds is None else duration(task.duration_seconds),
+        shorten(task.message, 40) or "-",
+        task.uid,
+    )
+
+
+def history_details(record: wire.HistoryRecord) -> list[tuple[str, str]]:
+    """The fields `history UID` shows, in reading order (unset ones left out)."""
+    rows: list[tuple[str, str | None]] = [
+        ("Name", record.name),
+        ("Namespace", record.namespace),
+        ("UID", record.uid),
+        ("Phase", str(record.phase)),
+        ("Reason", record.reason),
+        ("Message", record.message),
+        ("Attempts", str(record.attempt)),
+        ("Queue", record.queue),
+        ("Schedule", record.schedule),
+        ("Created", _time(record.created_at)),
+        ("Started", _time(record.start_time)),
+        ("Finished", _time(record.finished_at)),
+        (
+            "Duration",
+            None if record.duration_seconds is None else duration(record.duration_seconds),
+        ),
+        ("Labels", ", ".join(f"{k}={v}" for k, v in record.labels.items()) or None),
+        ("Task", _spec_target(record.spec)),
+        ("Params digest", record.params_digest),
+        ("Result", None if record.result is None else json.dumps(record.result)),
+        ("Result ref", record.result_ref),
+        (
+            "Dead letter",
+            None
+            if record.dead_letter is None
+            else f"{record.dead_letter.reason}: {shorten(record.dead_letter.error, 80)}",
+        ),
+    ]
+    return [(key, value) for key, value in rows if value]
+
+
+def log_tail_lines(record: wire.HistoryRecord) -> list[str]:
+    return [f"[{'-' if x.attempt is None else x.attempt}] {x.line}" for x in record.log_tail]

@@ -8,15 +8,17 @@ only send calls, so both behave the same by construction.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Generic, TypeVar
+from datetime import datetime
+from typing import Any, Final, Generic, TypedDict, TypeVar
 from urllib.parse import quote
 
 import httpx
 import pydantic
 from longtask.client import errors
 from longtask.core import resource, wire
+from typing_extensions import Unpack
 
 T = TypeVar("T")
 M = TypeVar("M", bound=pydantic.BaseModel)
@@ -33,7 +35,8 @@ class Call(Generic[T]):
     method: str
     path: str
     parse: Callable[[httpx.Response], T]
-    params: Mapping[str, str | int] = field(default_factory=dict)
+    params: Mapping[str, str | int | list[str]] = field(default_factory=dict)
+    """Query parameters; a list value repeats the parameter (`?phase=A&phase=B`)."""
     json: Any = None
     headers: Mapping[str, str] = field(default_factory=dict)
 
@@ -193,3 +196,53 @@ TAIL: Final = {"tail": "true"}
 
 def events_query(tail: bool) -> dict[str, str]:
     return dict(TAIL) if tail else {}
+
+
+def history_path(namespace: str, uid: str | None = None) -> str:
+    base = f"{API_PREFIX}/namespaces/{_seg(namespace)}/history"
+    return base if uid is None else f"{base}/{_seg(uid)}"
+
+
+class HistoryFilters(TypedDict, total=False):
+    """What a history query selects (all together)."""
+
+    phases: Sequence[resource.Phase | str]
+    label_selector: str
+    name_prefix: str
+    since: datetime
+    """Finished at or after (a time without a zone is UTC)."""
+    until: datetime
+    """Finished before."""
+    queue: str
+    schedule: str
+
+
+def history_page(
+    namespace: str,
+    *,
+    limit: int | None = None,
+    continue_: str | None = None,
+    **filters: Unpack[HistoryFilters],
+) -> Call[wire.HistoryList]:
+    """One page of the namespace's finished tasks, newest first."""
+    params: dict[str, str | int | list[str]] = {}
+    if filters.get("phases"):
+        params["phase"] = [str(p) for p in filters["phases"]]
+    since, until = filters.get("since"), filters.get("until")
+    for name, value in (
+        ("labelSelector", filters.get("label_selector")),
+        ("namePrefix", filters.get("name_prefix")),
+        ("since", since.isoformat() if since else None),
+        ("until", until.isoformat() if until else None),
+        ("queue", filters.get("queue")),
+        ("schedule", filters.get("schedule")),
+        ("limit", limit),
+        ("continue", continue_),
+    ):
+        if value is not None and value != "":
+            params[name] = value
+    return Call("GET", history_path(namespace), model(wire.HistoryList), params=params)
+
+
+def history_record(namespace: str, uid: str) -> Call[wire.HistoryRecord]:
+    return Call("GET", history_path(namespace, uid), model(wire.HistoryRecord))

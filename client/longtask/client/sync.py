@@ -14,6 +14,7 @@ import httpx
 from httpx_sse import connect_sse
 from longtask.client import base, calls, config, errors, streams
 from longtask.core import resource, taskstate, wire
+from typing_extensions import Unpack
 
 T = TypeVar("T")
 ProgressCallback = Callable[[streams.TaskEvent], object]
@@ -191,6 +192,47 @@ class Client:
             before = page.next
             if not before or not page.items:
                 return
+
+    # ---- history ---------------------------------------------------------------------------
+
+    def history_page(
+        self,
+        *,
+        namespace: str | None = None,
+        limit: int | None = None,
+        continue_: str | None = None,
+        **filters: Unpack[calls.HistoryFilters],
+    ) -> wire.HistoryList:
+        """One page of finished tasks from the history, newest first; pass its `continue_`
+        back for the next (older) page."""
+        call = calls.history_page(
+            self.config.ns(namespace), limit=limit, continue_=continue_, **filters
+        )
+        return self._send(call)
+
+    def history(
+        self,
+        *,
+        namespace: str | None = None,
+        page_size: int = 100,
+        **filters: Unpack[calls.HistoryFilters],
+    ) -> Iterator[wire.HistoryTask]:
+        """Every finished task in the history matching the filters (`phases=["Failed"]`,
+        `label_selector`, `name_prefix`, `since`, `until`, `queue`, `schedule`), newest
+        first, page by page as it is iterated."""
+        token: str | None = None
+        while True:
+            page = self.history_page(
+                namespace=namespace, limit=page_size, continue_=token, **filters
+            )
+            yield from page.items
+            token = page.continue_
+            if not token:
+                return
+
+    def history_record(self, uid: str, *, namespace: str | None = None) -> wire.HistoryRecord:
+        """One finished task whole: spec, result, every attempt, the tail of its log."""
+        return self._send(calls.history_record(self.config.ns(namespace), uid))
 
     # ---- following -------------------------------------------------------------------------
 
