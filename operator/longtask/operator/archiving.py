@@ -11,7 +11,7 @@ Design choices:
    and written when missing. The unique UID turns a repeated write into a no-op, so a restart
    or a second operator never doubles a record.
 3. A database that is away costs no API write and no busy loop: the batch waits and is retried
-   with backoff (1 s doubling to 60 s), each failure counted; the tasks stay in Kubernetes, their
+   with backoff (1 s doubling to 15 s), each failure counted; the tasks stay in Kubernetes, their
    deletions held and counted (`longtask_history_deletions_waiting`), and everything is written
    when the database returns.
 4. Memory is bounded by the operator's store: `pending` holds finished tasks not yet written,
@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 
 BATCH: Final = 200
 RETRY_MIN_SECONDS: Final = 1.0
-RETRY_MAX_SECONDS: Final = 60.0
+RETRY_MAX_SECONDS: Final = 15.0
 # How long a finished task's record waits for Redis to give its log tail.
 LOG_WAIT_SECONDS: Final = 60.0
 # How often the loop wakes without news: records waiting for log tails, pruning when due.
