@@ -43,9 +43,13 @@ render() {
 # longtask, rendered from charts/longtask with its default values by `make manifests`; do not
 # edit (a test fails when this file and the chart disagree). Install with
 #   kubectl apply --server-side -f deploy/manifests/longtask.yaml
-# after creating the gateway's stream-token key (the chart generates it; plain manifests cannot):
+# after creating the gateway's stream-token key and the history database's password and DSN
+# (the chart generates them; plain manifests cannot):
 #   kubectl -n longtask create secret generic longtask-stream-token \
 #     --from-literal=secret="$(head -c 32 /dev/urandom | base64)"
+#   pw=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
+#   kubectl -n longtask create secret generic longtask-history --from-literal=password="$pw" \
+#     --from-literal=dsn="postgresql://longtask:$pw@longtask-history.longtask.svc:5432/longtask"
 ---
 apiVersion: v1
 kind: Namespace
@@ -55,7 +59,8 @@ metadata:
     app.kubernetes.io/part-of: longtask
 YAML
   "$helm" template longtask "$chart" --namespace longtask \
-    --set gateway.streamToken.existingSecret=longtask-stream-token
+    --set gateway.streamToken.existingSecret=longtask-stream-token \
+    --set history.bundled.existingSecret=longtask-history
 }
 
 if $check; then

@@ -105,6 +105,30 @@ Call with (dict "ctx" $ "image" .Values.operator.image). */}}
 {{- end }}
 {{- end }}
 
+{{/* Is the bundled PostgreSQL of the history in use? "true" or "". */}}
+{{- define "longtask.history.bundled" -}}
+{{- if and .Values.history.enabled .Values.history.bundled.enabled (not .Values.history.existingSecret.name) }}true{{ end }}
+{{- end }}
+
+{{/* The LONGTASK_HISTORY_DSN env entry (from a Secret: the DSN holds a password), when the
+history is on. */}}
+{{- define "longtask.historyEnv" -}}
+{{- if .Values.history.enabled }}
+- name: LONGTASK_HISTORY_DSN
+  valueFrom:
+    secretKeyRef:
+{{- if .Values.history.existingSecret.name }}
+      name: {{ .Values.history.existingSecret.name }}
+      key: {{ .Values.history.existingSecret.key }}
+{{- else if include "longtask.history.bundled" . }}
+      name: {{ .Values.history.bundled.existingSecret | default (include "longtask.componentName" (dict "ctx" . "component" "history")) }}
+      key: dsn
+{{- else }}
+{{- fail "history.enabled needs history.existingSecret.name or history.bundled.enabled" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
 {{/* Namespaces that get the runner's account: runner.namespaces, else watchNamespaces, else the
 release namespace. */}}
 {{- define "longtask.runnerNamespaces" -}}

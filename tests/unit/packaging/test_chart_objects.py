@@ -4,6 +4,7 @@ environment to the settings their code reads."""
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any
 
@@ -217,6 +218,10 @@ def test_operator_environment_is_what_its_settings_read(rendered: dict[str, Obje
     operator = one(rendered["all-features"], "Deployment", "lt-longtask-operator")
     container = operator["spec"]["template"]["spec"]["containers"][0]
     env = env_of(container)
+    # The history's DSN holds a password: from a Secret. Every other value is plain.
+    assert env.pop("LONGTASK_HISTORY_DSN") == {
+        "secretKeyRef": {"name": "lt-longtask-history", "key": "dsn"}
+    }
     assert all(isinstance(v, str) for v in env.values())
     read = settings.from_env(env)
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
@@ -228,6 +233,7 @@ def test_operator_environment_is_what_its_settings_read(rendered: dict[str, Obje
     assert read.runner_image == "ghcr.io/longtask/longtask-runner:0.1.0"
     assert read.runner_service_account == "longtask-runner"
     assert read.workers == 16  # operator.extraEnv
+    assert (read.history.retention_days, read.history.log_lines) == (90, 200)
 
 
 def test_gateway_environment_is_what_its_settings_read(
@@ -272,6 +278,34 @@ def test_external_redis_comes_from_the_secret_and_no_redis_is_bundled(
         assert env["LONGTASK_REDIS_URL"] == {
             "secretKeyRef": {"name": "longtask-redis", "key": "url"}
         }
+
+
+def test_the_history_database_comes_from_a_secret_to_the_operator_and_the_gateway(
+    rendered: dict[str, Objects],
+) -> None:
+    external = rendered["external-redis"]
+    for deployment in find(external, "Deployment"):
+        env = env_of(deployment["spec"]["template"]["spec"]["containers"][0])
+        assert env["LONGTASK_HISTORY_DSN"] == {
+            "secretKeyRef": {"name": "longtask-history", "key": "dsn"}
+        }
+    operator = one(external, "Deployment", "lt-longtask-operator")
+    assert env_of(operator["spec"]["template"]["spec"]["containers"][0])[
+        "LONGTASK_HISTORY_PARAMS"
+    ] == "digest"
+    # The bundled PostgreSQL: its Secret holds the password and a DSN naming its Service.
+    secret = one(rendered["default"], "Secret", "lt-longtask-history")
+    password = base64.b64decode(secret["data"]["password"]).decode()
+    assert len(password) >= 32
+    assert base64.b64decode(secret["data"]["dsn"]).decode() == (
+        f"postgresql://longtask:{password}@lt-longtask-history.longtask.svc:5432/longtask"
+    )
+    database = one(rendered["default"], "StatefulSet", "lt-longtask-history")
+    pod = database["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsUser"] != 0
+    policy = one(rendered["default"], "NetworkPolicy", "lt-longtask-history")
+    (source,) = policy["spec"]["ingress"][0]["from"]
+    assert source["podSelector"]["matchLabels"]["app.kubernetes.io/instance"] == "lt"
 
 
 def test_bundled_redis_admits_only_longtask_pods(rendered: dict[str, Objects]) -> None:
