@@ -2,9 +2,9 @@
 
 Routes raise `wire.ApiError` (the one error shape, shared with the client); the handlers
 installed by `install` turn it, validation errors, malformed JSON, HTTP errors, Kubernetes API
-errors and Redis outages into that JSON with the right status code. Bad input never yields a
-5xx; a 5xx says the cluster, Redis or the history database is unwell. A Kubernetes 404 in a namespace that does not
-exist says that the namespace is missing.
+errors, Redis and history database outages into that JSON with the right status code. Bad input
+never yields a 5xx; a 5xx says the cluster, Redis or the history database is unwell. A
+Kubernetes 404 in a namespace that does not exist says that the namespace is missing.
 """
 
 from __future__ import annotations

@@ -290,9 +290,10 @@ def test_the_history_database_comes_from_a_secret_to_the_operator_and_the_gatewa
             "secretKeyRef": {"name": "longtask-history", "key": "dsn"}
         }
     operator = one(external, "Deployment", "lt-longtask-operator")
-    assert env_of(operator["spec"]["template"]["spec"]["containers"][0])[
-        "LONGTASK_HISTORY_PARAMS"
-    ] == "digest"
+    assert (
+        env_of(operator["spec"]["template"]["spec"]["containers"][0])["LONGTASK_HISTORY_PARAMS"]
+        == "digest"
+    )
     # The bundled PostgreSQL: its Secret holds the password and a DSN naming its Service.
     secret = one(rendered["default"], "Secret", "lt-longtask-history")
     password = base64.b64decode(secret["data"]["password"]).decode()
