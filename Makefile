@@ -69,9 +69,10 @@ IMAGE_TAG ?= dev
 IMAGES := operator gateway runner
 
 .PHONY: tools
-tools: install ## Build or install helm, promtool, hadolint and kubernetes-validate when missing.
+tools: install ## Build or install helm, promtool, axe-core (npm), hadolint and kubernetes-validate when missing.
 	@bash deploy/tools/helm.sh >/dev/null
 	@bash deploy/tools/promtool.sh >/dev/null
+	@bash deploy/tools/axe.sh >/dev/null
 
 .PHONY: chart-check
 chart-check: tools ## Chart, manifests, Dockerfiles and alert rules: every check that needs no cluster.

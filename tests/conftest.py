@@ -14,6 +14,7 @@ pytest_plugins = [
     "tests.fixtures.stack",
     "tests.fixtures.packaging",
     "tests.fixtures.gateway",
+    "tests.fixtures.browser",
     "tests.fixtures.operator",
     "tests.fixtures.runner",
     "tests.fixtures.history",
