@@ -1,7 +1,8 @@
 """Authentication and authorisation of gateway calls, one class per auth mode.
 
 - `kubernetes`: the bearer token is checked with a TokenReview, each call with a
-  SubjectAccessReview for the verb on `longtasks` in the namespace; both cached briefly.
+  SubjectAccessReview for the verb on `longtasks` (or `longtaskschedules`) in the namespace;
+  both cached briefly.
 - `apikey`: the bearer token is an API key, compared by SHA-256 hash; it grants namespaces.
 - `none`: everyone may do everything (the app refuses to start unless bound to loopback).
 Tokens and keys are never logged; cache keys are their hashes.
@@ -17,6 +18,7 @@ from typing import Final, Generic, Protocol, TypeVar
 
 from longtask.api import apikeys
 from longtask.api.kube import Kube, UserInfo
+from longtask.core import resource
 
 CACHE_MAX_ENTRIES: Final = 10_000
 K = TypeVar("K")
@@ -40,8 +42,11 @@ class Authorizer(Protocol):
     async def authenticate(self, token: str | None) -> Principal | None:
         """The caller of a bearer token (None when missing or invalid)."""
 
-    async def allowed(self, principal: Principal, verb: str, namespace: str | None) -> bool:
-        """Whether the caller may `verb` longtasks in `namespace` (None: all namespaces)."""
+    async def allowed(
+        self, principal: Principal, verb: str, namespace: str | None, plural: str = resource.PLURAL
+    ) -> bool:
+        """Whether the caller may `verb` the resource `plural` (longtasks, longtaskschedules) in
+        `namespace` (None: all namespaces)."""
 
 
 class TtlCache(Generic[K, V]):
@@ -69,7 +74,9 @@ class NoAuth:
     async def authenticate(self, token: str | None) -> Principal | None:
         return ANONYMOUS
 
-    async def allowed(self, principal: Principal, verb: str, namespace: str | None) -> bool:
+    async def allowed(
+        self, principal: Principal, verb: str, namespace: str | None, plural: str = resource.PLURAL
+    ) -> bool:
         return True
 
 
@@ -85,7 +92,9 @@ class ApiKeyAuth:
             return None
         return Principal(f"apikey:{grant.digest[:8]}", grant=grant)
 
-    async def allowed(self, principal: Principal, verb: str, namespace: str | None) -> bool:
+    async def allowed(
+        self, principal: Principal, verb: str, namespace: str | None, plural: str = resource.PLURAL
+    ) -> bool:
         return principal.grant is not None and principal.grant.allows(namespace)
 
 
@@ -93,7 +102,7 @@ class KubernetesAuth:
     def __init__(self, kube: Kube, ttl: float) -> None:
         self._kube = kube
         self._users: TtlCache[str, UserInfo | None] = TtlCache(ttl)
-        self._access: TtlCache[tuple[str, str, str], bool] = TtlCache(ttl)
+        self._access: TtlCache[tuple[str, str, str, str], bool] = TtlCache(ttl)
 
     async def authenticate(self, token: str | None) -> Principal | None:
         if not token:
@@ -107,13 +116,15 @@ class KubernetesAuth:
             return None
         return Principal(user.username, user=user, token_digest=digest)
 
-    async def allowed(self, principal: Principal, verb: str, namespace: str | None) -> bool:
+    async def allowed(
+        self, principal: Principal, verb: str, namespace: str | None, plural: str = resource.PLURAL
+    ) -> bool:
         if principal.user is None:
             return False
-        key = (principal.token_digest, verb, namespace or "")
+        key = (principal.token_digest, verb, namespace or "", plural)
         hit, allowed = self._access.get(key)
         if not hit:
-            allowed = await self._kube.review_access(principal.user, verb, namespace)
+            allowed = await self._kube.review_access(principal.user, verb, namespace, plural=plural)
             self._access.put(key, allowed)
         return bool(allowed)
 

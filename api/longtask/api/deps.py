@@ -1,8 +1,8 @@
 """Dependencies shared by the routers: settings, runtime, path parameters, auth checks.
 
-`get_settings` is cached and overridden by tests; `allow(verb)` authenticates the caller and
-authorises the verb on `longtasks` in the path's namespace; `stream_access` also accepts a
-stream token scoped to the task (for browsers' EventSource).
+`get_settings` is cached and overridden by tests; `allow(verb, plural)` authenticates the caller
+and authorises the verb on `longtasks` (or `longtaskschedules`) in the path's namespace;
+`stream_access` also accepts a stream token scoped to the task (for browsers' EventSource).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from fastapi import Depends, Path, Query
 from longtask.api import auth, streamtokens
 from longtask.api.runtime import Runtime
 from longtask.api.settings import Settings
-from longtask.core import wire
+from longtask.core import resource, wire
 from longtask.core.wire import ApiError
 from starlette.requests import HTTPConnection
 
@@ -59,9 +59,9 @@ def unauthorized(message: str = "a valid bearer token is required") -> ApiError:
     return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def forbidden(verb: str, namespace: str | None) -> ApiError:
+def forbidden(verb: str, namespace: str | None, plural: str = resource.PLURAL) -> ApiError:
     where = f"in namespace {namespace!r}" if namespace else "in all namespaces"
-    return ApiError(403, "forbidden", f"not allowed to {verb} longtasks {where}")
+    return ApiError(403, "forbidden", f"not allowed to {verb} {plural} {where}")
 
 
 async def get_principal(conn: HTTPConnection, runtime: RuntimeDep) -> auth.Principal:
@@ -76,19 +76,24 @@ PrincipalDep = Annotated[auth.Principal, Depends(get_principal)]
 
 
 async def authorise(
-    runtime: Runtime, principal: auth.Principal, verb: str, namespace: str | None
+    runtime: Runtime,
+    principal: auth.Principal,
+    verb: str,
+    namespace: str | None,
+    plural: str = resource.PLURAL,
 ) -> None:
-    if not await runtime.authorizer.allowed(principal, verb, namespace):
-        raise forbidden(verb, namespace)
+    if not await runtime.authorizer.allowed(principal, verb, namespace, plural):
+        raise forbidden(verb, namespace, plural)
 
 
-def allow(verb: str) -> Callable[..., Awaitable[auth.Principal]]:
-    """A dependency: the caller, allowed to `verb` longtasks in the path's namespace."""
+def allow(verb: str, plural: str = resource.PLURAL) -> Callable[..., Awaitable[auth.Principal]]:
+    """A dependency: the caller, allowed to `verb` the resource `plural` (longtasks by default)
+    in the path's namespace."""
 
     async def dependency(
         namespace: Namespace, principal: PrincipalDep, runtime: RuntimeDep
     ) -> auth.Principal:
-        await authorise(runtime, principal, verb, namespace)
+        await authorise(runtime, principal, verb, namespace, plural)
         return principal
 
     return dependency

@@ -1,4 +1,5 @@
-"""Kubernetes access of the gateway (kubernetes_asyncio): LongTask CRUD, watches and reviews.
+"""Kubernetes access of the gateway (kubernetes_asyncio): LongTask CRUD (and, by `plural`,
+LongTaskSchedule reads and patches), watches and reviews.
 
 One `Kube` per process holds one ApiClient. Methods return plain dicts (custom objects) and
 raise `ApiException`, which `errors` maps to HTTP codes.
@@ -94,16 +95,18 @@ class Kube:
             raise
         return True
 
-    async def create(self, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def create(
+        self, namespace: str, body: dict[str, Any], plural: str = resource.PLURAL
+    ) -> dict[str, Any]:
         result: dict[str, Any] = await self.custom.create_namespaced_custom_object(
-            resource.GROUP, resource.VERSION, namespace, resource.PLURAL, body,
+            resource.GROUP, resource.VERSION, namespace, plural, body,
             _request_timeout=REQUEST_TIMEOUT,
         )  # fmt: skip
         return result
 
-    async def get(self, namespace: str, name: str) -> dict[str, Any]:
+    async def get(self, namespace: str, name: str, plural: str = resource.PLURAL) -> dict[str, Any]:
         result: dict[str, Any] = await self.custom.get_namespaced_custom_object(
-            resource.GROUP, resource.VERSION, namespace, resource.PLURAL, name,
+            resource.GROUP, resource.VERSION, namespace, plural, name,
             _request_timeout=REQUEST_TIMEOUT,
         )  # fmt: skip
         return result
@@ -115,6 +118,7 @@ class Kube:
         field_selector: str | None = None,
         limit: int | None = None,
         continue_: str | None = None,
+        plural: str = resource.PLURAL,
     ) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"_request_timeout": REQUEST_TIMEOUT}
         if label_selector:
@@ -126,15 +130,17 @@ class Kube:
         if continue_:
             kwargs["_continue"] = continue_
         result: dict[str, Any] = await self.custom.list_namespaced_custom_object(
-            resource.GROUP, resource.VERSION, namespace, resource.PLURAL, **kwargs
+            resource.GROUP, resource.VERSION, namespace, plural, **kwargs
         )
         return result
 
-    async def patch(self, namespace: str, name: str, patch: dict[str, Any]) -> dict[str, Any]:
+    async def patch(
+        self, namespace: str, name: str, patch: dict[str, Any], plural: str = resource.PLURAL
+    ) -> dict[str, Any]:
         """A JSON merge patch of the object (spec and metadata)."""
         # The generated client would pick json-patch for a dict body: name the type.
         result: dict[str, Any] = await self.custom.patch_namespaced_custom_object(  # type: ignore[call-arg]
-            resource.GROUP, resource.VERSION, namespace, resource.PLURAL, name, patch,
+            resource.GROUP, resource.VERSION, namespace, plural, name, patch,
             _content_type=MERGE_PATCH, _request_timeout=REQUEST_TIMEOUT,
         )  # fmt: skip
         return result
@@ -216,14 +222,20 @@ class Kube:
         )
 
     async def review_access(
-        self, user: UserInfo, verb: str, namespace: str | None, subresource: str | None = None
+        self,
+        user: UserInfo,
+        verb: str,
+        namespace: str | None,
+        subresource: str | None = None,
+        plural: str = resource.PLURAL,
     ) -> bool:
-        """Whether `user` may `verb` longtasks in `namespace` (all namespaces when None)."""
+        """Whether `user` may `verb` the resource `plural` of longtask.io in `namespace` (all
+        namespaces when None)."""
         attributes = client.V1ResourceAttributes(
             namespace=namespace or "",
             verb=verb,
             group=resource.GROUP,
-            resource=resource.PLURAL,
+            resource=plural,
             subresource=subresource,
         )
         review = client.V1SubjectAccessReview(

@@ -31,6 +31,7 @@ from longtask.api.routers import (
     kubeevents,
     logs,
     results,
+    schedules,
     summary,
     tasks,
 )
@@ -62,7 +63,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     errors.install(app)
-    routers = (tasks, results, kubeevents, summary, events, logs, deadletters, history, health)
+    routers = (
+        tasks,
+        results,
+        kubeevents,
+        summary,
+        events,
+        logs,
+        deadletters,
+        history,
+        schedules,
+        health,
+    )
     for module in (*routers, dashboard, apidocs):
         app.include_router(module.router)
     app.mount("/static", dashboard.static_files(), name="static")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
@@ -138,6 +139,45 @@ class AsyncClient:
 
     async def delete(self, name: str, *, namespace: str | None = None) -> None:
         await self._send(calls.delete(self.config.ns(namespace), name))
+
+    # ---- schedules -------------------------------------------------------------------------
+
+    async def schedules(
+        self, *, namespace: str | None = None, page_size: int = 100
+    ) -> AsyncIterator[wire.Schedule]:
+        """Every schedule of the namespace (see `Client.schedules`)."""
+        token: str | None = None
+        while True:
+            call = calls.schedules_page(self.config.ns(namespace), limit=page_size, continue_=token)
+            page = await self._send(call)
+            for item in page.items:
+                yield item
+            token = page.continue_
+            if not token:
+                return
+
+    async def schedule(self, name: str, *, namespace: str | None = None) -> wire.Schedule:
+        return await self._send(calls.get_schedule(self.config.ns(namespace), name))
+
+    async def trigger(self, name: str, *, namespace: str | None = None) -> wire.Task:
+        return await self._send(calls.trigger(self.config.ns(namespace), name))
+
+    async def backfill(
+        self,
+        name: str,
+        start: datetime.datetime,
+        end: datetime.datetime,
+        *,
+        namespace: str | None = None,
+    ) -> wire.BackfillResult:
+        body = wire.Backfill(start=start, end=end)
+        return await self._send(calls.backfill(self.config.ns(namespace), name, body))
+
+    async def suspend(self, name: str, *, namespace: str | None = None) -> wire.Schedule:
+        return await self._send(calls.suspend(self.config.ns(namespace), name))
+
+    async def resume(self, name: str, *, namespace: str | None = None) -> wire.Schedule:
+        return await self._send(calls.resume(self.config.ns(namespace), name))
 
     # ---- logs and dead letters -------------------------------------------------------------
 

@@ -246,3 +246,48 @@ def history_page(
 
 def history_record(namespace: str, uid: str) -> Call[wire.HistoryRecord]:
     return Call("GET", history_path(namespace, uid), model(wire.HistoryRecord))
+
+
+# Schedules ------------------------------------------------------------------------------------
+
+
+def schedule_path(namespace: str, name: str | None = None) -> str:
+    base = f"{API_PREFIX}/namespaces/{_seg(namespace)}/schedules"
+    return base if name is None else f"{base}/{_seg(name)}"
+
+
+def schedules_page(
+    namespace: str, *, limit: int | None = None, continue_: str | None = None
+) -> Call[wire.ScheduleList]:
+    params: dict[str, str | int] = {}
+    if limit is not None:
+        params["limit"] = limit
+    if continue_:
+        params["continue"] = continue_
+    return Call("GET", schedule_path(namespace), model(wire.ScheduleList), params=params)
+
+
+def get_schedule(namespace: str, name: str) -> Call[wire.Schedule]:
+    return Call("GET", schedule_path(namespace, name), model(wire.Schedule))
+
+
+def trigger(namespace: str, name: str) -> Call[wire.Task]:
+    """Run the schedule's template now (a run named `<schedule>-manual-<time>`)."""
+    return Call("POST", f"{schedule_path(namespace, name)}/trigger", model(wire.Task))
+
+
+def backfill(namespace: str, name: str, body: wire.Backfill) -> Call[wire.BackfillResult]:
+    return Call(
+        "POST",
+        f"{schedule_path(namespace, name)}/backfill",
+        model(wire.BackfillResult),
+        json=body.model_dump(mode="json", by_alias=True),
+    )
+
+
+def suspend(namespace: str, name: str) -> Call[wire.Schedule]:
+    return Call("POST", f"{schedule_path(namespace, name)}/suspend", model(wire.Schedule))
+
+
+def resume(namespace: str, name: str) -> Call[wire.Schedule]:
+    return Call("POST", f"{schedule_path(namespace, name)}/resume", model(wire.Schedule))

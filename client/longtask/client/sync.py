@@ -6,6 +6,7 @@ module only sends, sleeps and iterates. `AsyncClient` (`aio`) is the same with `
 
 from __future__ import annotations
 
+import datetime
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
@@ -143,6 +144,49 @@ class Client:
 
     def delete(self, name: str, *, namespace: str | None = None) -> None:
         self._send(calls.delete(self.config.ns(namespace), name))
+
+    # ---- schedules -------------------------------------------------------------------------
+
+    def schedules(
+        self, *, namespace: str | None = None, page_size: int = 100
+    ) -> Iterator[wire.Schedule]:
+        """Every schedule of the namespace with its next slot and its runs, page by page."""
+        token: str | None = None
+        while True:
+            call = calls.schedules_page(self.config.ns(namespace), limit=page_size, continue_=token)
+            page = self._send(call)
+            yield from page.items
+            token = page.continue_
+            if not token:
+                return
+
+    def schedule(self, name: str, *, namespace: str | None = None) -> wire.Schedule:
+        return self._send(calls.get_schedule(self.config.ns(namespace), name))
+
+    def trigger(self, name: str, *, namespace: str | None = None) -> wire.Task:
+        """Run the schedule's template now, outside its slots; the run is returned (follow it
+        with `wait` or `events`). Conflict when the operator refuses the schedule."""
+        return self._send(calls.trigger(self.config.ns(namespace), name))
+
+    def backfill(
+        self,
+        name: str,
+        start: datetime.datetime,
+        end: datetime.datetime,
+        *,
+        namespace: str | None = None,
+    ) -> wire.BackfillResult:
+        """Run the schedule's past slots from `start` to `end` (both included, each at most
+        once: a slot whose run exists is left alone); InvalidRequest beyond 100 slots."""
+        body = wire.Backfill(start=start, end=end)
+        return self._send(calls.backfill(self.config.ns(namespace), name, body))
+
+    def suspend(self, name: str, *, namespace: str | None = None) -> wire.Schedule:
+        return self._send(calls.suspend(self.config.ns(namespace), name))
+
+    def resume(self, name: str, *, namespace: str | None = None) -> wire.Schedule:
+        """Resume a suspended schedule; the slots it missed follow its missedRuns."""
+        return self._send(calls.resume(self.config.ns(namespace), name))
 
     # ---- logs and dead letters -------------------------------------------------------------
 

@@ -15,7 +15,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Final
 
-from longtask.core import jsonvalues, resource
+from longtask.core import jsonvalues, resource, schedule
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -450,6 +450,110 @@ class StreamToken(_Response):
     token: str
     expires_at: datetime
     url: str = Field(description="The stream's path with the token as ?token=.")
+
+
+# Schedules ------------------------------------------------------------------------------------
+
+ScheduleName = Annotated[
+    str, StringConstraints(pattern=NAME_PATTERN, max_length=schedule.NAME_MAX_CHARS)
+]
+# Defaults of `Schedule`, whose field `schedule` hides the module inside the class.
+_DEFAULT_TIME_ZONE: Final = schedule.DEFAULT_TIME_ZONE
+_DEFAULT_CONCURRENCY: Final = schedule.ConcurrencyPolicy.ALLOW.value
+_DEFAULT_MISSED_RUNS: Final = schedule.MissedRuns.RUN_LATEST.value
+
+
+class ScheduleRun(_Response):
+    """A run of a schedule, in brief (the whole task: GET …/tasks/{name})."""
+
+    name: str
+    scheduled_time: datetime | None = Field(
+        None, description="The slot (for a manual run: when it was triggered)."
+    )
+    trigger: str | None = Field(None, description="schedule, manual or backfill.")
+    phase: resource.Phase = resource.Phase.PENDING
+    progress: float | None = None
+    message: str | None = None
+    created_at: datetime | None = None
+    completion_time: datetime | None = None
+
+
+class LastRun(_Response):
+    """The run that finished last."""
+
+    name: str | None = None
+    scheduled_time: datetime | None = None
+    phase: str | None = None
+    completion_time: datetime | None = None
+
+
+class ScheduleLinks(_Response):
+    """Where to go next for this schedule (paths on the gateway)."""
+
+    self_: str = Field(alias="self")
+    trigger: str
+    backfill: str
+    suspend: str
+    resume: str
+    runs: str = Field(description="Its runs among the tasks (a label selector).")
+
+
+class Schedule(_Response):
+    """A LongTaskSchedule as the gateway shows it: its spec in brief, its status, its runs."""
+
+    namespace: str
+    name: str
+    uid: str
+    schedule: str
+    time_zone: str = _DEFAULT_TIME_ZONE
+    suspend: bool = False
+    concurrency_policy: str = _DEFAULT_CONCURRENCY
+    missed_runs: str = _DEFAULT_MISSED_RUNS
+    ready: bool | None = Field(None, description="Whether the operator starts its slots.")
+    reason: str | None = Field(None, description="Why it is not ready (InvalidSchedule, …).")
+    message: str | None = None
+    created_at: datetime | None = None
+    last_schedule_time: datetime | None = None
+    next_schedule_time: datetime | None = None
+    last_successful_time: datetime | None = None
+    last_run: LastRun | None = None
+    active_runs: int = 0
+    consecutive_failures: int = 0
+    conditions: list[Condition] = Field(default_factory=list)
+    spec: dict[str, Any] = Field(default_factory=dict, description="The schedule's spec.")
+    runs: list[ScheduleRun] = Field(
+        default_factory=list, description="Its runs that exist (history limits), newest first."
+    )
+    links: ScheduleLinks
+
+
+class ScheduleList(_Response):
+    items: list[Schedule]
+    continue_: str | None = Field(
+        None, alias="continue", description="Pass as ?continue= to get the next page."
+    )
+
+
+class Backfill(_Request):
+    """Body of `POST …/schedules/{name}/backfill`: the slots from `start` to `end`, both
+    included, each run once (a slot whose run exists is left as it is)."""
+
+    start: datetime = Field(description="RFC 3339 with an offset, e.g. 2026-03-01T00:00:00Z.")
+    end: datetime = Field(description="Not in the future.")
+
+    @model_validator(mode="after")
+    def _ordered_and_zoned(self) -> Backfill:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("start and end need a time zone offset (Z or +01:00)")
+        if self.end < self.start:
+            raise ValueError("end must not be before start")
+        return self
+
+
+class BackfillResult(_Response):
+    slots: list[datetime] = Field(description="Every slot from start to end.")
+    created: list[Task] = Field(description="Runs created now.")
+    existing: list[str] = Field(description="Runs of these slots that existed already.")
 
 
 class Error(_Response):

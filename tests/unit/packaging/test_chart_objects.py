@@ -42,6 +42,8 @@ GATEWAY_NAMESPACED_RULES: set[Rule] = {
     ("longtask.io", "longtasks", frozenset({"get", "list", "watch", "create", "patch", "delete"})),
     ("longtask.io", "longtasks/status", frozenset({"get"})),
     ("", "events", frozenset({"list"})),  # a task's Kubernetes Events on the dashboard
+    ("longtask.io", "longtaskschedules", frozenset({"get", "list", "patch"})),
+    ("longtask.io", "longtaskschedules/finalizers", frozenset({"update"})),  # runs' owner refs
 }
 GATEWAY_CLUSTER_RULES: set[Rule] = {
     ("authentication.k8s.io", "tokenreviews", frozenset({"create"})),
