@@ -18,8 +18,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any, Final
 
+from longtask.core import wire
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+# What every operation may answer because of its request head (documented in the OpenAPI).
+RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
+    400: {"model": wire.Error, "description": "The request is not valid HTTP/1.1."},
+    414: {"model": wire.Error, "description": "The URL is too long."},
+    431: {"model": wire.Error, "description": "A header, or all of them, is too large."},
+}
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,7 @@ def protocol(limits: Limits) -> type[HttpToolsProtocol]:
         _in_head = True  # between the first byte of a request and the end of its headers
         _head_bytes = 0
         _header_count = 0
+        _header_bytes = 0
 
         def data_received(self, data: bytes) -> None:
             if self.transport.is_closing():
@@ -74,7 +84,7 @@ def protocol(limits: Limits) -> type[HttpToolsProtocol]:
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
-            self._in_head, self._header_count = True, 0
+            self._in_head, self._header_count, self._header_bytes = True, 0, 0
 
         def on_url(self, url: bytes) -> None:
             super().on_url(url)
@@ -84,6 +94,12 @@ def protocol(limits: Limits) -> type[HttpToolsProtocol]:
 
         def on_header(self, name: bytes, value: bytes) -> None:
             self._header_count += 1
+            # The head as parsed (the read-by-read count above misses a head that arrives in
+            # one read): request line and header lines.
+            self._header_bytes += len(name) + len(value) + 4
+            if self._header_bytes + len(self.url) > limits.head_bytes:
+                self._refuse(431, "headers_too_large", self._head_message())
+                raise Refused
             if self._header_count > limits.headers:
                 message = f"a request may carry at most {limits.headers} headers"
                 self._refuse(431, "headers_too_large", message)

@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         health,
     )
     for module in (*routers, dashboard, apidocs):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=httplimits.RESPONSES)
     app.mount("/static", dashboard.static_files(), name="static")
     app.mount(apidocs.ASSETS, apidocs.static_files(), name="docs-assets")
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)

@@ -57,6 +57,12 @@ def test_one_header_line_over_8_kib_is_refused_with_431(gateway: Gateway) -> Non
     assert "X-Big exceeds 8190 bytes" in refused(gateway, raw, 431, "headers_too_large")
 
 
+def test_headers_over_64_kib_together_are_refused_even_in_one_read(gateway: Gateway) -> None:
+    with gateway.client() as http:
+        response = http.get("/healthz", headers={f"X-Big-{i}": "b" * 8000 for i in range(10)})
+    assert response.status_code == 431 and response.json()["error"] == "headers_too_large"
+
+
 def test_too_many_headers_are_refused_with_431(gateway: Gateway) -> None:
     many = b"".join(b"X-H%d: 1\r\n" % i for i in range(1000))
     raw = b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + many + b"\r\n"
