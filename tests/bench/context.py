@@ -54,11 +54,11 @@ class Bench:
 
     @contextlib.contextmanager
     def namespace(self, prefix: str, defer: bool = False) -> Iterator[str]:
-        """A fresh namespace with the runner's account; deleted (and waited for) afterwards,
-        or with `defer` at the next `cleanup()` (many namespaces go faster together)."""
+        """A fresh namespace (the operator provisions the runner's account there); deleted (and
+        waited for) afterwards, or with `defer` at the next `cleanup()` (many namespaces go
+        faster together)."""
         name = f"{prefix}-{secrets.token_hex(3)}"
         self.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
-        self.stack.ensure_runner_account(name)
         try:
             yield name
         finally:

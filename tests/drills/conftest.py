@@ -58,11 +58,11 @@ def drill_redis(drill_stack: Stack) -> Iterator[redis.Redis]:
 
 @pytest.fixture
 def cluster(drill_stack: Stack, drill_k8s: client.ApiClient) -> Iterator[Cluster]:
-    """A fresh namespace with the runner's account, and helpers over it; deleted afterwards."""
+    """A fresh namespace (the operator provisions the runner's account), and helpers over it;
+    deleted afterwards."""
     name = f"drill-{secrets.token_hex(3)}"
     core = client.CoreV1Api(drill_k8s)
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
-    drill_stack.ensure_runner_account(name)
     yield Cluster(drill_stack, drill_k8s, name)
     core.delete_namespace(name)
 

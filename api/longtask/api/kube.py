@@ -104,6 +104,18 @@ class Kube:
         )  # fmt: skip
         return result
 
+    async def service_account_labels(self, namespace: str, name: str) -> dict[str, str] | None:
+        """The labels of a service account (None: it does not exist)."""
+        try:
+            found = await self.core.read_namespaced_service_account(
+                name, namespace, _request_timeout=REQUEST_TIMEOUT
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return dict(found.metadata.labels or {})
+
     async def get(self, namespace: str, name: str, plural: str = resource.PLURAL) -> dict[str, Any]:
         result: dict[str, Any] = await self.custom.get_namespaced_custom_object(
             resource.GROUP, resource.VERSION, namespace, plural, name,

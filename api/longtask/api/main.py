@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+import prometheus_client
 import uvicorn
 from fastapi import FastAPI
 from longtask.api import apikeys, deps, errors, httplimits, runtime
@@ -49,9 +50,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.runtime = await runtime.open_runtime(settings)
+        scrape = None
+        if settings.metrics_port:  # its own port: the API port's /metrics answers 404
+            scrape, _ = prometheus_client.start_http_server(
+                settings.metrics_port, addr=settings.host
+            )
         try:
             yield
         finally:
+            if scrape is not None:
+                scrape.shutdown()
+                scrape.server_close()
             await app.state.runtime.close()
 
     app = FastAPI(

@@ -9,6 +9,7 @@ import enum
 import ipaddress
 from pathlib import Path
 
+from longtask.core import admission
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -47,6 +48,13 @@ class Settings(BaseSettings):
     history_pool_size: int = Field(5, ge=1, le=50, description="Connections to the history.")
     host: str = Field("127.0.0.1", description="Address uvicorn binds.")
     port: int = Field(8080, ge=0, le=65535, description="Port uvicorn binds (0: any free).")
+    metrics_port: int = Field(
+        0,
+        ge=0,
+        le=65535,
+        description="A port of its own for /metrics, on the same address (a NetworkPolicy can "
+        "then fence it apart from the API); 0: /metrics is served on the API's port.",
+    )
     kubeconfig: str | None = Field(
         None,
         validation_alias=AliasChoices("LONGTASK_KUBECONFIG", "KUBECONFIG"),
@@ -74,6 +82,19 @@ class Settings(BaseSettings):
         10.0, gt=0, description="Wait for the end event of a final task before synthesising it."
     )
     max_body_bytes: int = Field(256 * 1024, ge=1024, description="Largest request body.")
+    runner_image: str = Field(
+        admission.DEFAULT_RUNNER_IMAGE,
+        description="The operator's runner image (its registry path: the default allowed images).",
+    )
+    runner_service_account: str = Field(
+        admission.DEFAULT_RUNNER_SERVICE_ACCOUNT,
+        description="The runner's account, which the operator provisions (never looked up).",
+    )
+    allowed_images: str = Field(
+        "",
+        description="Comma-separated glob patterns of the images a task may name, as the "
+        "operator's (empty: the runner image's registry path).",
+    )
     # Request heads (`httplimits`); the defaults stay within what websockets parses (8 KiB lines,
     # 128 headers), so that every WebSocket upgrade the server lets through is answered.
     max_url_bytes: int = Field(
@@ -87,6 +108,12 @@ class Settings(BaseSettings):
         64 * 1024, ge=4096, description="Request line and headers together; more: 431."
     )
     log_level: str = Field("info")
+
+    @property
+    def image_patterns(self) -> tuple[str, ...]:
+        """The images a task may name (the operator's rule, see `allowed_images`)."""
+        listed = tuple(p.strip() for p in self.allowed_images.split(",") if p.strip())
+        return listed or admission.default_image_patterns(self.runner_image)
 
     def is_loopback(self) -> bool:
         """Whether `host` is a loopback address (required for auth mode none)."""

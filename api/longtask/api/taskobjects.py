@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from longtask.core import admission, resource, wire
@@ -57,10 +57,13 @@ def spec_of(fields: wire.TaskSpecFields) -> dict[str, Any]:
     return spec
 
 
-def admission_error(spec: dict[str, Any]) -> wire.ApiError | None:
-    """The 422 for a spec the operator would refuse (core's admission), naming each field as
-    pydantic does for the checks of the request model (`body.env.2.name`)."""
-    found = admission.problems(spec)
+def admission_error(
+    spec: dict[str, Any], looked_up: Sequence[admission.Problem] = ()
+) -> wire.ApiError | None:
+    """The 422 for a spec the operator would refuse (core's admission, and the problems found by
+    looking the cluster up: see `tenancy`), naming each field as pydantic does for the checks of
+    the request model (`body.env.2.name`)."""
+    found = [*admission.problems(spec), *looked_up]
     if not found:
         return None
     details = [
@@ -78,7 +81,10 @@ def admission_error(spec: dict[str, Any]) -> wire.ApiError | None:
 
 
 def new_task(
-    namespace: str, create: wire.TaskCreate, idempotency_key: str | None = None
+    namespace: str,
+    create: wire.TaskCreate,
+    idempotency_key: str | None = None,
+    looked_up: Sequence[admission.Problem] = (),
 ) -> dict[str, Any]:
     """The LongTask object a submit creates; raises the 422 of `admission_error` for a spec
     the operator would refuse.
@@ -104,7 +110,7 @@ def new_task(
     else:
         metadata["generateName"] = create.generate_name or DEFAULT_GENERATE_NAME
     spec = spec_of(create)
-    if (refused := admission_error(spec)) is not None:
+    if (refused := admission_error(spec, looked_up)) is not None:
         raise refused
     return {
         "apiVersion": resource.API_VERSION,

@@ -129,15 +129,28 @@ history is on. */}}
 {{- end }}
 {{- end }}
 
-{{/* Namespaces that get the runner's account: runner.namespaces, else watchNamespaces, else the
-release namespace. */}}
-{{- define "longtask.runnerNamespaces" -}}
-{{- $ns := .Values.runner.namespaces | default .Values.watchNamespaces | default (list .Release.Namespace) }}
-{{- toJson (uniq $ns) }}
+{{/* The runner's ClusterRole, which the operator binds in each namespace where tasks may run. */}}
+{{- define "longtask.runnerClusterRole" -}}
+{{- include "longtask.componentName" (dict "ctx" . "component" "runner") }}
 {{- end }}
 
 {{/* Writable /tmp for containers with a read-only root filesystem. */}}
 {{- define "longtask.tmpVolumeMount" -}}
 - name: tmp
   mountPath: /tmp
+{{- end }}
+
+{{/* A NetworkPolicy namespaceSelector of the namespaces where tasks may run: namespaceSelector
+within watchNamespaces (every namespace when both are empty). */}}
+{{- define "longtask.taskNamespaceSelector" -}}
+{{- $selector := deepCopy (.Values.namespaceSelector | default dict) }}
+{{- if .Values.watchNamespaces }}
+{{- $named := dict "key" "kubernetes.io/metadata.name" "operator" "In" "values" .Values.watchNamespaces }}
+{{- $_ := set $selector "matchExpressions" (append ($selector.matchExpressions | default list) $named) }}
+{{- end }}
+{{- if $selector }}
+{{- toYaml $selector }}
+{{- else }}
+{}
+{{- end }}
 {{- end }}

@@ -17,15 +17,22 @@ Design choices:
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
 from . import resource, runnerenv
 
 Path = tuple[str | int, ...]
+
+# The runner image and service account of a LongTask that names none: the operator's defaults,
+# which its settings (LONGTASK_RUNNER_IMAGE, LONGTASK_RUNNER_SERVICE_ACCOUNT) and the gateway's
+# override alike.
+DEFAULT_RUNNER_IMAGE: Final = "longtask/runner:0.1.0"
+DEFAULT_RUNNER_SERVICE_ACCOUNT: Final = "longtask-runner"
 
 # The environment variables of the runner contract start with this prefix. A task may set only
 # the tuning knobs below; every other such name is the operator's (it sets them per attempt, and
@@ -93,12 +100,57 @@ def problems(spec: Mapping[str, Any]) -> list[Problem]:
     return found
 
 
-def service_account_problem(name: str, namespace: str, exists: bool) -> Problem | None:
-    if exists:
+def service_account_problem(
+    name: str, namespace: str, labels: Mapping[str, str] | None
+) -> Problem | None:
+    """Why a task may not run as the account `name` (its labels, None when it does not exist):
+    only an account marked for longtask use may run tasks. The mark keeps whoever may create a
+    LongTask from running as any account of the namespace (one that reads Secrets, say)."""
+    field = ("serviceAccountName",)
+    if labels is None:
+        return Problem(field, f"service account {name!r} does not exist in namespace {namespace!r}")
+    if labels.get(resource.LABEL_RUNNER) == resource.RUNNER_MARK:
         return None
     return Problem(
-        ("serviceAccountName",),
-        f"service account {name!r} does not exist in namespace {namespace!r}",
+        field,
+        f"service account {name!r} of namespace {namespace!r} is not marked for longtask use: "
+        f"an admin of the namespace marks it with `kubectl label serviceaccount {name} "
+        f"-n {namespace} {resource.LABEL_RUNNER}={resource.RUNNER_MARK}`",
+    )
+
+
+def image_reference(image: str) -> str:
+    """`image` in full, as the container runtime reads it: `python:3.12` is
+    `docker.io/library/python:3.12`, `team/app` is `docker.io/team/app`."""
+    first, slash, _ = image.partition("/")
+    if not slash:
+        return f"docker.io/library/{image}"
+    if "." in first or ":" in first or first == "localhost":
+        return image
+    return f"docker.io/{image}"
+
+
+def default_image_patterns(runner_image: str) -> tuple[str, ...]:
+    """The runner image's registry path: every image beside it (`ghcr.io/longtask/*` for
+    `ghcr.io/longtask/longtask-runner:0.1.0`), the runner image included."""
+    path = image_reference(runner_image).split("@", 1)[0].rsplit("/", 1)[0]
+    return (f"{path}/*",)
+
+
+def image_problem(image: object, patterns: Sequence[str]) -> Problem | None:
+    """Why a task may not run `image` (`spec.image`; None: the runner image, always allowed).
+    Patterns are globs (`*` matches across `/`) over the full reference (see image_reference)."""
+    if image is None:
+        return None
+    if isinstance(image, str) and any(
+        fnmatch.fnmatchcase(image_reference(image), p) for p in patterns
+    ):
+        return None
+    allowed = ", ".join(patterns) or "none"
+    return Problem(
+        ("image",),
+        f"{str(image)[:256]!r} is not an allowed image (allowed: {allowed}); the operator's "
+        "setting of allowed images says which registries tasks may run from",
     )
 
 

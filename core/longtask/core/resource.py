@@ -118,6 +118,10 @@ LABEL_UID: Final = f"{GROUP}/uid"
 LABEL_ATTEMPT: Final = f"{GROUP}/attempt"
 LABEL_MANAGED_BY: Final = "app.kubernetes.io/managed-by"
 MANAGED_BY: Final = "longtask-operator"
+# The mark of a service account that tasks may run as (value "true"): set on the runner account
+# the operator provisions, and by a namespace's admins on an account of their own.
+LABEL_RUNNER: Final = f"{GROUP}/runner"
+RUNNER_MARK: Final = "true"
 # Label on a LongTask that a LongTaskSchedule created: the schedule's name (history filters on it).
 LABEL_SCHEDULE: Final = f"{GROUP}/schedule"
 # Annotation on a task created by the gateway's retry: the task it re-runs.

@@ -27,6 +27,7 @@ from longtask.core.resource import ConditionType, LongTask, Phase
 from . import archiving, conditions, publishing, reconcile
 from .kube import Kube
 from .metrics import Metrics
+from .provisioner import Provisioner
 from .settings import Settings
 from .store import Key, Store, key_of
 from .workqueue import ExponentialLimiter, WorkQueue
@@ -65,6 +66,7 @@ class Controller:
             ExponentialLimiter(ERROR_BACKOFF_SECONDS, ERROR_BACKOFF_MAX_SECONDS)
         )
         self.heartbeats: dict[str, int] = {}
+        self.provisioner = Provisioner(settings, kube, self.busy)
         # UIDs whose phase changes this process wrote to Redis, or checked there (stream repair).
         self._published: set[str] = set()
         self._now = now or (lambda: dt.datetime.now(dt.UTC))
@@ -102,12 +104,23 @@ class Controller:
         if task_name:
             self.queue.add((meta["namespace"], task_name))
 
+    def busy(self, namespace: str) -> bool:
+        """Whether a task of `namespace` has not ended (its pod may use the runner's account)."""
+        return any(
+            t["metadata"]["namespace"] == namespace
+            and not (reconcile.phase_of(t) or Phase.PENDING).is_final
+            for t in self.store.tasks()
+        )
+
     # Lifecycle -------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Load the existing Jobs (so no attempt looks lost), then start workers and loops."""
+        """Load the existing Jobs (so no attempt looks lost) and runner accounts (so none is
+        created twice), then start workers and loops."""
         for job in await self.kube.list_jobs(self.settings.namespaces):
             self.store.put_job(job)
+        await self.provisioner.load()
+        self._spawn(self.provisioner.run(), "provisioner")
         for index in range(self.settings.workers):
             self._spawn(self._worker(), f"reconciler-{index}")
         self._spawn(self._sweep_heartbeats(), "heartbeat-sweep")
@@ -127,6 +140,7 @@ class Controller:
                 await task
         self._background.clear()
         self.queue.shut_down()
+        self.provisioner.stop()
         await self.publisher.flush()
         await self.publisher.close()
         if self.archiver is not None:
@@ -182,8 +196,13 @@ class Controller:
         namespace = task["metadata"]["namespace"]
         match need:
             case reconcile.CheckServiceAccount(name=account):
-                exists = await self.kube.service_account_exists(namespace, account)
-                return dataclasses.replace(obs, service_account_exists=exists)
+                found = await self.kube.read_service_account(namespace, account)
+                labels = None if found is None else found["metadata"].get("labels") or {}
+                looked_up = reconcile.AccountLookup(labels)
+                return dataclasses.replace(obs, service_account=looked_up)
+            case reconcile.ReadNamespace(name=name):
+                labels = await self.provisioner.labels(name)
+                return dataclasses.replace(obs, namespace_labels=labels or {})
             case reconcile.LookUpJob(name=name, confirm=confirm):
                 return dataclasses.replace(obs, job=await self._look_up_job(task, name, confirm))
             case reconcile.ListPods(job_name=name):
@@ -225,6 +244,8 @@ class Controller:
             await self.kube.delete_job(namespace, plan.delete_job)
             self.store.drop_job((namespace, plan.delete_job))
             logger.info("deleted Job %s/%s", namespace, plan.delete_job, extra=log_extra)
+        if plan.ensure_runner_account:
+            await self.provisioner.ensure(namespace)
         if plan.create_job is not None:
             created = await self.kube.create_job(plan.create_job)
             if created is None:  # it exists: ours (a restart) or an old task's of the same name

@@ -1,4 +1,5 @@
-"""Calls to the Kubernetes API (kubernetes_asyncio): Jobs, pods, LongTask status, Events.
+"""Calls to the Kubernetes API (kubernetes_asyncio): Jobs, pods, LongTask status, Events, and the
+runner's account and RoleBinding in each namespace (provisioning).
 
 Every call is idempotent in effect: creating an existing Job returns None instead of failing,
 deleting a missing object is a no-op, a patch of a vanished LongTask returns None.
@@ -17,7 +18,7 @@ from kubernetes_asyncio import client, config
 from kubernetes_asyncio.client.exceptions import ApiException
 from longtask.core import resource
 
-from . import clock
+from . import clock, provisioning
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ class Kube:
         self.batch = client.BatchV1Api(api)
         self.core = client.CoreV1Api(api)
         self.custom = client.CustomObjectsApi(api)
+        self.rbac = client.RbacAuthorizationV1Api(api)
         # API writes issued, by verb: the operator's cost per task, exported as a metric.
         self.writes: collections.Counter[str] = collections.Counter()
 
@@ -179,16 +181,80 @@ class Kube:
             if exc.status not in (404, 409):
                 raise
 
-    async def service_account_exists(self, namespace: str, name: str) -> bool:
+    async def read_service_account(self, namespace: str, name: str) -> dict[str, Any] | None:
         try:
-            await self.core.read_namespaced_service_account(
+            found = await self.core.read_namespaced_service_account(
                 name, namespace, _request_timeout=REQUEST_TIMEOUT_SECONDS
             )
         except ApiException as exc:
             if exc.status == 404:
-                return False
+                return None
             raise
-        return True
+        return self._plain(found)
+
+    async def read_namespace(self, name: str) -> dict[str, Any] | None:
+        try:
+            found = await self.core.read_namespace(name, _request_timeout=REQUEST_TIMEOUT_SECONDS)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return self._plain(found)
+
+    def _kind_api(self, kind: str) -> tuple[Any, str]:
+        """The API and the method noun of a ServiceAccount or a RoleBinding."""
+        if kind == provisioning.SERVICE_ACCOUNT:
+            return self.core, "service_account"
+        return self.rbac, "role_binding"
+
+    async def list_named(
+        self, kind: str, name: str, namespaces: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        """The ServiceAccounts or RoleBindings called `name` in the served namespaces (in all
+        when none or globs are given: the caller keeps those it serves)."""
+        api, noun = self._kind_api(kind)
+        selector = f"metadata.name={name}"
+        timeout = REQUEST_TIMEOUT_SECONDS
+        if not namespaces or any(set(ns) & set("*?[!,") for ns in namespaces):
+            every = getattr(api, f"list_{noun}_for_all_namespaces")
+            found = await every(field_selector=selector, _request_timeout=timeout)
+            return [self._plain(o) for o in found.items]
+        out: list[dict[str, Any]] = []
+        for namespace in namespaces:
+            each = getattr(api, f"list_namespaced_{noun}")
+            found = await each(namespace, field_selector=selector, _request_timeout=timeout)
+            out.extend(self._plain(o) for o in found.items)
+        return out
+
+    async def provision(self, step: provisioning.Step) -> dict[str, Any] | None:
+        """Carry out one provisioning step (a patch is a strategic merge patch); the object
+        written, or None after a delete, a create that found the object there already, or a
+        patch or delete that found it gone."""
+        self.writes[f"{step.verb}_{step.kind.lower()}"] += 1
+        api, noun = self._kind_api(step.kind)
+        timeout = REQUEST_TIMEOUT_SECONDS
+        body = cast(Any, dict(step.body or {}))
+        try:
+            if step.verb is provisioning.Verb.CREATE:
+                call = getattr(api, f"create_namespaced_{noun}")
+                written = await call(
+                    step.namespace, body, field_manager=COMPONENT, _request_timeout=timeout
+                )
+            elif step.verb is provisioning.Verb.PATCH:
+                call = getattr(api, f"patch_namespaced_{noun}")
+                written = await call(
+                    step.name, step.namespace, body, field_manager=COMPONENT,
+                    _request_timeout=timeout,
+                )  # fmt: skip
+            else:
+                call = getattr(api, f"delete_namespaced_{noun}")
+                await call(step.name, step.namespace, _request_timeout=timeout)
+                return None
+        except ApiException as exc:
+            if exc.status == 404 or (step.verb is provisioning.Verb.CREATE and exc.status == 409):
+                return None
+            raise
+        return self._plain(written)
 
     async def post_event(
         self, task: Mapping[str, Any], kind: str, reason: str, message: str

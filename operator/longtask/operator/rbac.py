@@ -1,4 +1,5 @@
-"""The Kubernetes permissions the operator needs (for the chart's ClusterRole / Role).
+"""The Kubernetes permissions the operator needs (for the chart's ClusterRole / Role), and the
+runner's (the ClusterRole the operator binds in each namespace where tasks may run).
 
 Each rule: API group, resources, verbs, and why. `longtasks/finalizers: update` lets the Jobs'
 owner references set blockOwnerDeletion (the OwnerReferencesPermissionEnforcement admission plugin
@@ -8,13 +9,16 @@ LONGTASK_NAMESPACES empty, to serve every namespace.
 
 from __future__ import annotations
 
-from typing import Final, TypedDict
+from typing import Final, NotRequired, TypedDict
+
+from .settings import DEFAULT_RUNNER_CLUSTER_ROLE
 
 
 class Rule(TypedDict):
     apiGroups: list[str]
     resources: list[str]
     verbs: list[str]
+    resourceNames: NotRequired[list[str]]
 
 
 RULES: Final[list[Rule]] = [
@@ -41,8 +45,29 @@ RULES: Final[list[Rule]] = [
     },
     # Exit codes and Running state of attempt pods.
     {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]},
-    # Admission: the task's service account must exist.
-    {"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["get"]},
+    # Admission reads a task's own service account (it must be marked for longtask). The
+    # runner's account in each namespace where tasks may run is the operator's: it watches,
+    # creates, repairs (patch) and removes it, and the RoleBinding of it to the runner's
+    # ClusterRole.
+    {
+        "apiGroups": [""],
+        "resources": ["serviceaccounts"],
+        "verbs": ["get", "list", "watch", "create", "patch", "delete"],
+    },
+    {
+        "apiGroups": ["rbac.authorization.k8s.io"],
+        "resources": ["rolebindings"],
+        "verbs": ["list", "watch", "create", "patch", "delete"],
+    },
+    # Binding that one ClusterRole needs `bind` on it, unless the operator held every right it
+    # grants: `bind` keeps the two independent and grants no right itself. (The chart names its
+    # own ClusterRole here.)
+    {
+        "apiGroups": ["rbac.authorization.k8s.io"],
+        "resources": ["clusterroles"],
+        "verbs": ["bind"],
+        "resourceNames": [DEFAULT_RUNNER_CLUSTER_ROLE],
+    },
     # Schedules: watch them; pauseAfterFailures sets spec.suspend.
     {
         "apiGroups": ["longtask.io"],
@@ -74,4 +99,11 @@ RULES: Final[list[Rule]] = [
         "verbs": ["get", "list", "watch"],
     },
     {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list", "watch"]},
+]
+
+# The runner's ClusterRole: read its own LongTask (the status admission policy keeps its status
+# patches to its own task, from its own pod, on the runner's fields).
+RUNNER_RULES: Final[list[Rule]] = [
+    {"apiGroups": ["longtask.io"], "resources": ["longtasks"], "verbs": ["get"]},
+    {"apiGroups": ["longtask.io"], "resources": ["longtasks/status"], "verbs": ["patch"]},
 ]

@@ -30,7 +30,7 @@ from typing import Any
 from longtask.core import admission, deadletters, resource
 from longtask.core.resource import AttemptRecord, ConditionType, LongTask, Phase, Reason
 
-from . import attempts, backoff, clock, conditions, jobs
+from . import attempts, backoff, clock, conditions, jobs, provisioning
 from .settings import Settings
 
 NORMAL = "Normal"
@@ -48,14 +48,24 @@ class JobLookup:
 
 
 @dataclasses.dataclass(frozen=True)
+class AccountLookup:
+    """A service account, as the controller looked it up."""
+
+    labels: Mapping[str, str] | None
+    """Its labels; None when it does not exist."""
+
+
+@dataclasses.dataclass(frozen=True)
 class Observation:
     """What the controller saw for one task; None marks what it has not looked at."""
 
     now: dt.datetime
     heartbeat_ms: int | None = None
     """Last heartbeat in Redis (unix ms); 0 = none yet; None = unknown (no Redis, not read)."""
-    service_account_exists: bool | None = None
-    """Whether a new task's service account exists (see CheckServiceAccount)."""
+    service_account: AccountLookup | None = None
+    """A new task's service account (see CheckServiceAccount)."""
+    namespace_labels: Mapping[str, str] | None = None
+    """A new task's namespace's labels (see ReadNamespace)."""
     job: JobLookup | None = None
     """The current attempt's Job (see LookUpJob)."""
     pods: Sequence[Mapping[str, Any]] | None = None
@@ -66,7 +76,14 @@ class Observation:
 
 @dataclasses.dataclass(frozen=True)
 class CheckServiceAccount:
-    """Need: whether the service account a new task would run as exists in its namespace."""
+    """Need: the service account a new task would run as (one other than the runner's)."""
+
+    name: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ReadNamespace:
+    """Need: the labels of a new task's namespace (when a namespace selector is set)."""
 
     name: str
 
@@ -94,7 +111,7 @@ class CheckArchived:
     uid: str
 
 
-Need = CheckServiceAccount | LookUpJob | ListPods | CheckArchived
+Need = CheckServiceAccount | ReadNamespace | LookUpJob | ListPods | CheckArchived
 
 # How long a TTL deletion held for the archive waits before looking again (the archiver also
 # queues the task the moment its record is committed, so this is only a backstop).
@@ -122,6 +139,8 @@ class Plan:
     """Effects to apply, in the order of the fields."""
 
     delete_job: str | None = None
+    ensure_runner_account: bool = False
+    """Provision the runner's account in the task's namespace before the Job (see provisioner)."""
     create_job: dict[str, Any] | None = None
     status: resource.Status | None = None
     transitions: list[Transition] = dataclasses.field(default_factory=list)
@@ -230,6 +249,8 @@ class _Draft:
         self.condition(ConditionType.RUNNING, False, Reason.JOB_CREATED, message)
         self.move(Phase.PENDING, Reason.JOB_CREATED, message)
         self.plan.create_job = job
+        account = jobs.service_account(self.spec, settings)
+        self.plan.ensure_runner_account = account == settings.runner_service_account
 
     def mark_running(self) -> None:
         if not self.status.get("startTime"):
@@ -289,17 +310,32 @@ def _cancel_requested(draft: _Draft) -> bool:
 
 
 def _admit(draft: _Draft, settings: Settings) -> Need | None:
-    problems = admission.problems(draft.spec)
-    if not problems:
-        account = jobs.service_account(draft.spec, settings)
-        exists = draft.obs.service_account_exists
-        if exists is None:
+    namespace = draft.meta["namespace"]
+    problems = [str(p) for p in admission.problems(draft.spec)]
+    image = admission.image_problem(draft.spec.get("image"), settings.image_patterns)
+    if image is not None:
+        problems.append(str(image))
+    selector = settings.namespace_selector
+    if not problems and selector:  # lookups only for an otherwise acceptable spec
+        labels = draft.obs.namespace_labels
+        if labels is None:
+            return ReadNamespace(namespace)
+        if not provisioning.selects(selector, labels):
+            hint = provisioning.enable_hint(namespace, selector)
+            problems.append(
+                f"namespace {namespace!r} is not enabled for longtask: an admin enables it "
+                f"with {hint}"
+            )
+    account = jobs.service_account(draft.spec, settings)
+    if not problems and account != settings.runner_service_account:
+        found = draft.obs.service_account
+        if found is None:
             return CheckServiceAccount(account)
-        problem = admission.service_account_problem(account, draft.meta["namespace"], exists)
-        if problem:
-            problems.append(problem)
+        problem = admission.service_account_problem(account, namespace, found.labels)
+        if problem is not None:
+            problems.append(str(problem))
     if problems:
-        message = "refused: " + "; ".join(str(p) for p in problems)
+        message = "refused: " + "; ".join(problems)
         draft.patch["message"] = message[: resource.MESSAGE_MAX_CHARS]
         draft.finish(Phase.FAILED, Reason.INVALID_SPEC, message, WARNING)
     elif _cancel_requested(draft):

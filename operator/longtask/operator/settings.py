@@ -26,19 +26,31 @@ Environment variables:
 - `LONGTASK_SCHEDULE_SECONDS`: `true` lets LongTaskSchedules use a leading seconds field, so
   that tests run real schedules in seconds. For tests only: otherwise such a schedule is refused
   (condition Ready=False, reason SecondsNotEnabled) and production cron stays minute-based.
+- `LONGTASK_NAMESPACE_SELECTOR`: a label selector as JSON (`{"matchLabels": {...},
+  "matchExpressions": [...]}`) choosing the served namespaces where tasks may run; empty: all.
+  The operator provisions the runner's account there and refuses tasks elsewhere.
+- `LONGTASK_RUNNER_CLUSTER_ROLE`: the ClusterRole the runner's account is bound to in each
+  enabled namespace (default `longtask-runner`).
+- `LONGTASK_ALLOWED_IMAGES`: comma-separated glob patterns of the images a task may name
+  (`registry.example.com/team/*`; full references, see `longtask.core.admission`); empty: the
+  runner image's registry path (`ghcr.io/longtask/*`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from collections.abc import Mapping
+from typing import Any
 
-from longtask.core import keys
+from kopf._cogs.structs import references
+from longtask.core import admission, keys
 from longtask.history import settings as history_settings
 
-DEFAULT_RUNNER_IMAGE = "longtask/runner:0.1.0"
-DEFAULT_RUNNER_SERVICE_ACCOUNT = "longtask-runner"
+DEFAULT_RUNNER_IMAGE = admission.DEFAULT_RUNNER_IMAGE
+DEFAULT_RUNNER_SERVICE_ACCOUNT = admission.DEFAULT_RUNNER_SERVICE_ACCOUNT
+DEFAULT_RUNNER_CLUSTER_ROLE = "longtask-runner"
 DEFAULT_LOG_LINE_MAX_CHARS = 8192
 
 
@@ -82,6 +94,25 @@ class Settings:
     """The archive of finished tasks (off without a DSN)."""
     schedule_seconds: bool = False
     """Accept schedules with a leading seconds field (tests only)."""
+    namespace_selector: Mapping[str, Any] | None = None
+    """Label selector (a LabelSelector as a dict) of the namespaces where tasks may run; None:
+    every served namespace."""
+    runner_cluster_role: str = DEFAULT_RUNNER_CLUSTER_ROLE
+    """ClusterRole bound to the runner's account in each namespace where tasks may run."""
+    allowed_images: tuple[str, ...] = ()
+    """Glob patterns of the images a task may name; empty: the runner image's registry path."""
+
+    @property
+    def image_patterns(self) -> tuple[str, ...]:
+        """The images tasks may name (see `allowed_images`)."""
+        return self.allowed_images or admission.default_image_patterns(self.runner_image)
+
+    def serves(self, namespace: str) -> bool:
+        """Whether `namespace` is one the operator serves (kopf's patterns of `namespaces`)."""
+        return not self.namespaces or any(
+            references.match_namespace(references.NamespaceName(namespace), pattern)
+            for pattern in self.namespaces
+        )
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -111,6 +142,23 @@ def parse_namespaces(raw: str) -> tuple[str, ...]:
     return parts
 
 
+def parse_selector(raw: str) -> Mapping[str, Any] | None:
+    """A label selector from its JSON (None when empty); ValueError when malformed."""
+    if not raw.strip():
+        return None
+    try:
+        selector = json.loads(raw)
+    except ValueError:
+        selector = None
+    keys = {"matchLabels", "matchExpressions"}
+    if not isinstance(selector, dict) or not set(selector) <= keys:
+        raise ValueError(
+            "LONGTASK_NAMESPACE_SELECTOR must be a label selector as JSON: "
+            f'{{"matchLabels": {{...}}, "matchExpressions": [...]}}, got {raw[:200]!r}'
+        )
+    return selector or None
+
+
 def from_env(env: Mapping[str, str] | None = None) -> Settings:
     """Settings from environment variables (see the module docstring)."""
     env = os.environ if env is None else env
@@ -138,4 +186,9 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         ),
         history=history_settings.from_env(env),
         schedule_seconds=_bool(env, "LONGTASK_SCHEDULE_SECONDS"),
+        namespace_selector=parse_selector(env.get("LONGTASK_NAMESPACE_SELECTOR", "")),
+        runner_cluster_role=env.get("LONGTASK_RUNNER_CLUSTER_ROLE") or DEFAULT_RUNNER_CLUSTER_ROLE,
+        allowed_images=tuple(
+            p.strip() for p in env.get("LONGTASK_ALLOWED_IMAGES", "").split(",") if p.strip()
+        ),
     )

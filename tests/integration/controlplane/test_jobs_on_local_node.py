@@ -3,11 +3,13 @@ on deletion, and RBAC applied to the pod's own service-account token."""
 
 from __future__ import annotations
 
+import json
 import sys
 
 from kubernetes import client
 from longtask.devstack.stack import Stack
 
+from tests.fixtures.runner import provision_runner_account
 from tests.fixtures.waiting import wait_for
 
 DEADLINE = 60.0
@@ -122,6 +124,7 @@ def test_pod_uses_its_service_account_token_and_rbac_applies(
 ) -> None:
     """The runner's account may get a LongTask but not list secrets: checked from inside a pod."""
     batch, core = client.BatchV1Api(k8s), client.CoreV1Api(k8s)
+    provision_runner_account(k8s, namespace)
     client.CustomObjectsApi(k8s).create_namespaced_custom_object(
         "longtask.io",
         "v1alpha1",
@@ -135,9 +138,9 @@ def test_pod_uses_its_service_account_token_and_rbac_applies(
         },
     )
     script = (
-        "kubectl get longtask mine -o name && echo ALLOWED-GET; "
+        "kubectl get longtasks.longtask.io mine -o name && echo ALLOWED-GET; "
         "kubectl get secrets 2>&1 | grep -q Forbidden && echo DENIED-SECRETS; "
-        "kubectl auth whoami -o jsonpath='{.status.userInfo.username}'"
+        "echo WHOAMI; kubectl auth whoami -o json"
     )
     batch.create_namespaced_job(namespace, job("whoami", ["sh", "-c", script], "longtask-runner"))
 
@@ -150,4 +153,7 @@ def test_pod_uses_its_service_account_token_and_rbac_applies(
     output = stack.pod_log(namespace, str(pod.metadata.name), "main")
     assert "longtask.io/mine" in output and "ALLOWED-GET" in output
     assert "DENIED-SECRETS" in output
-    assert f"system:serviceaccount:{namespace}:longtask-runner" in output
+    user = json.loads(output.split("WHOAMI\n", 1)[1])["status"]["userInfo"]
+    assert user["username"] == f"system:serviceaccount:{namespace}:longtask-runner"
+    # The pod's bound token names the pod: the status admission policy relies on it.
+    assert user["extra"]["authentication.kubernetes.io/pod-name"] == [pod.metadata.name]

@@ -23,10 +23,13 @@ import yaml
 from kubernetes import client, config
 from longtask.core import resource, schedule
 from longtask.devstack.stack import Stack
+from longtask.operator import provisioning
+from longtask.operator.settings import Settings
 
 from tests.fixtures.packaging import CHART, REPO, run
 
 LONGTASKS = f"{resource.PLURAL}.{resource.GROUP}"
+ROLEBINDINGS = "rolebindings.rbac.authorization.k8s.io"
 
 
 @dataclass(frozen=True)
@@ -178,7 +181,9 @@ def test_operator_can_do_only_what_it_uses(stack: Stack, release: Release) -> No
         *((v, "pods", tasks) for v in ("get", "list")),
         ("create", "events", tasks),
         ("create", "events.events.k8s.io", tasks),
-        ("get", "serviceaccounts", tasks),
+        *((v, "serviceaccounts", tasks) for v in ("get", "list", "watch", "create", "patch")),
+        ("delete", "serviceaccounts", tasks),
+        *((v, ROLEBINDINGS, tasks) for v in ("list", "watch", "create", "patch", "delete")),
         ("watch", "customresourcedefinitions.apiextensions.k8s.io", None),
         ("list", "namespaces", None),
     ]
@@ -197,8 +202,49 @@ def test_operator_can_do_only_what_it_uses(stack: Stack, release: Release) -> No
         ("create", "serviceaccounts/token", tasks),
         ("create", "clusterrolebindings.rbac.authorization.k8s.io", None),
         ("delete", "customresourcedefinitions.apiextensions.k8s.io", None),
+        ("create", "roles.rbac.authorization.k8s.io", tasks),
+        ("bind", "clusterroles.rbac.authorization.k8s.io", tasks),  # only the runner's, by name
+        ("escalate", "roles.rbac.authorization.k8s.io", tasks),
+        ("create", ROLEBINDINGS, other),
+        ("create", "serviceaccounts", other),
     ]
     check_rights(stack, account, allowed, forbidden)
+
+
+def as_operator(
+    stack: Stack, release: Release, verb: str, obj: dict[str, Any]
+) -> subprocess.CompletedProcess[str]:
+    operator = f"system:serviceaccount:{release.namespace}:{release.name}-longtask-operator"
+    return run(
+        [stack.bin_dir / "kubectl", f"--kubeconfig={stack.kubeconfig}", f"--as={operator}",
+         verb, "-f", "-"],
+        input=json.dumps(obj),
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def provisioned(stack: Stack, release: Release) -> Release:
+    """The runner's account in the tasks' namespace, made as the operator makes it, with the
+    operator's own rights (the release's pods never run here)."""
+    settings = Settings(runner_cluster_role=f"{release.name}-longtask-runner")
+    for obj in (
+        provisioning.account(release.tasks, settings),
+        provisioning.binding(release.tasks, settings),
+    ):
+        done = as_operator(stack, release, "create", obj)
+        assert done.returncode == 0, done.stderr
+    return release
+
+
+def test_operator_may_bind_the_runners_cluster_role_and_no_other(
+    stack: Stack, provisioned: Release
+) -> None:
+    settings = Settings(runner_cluster_role="cluster-admin")
+    escalating = provisioning.binding(provisioned.tasks, settings)
+    escalating["metadata"]["name"] = "not-the-runner"
+    done = as_operator(stack, provisioned, "create", escalating)
+    assert done.returncode != 0
+    assert "forbidden" in done.stderr and "bind" in done.stderr
 
 
 def test_gateway_can_do_only_what_it_uses(stack: Stack, release: Release) -> None:
@@ -209,9 +255,12 @@ def test_gateway_can_do_only_what_it_uses(stack: Stack, release: Release) -> Non
         ("create", "subjectaccessreviews.authorization.k8s.io", None),
         *((v, LONGTASKS, tasks) for v in ("get", "list", "watch", "create", "patch", "delete")),
         ("get", f"{LONGTASKS}/status", tasks),
+        ("get", "serviceaccounts", tasks),  # a task's own account must be marked
     ]
     forbidden = [
         ("patch", f"{LONGTASKS}/status", tasks),  # status is the operator's and the runner's
+        ("create", "serviceaccounts", tasks),
+        ("list", "serviceaccounts", tasks),
         ("override", f"{LONGTASKS}/status", tasks),
         ("update", LONGTASKS, tasks),
         ("create", LONGTASKS, other),
@@ -225,8 +274,8 @@ def test_gateway_can_do_only_what_it_uses(stack: Stack, release: Release) -> Non
     check_rights(stack, account, allowed, forbidden)
 
 
-def test_runner_can_read_its_task_and_patch_status_only(stack: Stack, release: Release) -> None:
-    tasks, other = release.tasks, release.other
+def test_runner_can_read_its_task_and_patch_status_only(stack: Stack, provisioned: Release) -> None:
+    tasks, other = provisioned.tasks, provisioned.other
     account = f"system:serviceaccount:{tasks}:longtask-runner"
     allowed = [("get", LONGTASKS, tasks), ("patch", f"{LONGTASKS}/status", tasks)]
     forbidden = [

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from longtask.api import taskobjects
-from longtask.core import resource, wire
+from longtask.api.settings import Settings
+from longtask.core import admission, resource, wire
 
 
 def create(**body: Any) -> wire.TaskCreate:
@@ -79,3 +80,26 @@ def test_view_of_an_object_without_status() -> None:
     assert view.phase is resource.Phase.PENDING
     assert view.cancel_requested
     assert view.links.events == "/v1/namespaces/ns/tasks/d/events"
+
+
+def test_problems_found_in_the_cluster_join_the_422() -> None:
+    looked_up = [admission.Problem(("serviceAccountName",), "is not marked for longtask use")]
+    error = taskobjects.admission_error({"command": ["true"]}, looked_up)
+    assert error is not None and error.status == 422
+    assert error.details == [
+        {
+            "field": "body.serviceAccountName",
+            "message": "is not marked for longtask use",
+            "type": "admission",
+        }
+    ]
+    assert taskobjects.admission_error({"command": ["true"]}) is None
+
+
+def test_the_gateway_allows_the_operators_images() -> None:
+    assert Settings().image_patterns == ("docker.io/longtask/*",)
+    listed = Settings(allowed_images="a.io/x/*, b.io/y:1", runner_image="c.io/z/r:1")
+    assert listed.image_patterns == ("a.io/x/*", "b.io/y:1")
+    assert Settings(runner_image="ghcr.io/longtask/longtask-runner:0.1.0").image_patterns == (
+        "ghcr.io/longtask/*",
+    )

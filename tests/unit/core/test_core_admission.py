@@ -54,11 +54,55 @@ def test_tuning_knobs_may_be_set_by_a_task() -> None:
 
 
 def test_missing_service_account_is_named() -> None:
-    assert admission.service_account_problem("sa", "ns", True) is None
-    problem = admission.service_account_problem("sa", "ns", False)
+    problem = admission.service_account_problem("sa", "ns", None)
     assert problem is not None and str(problem) == (
         "spec.serviceAccountName: service account 'sa' does not exist in namespace 'ns'"
     )
+
+
+def test_only_a_service_account_marked_for_longtask_may_run_tasks() -> None:
+    assert admission.service_account_problem("sa", "ns", {"longtask.io/runner": "true"}) is None
+    for labels in ({}, {"longtask.io/runner": "yes"}, {"app": "reads-secrets"}):
+        problem = admission.service_account_problem("sa", "ns", labels)
+        assert problem is not None and problem.field == ("serviceAccountName",)
+        assert "not marked for longtask use" in problem.message
+        assert "kubectl label serviceaccount sa -n ns longtask.io/runner=true" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("image", "full"),
+    [
+        ("python:3.12", "docker.io/library/python:3.12"),
+        ("team/app:1", "docker.io/team/app:1"),
+        ("ghcr.io/longtask/longtask-runner:0.1.0", "ghcr.io/longtask/longtask-runner:0.1.0"),
+        ("localhost/app", "localhost/app"),
+        ("registry:5000/app", "registry:5000/app"),
+    ],
+)
+def test_image_references_are_read_in_full(image: str, full: str) -> None:
+    assert admission.image_reference(image) == full
+
+
+def test_by_default_images_beside_the_runner_image_are_allowed() -> None:
+    patterns = admission.default_image_patterns("ghcr.io/longtask/longtask-runner:0.1.0")
+    assert patterns == ("ghcr.io/longtask/*",)
+    assert admission.default_image_patterns("longtask/runner@sha256:abc") == (
+        "docker.io/longtask/*",
+    )
+    for allowed in (None, "ghcr.io/longtask/longtask-runner:0.2.0", "ghcr.io/longtask/mine:1"):
+        assert admission.image_problem(allowed, patterns) is None
+    for foreign in ("ghcr.io/evil/runner:1", "ghcr.io/longtaskx/a", "python:3.12", "", 5):
+        problem = admission.image_problem(foreign, patterns)
+        assert problem is not None and problem.field == ("image",)
+        assert "is not an allowed image (allowed: ghcr.io/longtask/*)" in problem.message
+
+
+def test_image_patterns_match_the_full_reference() -> None:
+    patterns = ["docker.io/library/python:3.*", "registry.example.com/team-a/*"]
+    assert admission.image_problem("python:3.12", patterns) is None
+    assert admission.image_problem("registry.example.com/team-a/job:7", patterns) is None
+    assert admission.image_problem("python:2.7", patterns) is not None
+    assert admission.image_problem("anything", []) is not None  # no pattern: only the default
 
 
 @pytest.mark.parametrize(

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import collections
 import copy
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from longtask.core.resource import LongTask
-from longtask.operator import publishing
+from longtask.operator import provisioning, publishing
 from longtask.operator.controller import Controller
 from longtask.operator.kube import Kube
 from longtask.operator.metrics import Metrics
@@ -29,9 +29,35 @@ class FakeKube:
         self.reads: list[str] = []
         self.writes: collections.Counter[str] = collections.Counter()
         self.version = 100
+        # ServiceAccounts and RoleBindings by (kind, namespace).
+        self.objects: dict[tuple[str, str], dict[str, Any]] = {}
 
-    async def service_account_exists(self, namespace: str, name: str) -> bool:
-        return name == "longtask-runner"
+    async def read_service_account(self, namespace: str, name: str) -> dict[str, Any] | None:
+        found = self.objects.get(("ServiceAccount", namespace))
+        return found if found is not None and found["metadata"]["name"] == name else None
+
+    async def read_namespace(self, name: str) -> dict[str, Any] | None:
+        return {"metadata": {"name": name, "uid": f"ns-{name}", "labels": {}}}
+
+    async def list_named(
+        self, kind: str, name: str, namespaces: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        return [o for (k, _), o in self.objects.items() if k == kind]
+
+    async def provision(self, step: provisioning.Step) -> dict[str, Any] | None:
+        self.writes[f"{step.verb}_{step.kind.lower()}"] += 1
+        key = (step.kind, step.namespace)
+        if step.verb is provisioning.Verb.DELETE:
+            self.objects.pop(key, None)
+            return None
+        if step.verb is provisioning.Verb.CREATE:
+            if key in self.objects:
+                return None
+            self.objects[key] = copy.deepcopy(dict(step.body or {}))
+        else:
+            merged = self.objects[key]
+            merged["metadata"]["labels"].update(dict(step.body or {})["metadata"]["labels"])
+        return copy.deepcopy(self.objects[key])
 
     async def create_job(self, manifest: Mapping[str, Any]) -> dict[str, Any] | None:
         self.writes["create_job"] += 1
@@ -98,8 +124,31 @@ async def test_a_new_task_gets_its_job_then_its_status() -> None:
     await controller.handle(KEY)
     assert list(fake.jobs) == ["demo-1"]
     assert fake.task["status"]["phase"] == "Pending"
-    assert fake.writes == {"create_job": 1, "patch_status": 1, "create_event": 1}
+    assert fake.writes == {
+        "create_serviceaccount": 1,  # the first task of the namespace: the runner's account
+        "create_rolebinding": 1,
+        "create_job": 1,
+        "patch_status": 1,
+        "create_event": 1,
+    }
     assert controller.store.job(("ns", "demo-1")) is not None  # no false "lost" before the watch
+
+
+async def test_the_first_task_of_a_namespace_provisions_the_runners_account_once() -> None:
+    controller, fake = controller_for(make_task())
+    await controller.handle(KEY)
+    account = fake.objects[("ServiceAccount", "ns")]
+    assert account["metadata"]["labels"]["longtask.io/runner"] == "true"
+    binding = fake.objects[("RoleBinding", "ns")]
+    assert binding["roleRef"]["name"] == "longtask-runner"
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "longtask-runner", "namespace": "ns"}
+    ]
+    second = make_task(name="second", uid="uid-2")
+    controller.task_event("ADDED", second)
+    await controller.handle(("ns", "second"))
+    assert fake.writes["create_serviceaccount"] == fake.writes["create_rolebinding"] == 1
+    assert fake.writes["create_job"] == 2
 
 
 async def test_a_missing_service_account_fails_admission() -> None:
@@ -145,6 +194,8 @@ async def test_success_path_writes_are_few() -> None:
     )
     await controller.handle(KEY)
     assert fake.task["status"]["phase"] == "Succeeded"
+    fake.writes.pop("create_serviceaccount")  # once per namespace
+    fake.writes.pop("create_rolebinding")
     assert fake.writes == {"create_job": 1, "patch_status": 3, "create_event": 3}
     assert fake.events == ["JobCreated", "PodRunning", "Completed"]
 
@@ -182,11 +233,13 @@ async def test_a_failed_reconcile_is_retried_rate_limited_and_forgotten_once_it_
     controller.queue = WorkQueue(ExponentialLimiter(base=0.01, maximum=0.01))
     calls: list[int] = []  # the key's requeues at each call
 
-    async def flaky(namespace: str, name: str) -> bool:
+    create_job = fake.create_job
+
+    async def flaky(manifest: Mapping[str, Any]) -> dict[str, Any] | None:
         calls.append(controller.queue.num_requeues(KEY))
         if len(calls) == 1:
             raise OSError("apiserver unavailable")
-        return True
+        return await create_job(manifest)
 
     handled = asyncio.Event()  # the worker gave the key back after the second try
     done = controller.queue.done
@@ -196,7 +249,7 @@ async def test_a_failed_reconcile_is_retried_rate_limited_and_forgotten_once_it_
         if len(calls) == 2:
             handled.set()
 
-    fake.service_account_exists = flaky  # type: ignore[method-assign]
+    fake.create_job = flaky  # type: ignore[method-assign]
     controller.queue.done = done_and_tell  # type: ignore[method-assign]
     worker = asyncio.create_task(controller._worker())
     try:

@@ -22,6 +22,10 @@ def test_handlers_go_into_a_fresh_registry_each_time() -> None:
             (resource.GROUP, resource.PLURAL),
             (schedule.GROUP, schedule.PLURAL),
             ("batch", "jobs"),
+            # The runner's account where tasks may run (provisioner.py).
+            ("", "namespaces"),
+            ("", "serviceaccounts"),
+            ("rbac.authorization.k8s.io", "rolebindings"),
         }
         # No change-detecting handlers, daemons or timers: kopf writes nothing on the objects.
         assert not registry._changing.get_all_handlers()

@@ -66,14 +66,21 @@ def condition(plan: reconcile.Plan, kind: ConditionType) -> dict[str, Any] | Non
 # Admission ---------------------------------------------------------------------------------
 
 
-def test_a_new_task_asks_whether_its_service_account_exists() -> None:
-    assert decide_or_need(make_task()) == reconcile.CheckServiceAccount("longtask-runner")
+MARKED = reconcile.AccountLookup({"longtask.io/runner": "true"})
+
+
+def test_a_new_task_of_its_own_account_asks_for_it_the_runners_is_provisioned() -> None:
     own = make_task(spec={"command": ["x"], "serviceAccountName": "mine"})
     assert decide_or_need(own) == reconcile.CheckServiceAccount("mine")
+    plan = decide(make_task())  # the runner's account: provisioned before the Job, not read
+    assert plan.ensure_runner_account and plan.create_job is not None
+    named = make_task(spec={"command": ["x"], "serviceAccountName": "longtask-runner"})
+    assert decide(named).ensure_runner_account
+    assert not decide(own, service_account=MARKED).ensure_runner_account
 
 
 def test_accepted_task_creates_attempt_1_and_goes_pending() -> None:
-    plan = decide(make_task(), service_account_exists=True)
+    plan = decide(make_task())
     assert plan.create_job is not None and plan.create_job["metadata"]["name"] == "demo-1"
     assert phases(plan) == [(None, Phase.PENDING)]
     status = plan.status
@@ -99,16 +106,65 @@ def test_refused_task_fails_with_the_reason_and_creates_no_job() -> None:
     assert plan.deadletter is None
 
 
-def test_a_missing_service_account_refuses_the_task() -> None:
-    plan = decide(make_task(), service_account_exists=False)
+def refusal(plan: reconcile.Plan) -> str:
     assert plan.create_job is None and phases(plan) == [(None, Phase.FAILED)]
     assert plan.status is not None and plan.status["reason"] == "InvalidSpec"
-    assert "service account 'longtask-runner' does not exist" in str(plan.status["message"])
+    return str(plan.status["message"])
+
+
+def test_a_missing_service_account_refuses_the_task() -> None:
+    task = make_task(spec={"command": ["x"], "serviceAccountName": "gone"})
+    missing = reconcile.AccountLookup(None)
+    assert "service account 'gone' does not exist" in refusal(decide(task, service_account=missing))
+
+
+def test_a_service_account_not_marked_for_longtask_refuses_the_task() -> None:
+    task = make_task(spec={"command": ["x"], "serviceAccountName": "reads-secrets"})
+    unmarked = reconcile.AccountLookup({"app": "x"})
+    message = refusal(decide(task, service_account=unmarked))
+    assert (
+        "spec.serviceAccountName: service account 'reads-secrets' of namespace 'ns' is " in message
+    )
+    assert "not marked for longtask use" in message
+    assert isinstance(decide(task, service_account=MARKED).create_job, dict)
+
+
+def test_a_foreign_image_refuses_the_task_without_lookups() -> None:
+    task = make_task(spec={"command": ["x"], "image": "evil.example.com/miner:1"})
+    message = refusal(decide(task))
+    assert "spec.image: 'evil.example.com/miner:1' is not an allowed image" in message
+    assert "(allowed: docker.io/longtask/*)" in message  # the default runner image's path
+    beside = make_task(spec={"command": ["x"], "image": "longtask/custom:2"})
+    assert decide(beside).create_job is not None
+
+
+def test_images_allowed_by_the_settings() -> None:
+    settings = Settings(allowed_images=("registry.example.com/team/*",))
+    task = make_task(spec={"command": ["x"], "image": "registry.example.com/team/app:1"})
+    plan = reconcile.decide(task, Observation(now=NOW), settings)
+    assert isinstance(plan, reconcile.Plan) and plan.create_job is not None
+    runner = make_task(spec={"command": ["x"], "image": "longtask/runner:0.1.0"})
+    refused = reconcile.decide(runner, Observation(now=NOW), settings)
+    assert isinstance(refused, reconcile.Plan) and refused.create_job is None
+
+
+def test_a_namespace_outside_the_selector_refuses_the_task_saying_how_to_enable_it() -> None:
+    settings = Settings(namespace_selector={"matchLabels": {"longtask.io/enabled": "true"}})
+    task = make_task()
+    asked = reconcile.decide(task, Observation(now=NOW), settings)
+    assert asked == reconcile.ReadNamespace("ns")
+    plan = reconcile.decide(task, Observation(now=NOW, namespace_labels={}), settings)
+    assert isinstance(plan, reconcile.Plan)
+    assert "namespace 'ns' is not enabled for longtask: an admin enables it with " in refusal(plan)
+    assert "`kubectl label namespace ns longtask.io/enabled=true`" in refusal(plan)
+    enabled = Observation(now=NOW, namespace_labels={"longtask.io/enabled": "true"})
+    started = reconcile.decide(task, enabled, settings)
+    assert isinstance(started, reconcile.Plan) and started.create_job is not None
 
 
 def test_task_cancelled_before_start_never_gets_a_job() -> None:
     task = make_task(spec={"command": ["x"], "cancel": True})
-    plan = decide(task, service_account_exists=True)
+    plan = decide(task)
     assert plan.create_job is None and phases(plan) == [(None, Phase.CANCELLED)]
 
 

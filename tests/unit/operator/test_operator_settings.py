@@ -41,3 +41,33 @@ def test_a_malformed_number_names_the_variable() -> None:
 def test_exclusions_make_one_kopf_pattern() -> None:
     got = settings.from_env({"LONGTASK_NAMESPACES": "!kube-*, !lt-op-*"})
     assert got.namespaces == ("!kube-*,!lt-op-*",)
+
+
+def test_tenancy_settings_from_the_environment() -> None:
+    got = settings.from_env(
+        {
+            "LONGTASK_NAMESPACE_SELECTOR": '{"matchLabels": {"longtask.io/enabled": "true"}}',
+            "LONGTASK_RUNNER_CLUSTER_ROLE": "lt-runner",
+            "LONGTASK_ALLOWED_IMAGES": " registry.example.com/a/* ,, docker.io/library/python:3.*",
+        }
+    )
+    assert got.namespace_selector == {"matchLabels": {"longtask.io/enabled": "true"}}
+    assert got.runner_cluster_role == "lt-runner"
+    assert got.image_patterns == ("registry.example.com/a/*", "docker.io/library/python:3.*")
+    default = settings.from_env({"LONGTASK_RUNNER_IMAGE": "ghcr.io/longtask/longtask-runner:1"})
+    assert default.namespace_selector is None and default.runner_cluster_role == "longtask-runner"
+    assert default.image_patterns == ("ghcr.io/longtask/*",)
+
+
+@pytest.mark.parametrize("raw", ["team=a", '["x"]', '{"matchFields": {}}'])
+def test_a_malformed_namespace_selector_is_refused_with_its_form(raw: str) -> None:
+    with pytest.raises(ValueError, match="LONGTASK_NAMESPACE_SELECTOR must be a label selector"):
+        settings.from_env({"LONGTASK_NAMESPACE_SELECTOR": raw})
+
+
+def test_served_namespaces_follow_kopfs_patterns() -> None:
+    assert settings.Settings().serves("anything")
+    served = settings.Settings(namespaces=settings.parse_namespaces("team-*,batch"))
+    assert served.serves("team-a") and served.serves("batch") and not served.serves("kube-system")
+    excluding = settings.Settings(namespaces=settings.parse_namespaces("!kube-*"))
+    assert excluding.serves("default") and not excluding.serves("kube-system")

@@ -36,6 +36,8 @@ OPERATOR_RULES: set[Rule] = {
     for group in rule["apiGroups"]
     for res in rule["resources"]
 }
+# The one ClusterRole the operator may bind (by name): the chart's runner ClusterRole.
+RUNNER_CLUSTER_ROLE = "lt-longtask-runner"
 OPERATOR_CLUSTER_RULES = {r for r in OPERATOR_RULES if r[:2] in CLUSTER_SCOPED}
 OPERATOR_NAMESPACED_RULES = OPERATOR_RULES - OPERATOR_CLUSTER_RULES
 GATEWAY_NAMESPACED_RULES: set[Rule] = {
@@ -44,6 +46,7 @@ GATEWAY_NAMESPACED_RULES: set[Rule] = {
     ("", "events", frozenset({"list"})),  # a task's Kubernetes Events on the dashboard
     ("longtask.io", "longtaskschedules", frozenset({"get", "list", "patch"})),
     ("longtask.io", "longtaskschedules/finalizers", frozenset({"update"})),  # runs' owner refs
+    ("", "serviceaccounts", frozenset({"get"})),  # a task's own account must be marked
 }
 GATEWAY_CLUSTER_RULES: set[Rule] = {
     ("authentication.k8s.io", "tokenreviews", frozenset({"create"})),
@@ -51,16 +54,22 @@ GATEWAY_CLUSTER_RULES: set[Rule] = {
     ("", "namespaces", frozenset({"get"})),  # 404 for an unknown namespace
 }
 RUNNER_RULES: set[Rule] = {
-    ("longtask.io", "longtasks", frozenset({"get"})),
-    ("longtask.io", "longtasks/status", frozenset({"patch"})),
+    (group, res, frozenset(rule["verbs"]))
+    for rule in operator_rbac.RUNNER_RULES
+    for group in rule["apiGroups"]
+    for res in rule["resources"]
 }
 
 
 def rules(role: dict[str, Any]) -> set[Rule]:
-    """A role's rules as (group, resource, verbs), one per group and resource."""
+    """A role's rules as (group, resource, verbs), one per group and resource; a rule naming
+    objects may only be the operator's `bind` of the runner's ClusterRole."""
     out: set[Rule] = set()
     for rule in role["rules"]:
-        assert "resourceNames" not in rule and "nonResourceURLs" not in rule
+        assert "nonResourceURLs" not in rule
+        if "resourceNames" in rule:
+            assert rule["resourceNames"] == [RUNNER_CLUSTER_ROLE]
+            assert (rule["resources"], rule["verbs"]) == (["clusterroles"], ["bind"])
         for group in rule["apiGroups"]:
             for res in rule["resources"]:
                 out.add((group, res, frozenset(rule["verbs"])))
@@ -163,9 +172,10 @@ def test_cluster_wide_rbac_is_exactly_what_the_components_use(
     assert rules(one(objects, "ClusterRole", "lt-longtask-gateway")) == (
         GATEWAY_CLUSTER_RULES | GATEWAY_NAMESPACED_RULES
     )
-    runner_roles = find(objects, "Role", "lt-longtask-runner")
-    assert [r["metadata"]["namespace"] for r in runner_roles] == ["longtask"]
-    assert rules(runner_roles[0]) == RUNNER_RULES
+    assert rules(one(objects, "ClusterRole", RUNNER_CLUSTER_ROLE)) == RUNNER_RULES
+    # The runner's account is the operator's to make, in each namespace where tasks may run.
+    assert find(objects, "ServiceAccount", "longtask-runner") == []
+    assert find(objects, "Role", RUNNER_CLUSTER_ROLE) == []
 
 
 def test_namespaced_mode_confines_rights_to_the_watched_namespaces(
@@ -181,10 +191,7 @@ def test_namespaced_mode_confines_rights_to_the_watched_namespaces(
         roles = find(objects, "Role", f"lt-longtask-{component}")
         assert sorted(r["metadata"]["namespace"] for r in roles) == ["team-a", "team-b"]
         assert all(rules(r) == expected for r in roles)
-    runner_roles = find(objects, "Role", "lt-longtask-runner")
-    assert sorted(r["metadata"]["namespace"] for r in runner_roles) == ["batch", "team-a", "team-b"]
-    accounts = find(objects, "ServiceAccount", "longtask-runner")
-    assert sorted(a["metadata"]["namespace"] for a in accounts) == ["batch", "team-a", "team-b"]
+    assert rules(one(objects, "ClusterRole", RUNNER_CLUSTER_ROLE)) == RUNNER_RULES
 
 
 def test_each_binding_grants_its_role_to_its_own_account(rendered: dict[str, Objects]) -> None:
@@ -194,15 +201,11 @@ def test_each_binding_grants_its_role_to_its_own_account(rendered: dict[str, Obj
             assert binding["roleRef"]["name"] == name
             (subject,) = binding["subjects"]
             component = name.removeprefix("lt-longtask-")
-            if component == "runner":
-                assert subject["name"] == "longtask-runner"
-                assert subject["namespace"] == binding["metadata"]["namespace"]
-            else:
-                assert subject == {
-                    "kind": "ServiceAccount",
-                    "name": f"lt-longtask-{component}",
-                    "namespace": "longtask",
-                }
+            assert subject == {
+                "kind": "ServiceAccount",
+                "name": f"lt-longtask-{component}",
+                "namespace": "longtask",
+            }
 
 
 def test_no_role_grants_secrets_exec_or_wildcards(rendered: dict[str, Objects]) -> None:
@@ -211,7 +214,8 @@ def test_no_role_grants_secrets_exec_or_wildcards(rendered: dict[str, Objects]) 
             for group, res, verbs in rules(role):
                 assert "*" not in verbs and res != "*" and group != "*"
                 assert res not in {"secrets", "pods/exec", "pods/attach", "serviceaccounts/token"}
-                assert not verbs & {"escalate", "bind", "impersonate"}
+                assert not verbs & {"escalate", "impersonate"}
+                assert "bind" not in verbs or res == "clusterroles"  # by name: see rules()
 
 
 def test_operator_environment_is_what_its_settings_read(rendered: dict[str, Objects]) -> None:
@@ -234,8 +238,16 @@ def test_operator_environment_is_what_its_settings_read(rendered: dict[str, Obje
     assert read.redis_url == "redis://lt-longtask-redis.longtask.svc:6379/0"
     assert read.runner_image == "ghcr.io/longtask/longtask-runner:0.1.0"
     assert read.runner_service_account == "longtask-runner"
+    assert read.runner_cluster_role == RUNNER_CLUSTER_ROLE
+    assert read.namespace_selector == {"matchLabels": {"longtask.io/enabled": "true"}}
+    assert read.image_patterns == ("registry.example.com/tasks/*", "docker.io/library/python:3.*")
     assert read.workers == 16  # operator.extraEnv
     assert (read.history.retention_days, read.history.log_lines) == (90, 200)
+    plain = one(rendered["default"], "Deployment", "lt-longtask-operator")
+    values = env_of(plain["spec"]["template"]["spec"]["containers"][0])
+    default = settings.from_env({k: v for k, v in values.items() if isinstance(v, str)})
+    assert default.namespace_selector is None
+    assert default.image_patterns == ("ghcr.io/longtask/*",)
 
 
 def test_gateway_environment_is_what_its_settings_read(
@@ -252,6 +264,23 @@ def test_gateway_environment_is_what_its_settings_read(
         if isinstance(value, str):
             monkeypatch.setenv(name, value)
     read = settings.Settings()
+    assert (
+        read.metrics_port
+        == 9090
+        == {p["name"]: p["containerPort"] for p in container["ports"]}["metrics"]
+    )
+    operator = env_of(
+        one(rendered["default"], "Deployment", "lt-longtask-operator")["spec"]["template"]["spec"][
+            "containers"
+        ][0]
+    )
+    for name in (
+        "LONGTASK_RUNNER_IMAGE",
+        "LONGTASK_RUNNER_SERVICE_ACCOUNT",
+        "LONGTASK_ALLOWED_IMAGES",
+    ):
+        assert env[name] == operator[name]  # the gateway refuses at submit what the operator would
+    assert read.image_patterns == ("ghcr.io/longtask/*",)
     assert read.auth_mode is settings.AuthMode.KUBERNETES
     assert read.port == container["ports"][0]["containerPort"] == 8000
     assert read.host == "0.0.0.0"
@@ -318,6 +347,53 @@ def test_bundled_redis_admits_only_longtask_pods(rendered: dict[str, Objects]) -
     assert sources[1]["podSelector"]["matchLabels"] == {
         resource.LABEL_MANAGED_BY: resource.MANAGED_BY
     }
+    assert sources[1]["podSelector"]["matchExpressions"] == [
+        {"key": resource.LABEL_UID, "operator": "Exists"}  # an attempt's pod
+    ]
+    assert sources[1]["namespaceSelector"] == {}  # tasks may run in every namespace
+    confined = one(rendered["all-features"], "NetworkPolicy", "lt-longtask-redis")
+    assert confined["spec"]["ingress"][0]["from"][1]["namespaceSelector"] == {
+        "matchLabels": {"longtask.io/enabled": "true"},
+        "matchExpressions": [
+            {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["team-a", "team-b"]}
+        ],
+    }
+
+
+def test_metrics_ports_admit_only_the_named_namespace(
+    rendered: dict[str, Objects], helm: Path
+) -> None:
+    objects = rendered["default"]
+    for component, open_port in (("operator", "health"), ("gateway", "http")):
+        policy = one(objects, "NetworkPolicy", f"lt-longtask-{component}")
+        assert policy["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == (
+            component
+        )
+        assert policy["spec"]["policyTypes"] == ["Ingress"]
+        everyone, scrapers = policy["spec"]["ingress"]
+        assert everyone == {"ports": [{"port": open_port, "protocol": "TCP"}]}
+        assert scrapers == {
+            "ports": [{"port": "metrics", "protocol": "TCP"}],
+            "from": [
+                {
+                    "namespaceSelector": {
+                        "matchLabels": {"kubernetes.io/metadata.name": "monitoring"}
+                    }
+                }
+            ],
+        }
+        deployment = one(objects, "Deployment", f"lt-longtask-{component}")
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        assert {p["name"] for p in container["ports"]} == {open_port, "metrics"}
+    fenced = {"lt-longtask-operator", "lt-longtask-gateway"}
+
+    def policies(*sets: str) -> Objects:
+        found = find(render(helm, sets=sets), "NetworkPolicy")
+        return [p for p in found if p["metadata"]["name"] in fenced]
+
+    closed = policies("networkPolicy.metricsNamespace=")
+    assert [len(p["spec"]["ingress"]) for p in closed] == [1, 1]  # no one may scrape
+    assert policies("networkPolicy.enabled=false") == []
 
 
 def test_ingress_keeps_server_sent_events_unbuffered(rendered: dict[str, Objects]) -> None:

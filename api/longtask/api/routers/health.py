@@ -45,5 +45,9 @@ async def readyz(runtime: deps.RuntimeDep) -> JSONResponse:
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-async def metrics() -> Response:
+async def metrics(runtime: deps.RuntimeDep) -> Response:
+    if runtime.settings.metrics_port:
+        raise wire.ApiError(
+            404, "not_found", f"metrics are served on port {runtime.settings.metrics_port}"
+        )
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Response, status
 from kubernetes_asyncio.client.exceptions import ApiException
-from longtask.api import bodies, deps, listing, streamtokens, taskobjects
+from longtask.api import bodies, deps, listing, streamtokens, taskobjects, tenancy
 from longtask.api.runtime import Runtime
 from longtask.core import resource, wire
 from longtask.core.wire import ApiError
@@ -67,13 +67,16 @@ async def submit(
     _: Annotated[object, Depends(deps.allow("create"))],
     idempotency_key: IdempotencyKey = None,
 ) -> wire.Task:
+    spec = taskobjects.spec_of(body)
     if idempotency_key is None:
-        created = await runtime.kube.create(namespace, taskobjects.new_task(namespace, body))
-        return taskobjects.task_view(created)
+        looked_up = await tenancy.problems(runtime, namespace, spec)
+        manifest = taskobjects.new_task(namespace, body, looked_up=looked_up)
+        return taskobjects.task_view(await runtime.kube.create(namespace, manifest))
     body_hash = taskobjects.request_hash(body)
     existing = await _existing_for_key(runtime, namespace, idempotency_key, body_hash)
     if existing is None:
-        manifest = taskobjects.new_task(namespace, body, idempotency_key)
+        looked_up = await tenancy.problems(runtime, namespace, spec)
+        manifest = taskobjects.new_task(namespace, body, idempotency_key, looked_up)
         try:
             return taskobjects.task_view(await runtime.kube.create(namespace, manifest))
         except ApiException as exc:
@@ -217,7 +220,11 @@ async def retry_task(
             "not_retryable",
             f"only Failed or Cancelled tasks can be retried; {name!r} is {phase}",
         )
-    created = await runtime.kube.create(namespace, taskobjects.retry_task(current))
+    again = taskobjects.retry_task(current)
+    looked_up = await tenancy.problems(runtime, namespace, again["spec"])
+    if (refused := taskobjects.admission_error(again["spec"], looked_up)) is not None:
+        raise refused  # the account or the image was allowed once, and is no more
+    created = await runtime.kube.create(namespace, again)
     return taskobjects.task_view(created)
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from longtask.devstack import controlplane, logfollow, pgserver, procs, redisserver
+from longtask.operator import rbac, settings
 
 REPO = controlplane.REPO
 CRD_DIR = REPO / "deploy" / "crds"
@@ -37,7 +38,6 @@ CRD_DIR = REPO / "deploy" / "crds"
 ADMISSION_DIR = REPO / "deploy" / "admission"
 BIN = Path(sys.executable).parent
 DEFAULT_STATE = REPO / ".longtask"
-RUNNER_ACCOUNT = "longtask-runner"
 
 
 @dataclasses.dataclass
@@ -102,9 +102,9 @@ class Stack:
                 raise ValueError(f"history must be sqlite, postgresql or empty, not {history!r}")
             stack.apply_crd()
             stack.apply_admission()
+            stack.apply_runner_role()
             if not stack.external_cluster:
                 stack.wait_for_node()
-            stack.ensure_runner_account("default")
             if operator:
                 stack.start_operator()
             if gateway:
@@ -225,6 +225,25 @@ class Stack:
     def apply_admission(self) -> None:
         self.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(ADMISSION_DIR))
 
+    def apply_runner_role(self) -> None:
+        """The runner's ClusterRole, which the operator binds to the runner's account in each
+        namespace where tasks may run (the chart ships the same rules)."""
+        role = {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {
+                "name": settings.DEFAULT_RUNNER_CLUSTER_ROLE,
+                "labels": {
+                    "app.kubernetes.io/name": "longtask",
+                    "app.kubernetes.io/component": "runner",
+                },
+            },
+            "rules": rbac.RUNNER_RULES,
+        }
+        self.kubectl(
+            "apply", "--server-side", "--force-conflicts", "-f", "-", input=json.dumps(role)
+        )
+
     def wait_for_node(self) -> None:
         procs.wait_until(
             lambda: "localnode" in self._nodes(),
@@ -238,17 +257,6 @@ class Stack:
             return self.kubectl("get", "nodes", "-o", "name")
         except RuntimeError:
             return ""
-
-    def ensure_runner_account(self, namespace: str) -> None:
-        """The runner's service account in `namespace`: get its LongTask, patch status only."""
-        self.kubectl(
-            "apply",
-            "--server-side",
-            "--force-conflicts",
-            "-f",
-            "-",
-            input=json.dumps(runner_rbac(namespace)),
-        )
 
     # ---- components -----------------------------------------------------------------------
 
@@ -366,44 +374,6 @@ class Stack:
 
     def healthy(self) -> bool:
         return all(p.alive() for p in self.procs.values())
-
-
-def runner_rbac(namespace: str) -> dict[str, Any]:
-    labels = {"app.kubernetes.io/name": "longtask", "app.kubernetes.io/component": "runner"}
-    meta = {"name": RUNNER_ACCOUNT, "namespace": namespace, "labels": labels}
-    return {
-        "apiVersion": "v1",
-        "kind": "List",
-        "items": [
-            {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta},
-            {
-                "apiVersion": "rbac.authorization.k8s.io/v1",
-                "kind": "Role",
-                "metadata": meta,
-                "rules": [
-                    {"apiGroups": ["longtask.io"], "resources": ["longtasks"], "verbs": ["get"]},
-                    {
-                        "apiGroups": ["longtask.io"],
-                        "resources": ["longtasks/status"],
-                        "verbs": ["get", "patch"],
-                    },
-                ],
-            },
-            {
-                "apiVersion": "rbac.authorization.k8s.io/v1",
-                "kind": "RoleBinding",
-                "metadata": meta,
-                "roleRef": {
-                    "apiGroup": "rbac.authorization.k8s.io",
-                    "kind": "Role",
-                    "name": RUNNER_ACCOUNT,
-                },
-                "subjects": [
-                    {"kind": "ServiceAccount", "name": RUNNER_ACCOUNT, "namespace": namespace}
-                ],
-            },
-        ],
-    }
 
 
 def _start_local_node(
