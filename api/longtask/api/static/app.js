@@ -4,11 +4,13 @@
 
 import { register, start } from "./lib/router.js";
 import overview from "./views/overview.js";
+import schedules from "./views/schedules.js";
 import task from "./views/task.js";
 import tasks from "./views/tasks.js";
 
 register(overview);
 register(tasks);
 register(task);
+register(schedules);
 
 start();
