@@ -45,6 +45,8 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
     ("params not an object", spec_with(params="text"), "spec.params"),
     ("params a list", spec_with(params=[1, 2]), "spec.params"),
     ("negative timeout", spec_with(timeoutSeconds=-1), "spec.timeoutSeconds"),
+    # The gateway refuses it too (422): beyond what a Job's ttlSecondsAfterFinished holds.
+    ("ttl beyond int32", spec_with(ttlSecondsAfterFinished=2**31), "spec.ttlSecondsAfterFinished"),
     ("maxAttempts 0", spec_with(retry={"maxAttempts": 0}), "spec.retry.maxAttempts"),
     ("maxAttempts above 100", spec_with(retry={"maxAttempts": 101}), "spec.retry.maxAttempts"),
     (
