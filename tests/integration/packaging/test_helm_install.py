@@ -256,8 +256,12 @@ def test_gateway_can_do_only_what_it_uses(stack: Stack, release: Release) -> Non
         *((v, LONGTASKS, tasks) for v in ("get", "list", "watch", "create", "patch", "delete")),
         ("get", f"{LONGTASKS}/status", tasks),
         ("get", "serviceaccounts", tasks),  # a task's own account must be marked
+        ("list", "events", tasks),  # a task's Kubernetes Events on the dashboard
+        ("get", "namespaces", None),  # 404 for an unknown namespace
     ]
     forbidden = [
+        ("create", "events", tasks),
+        ("list", "namespaces", None),
         ("patch", f"{LONGTASKS}/status", tasks),  # status is the operator's and the runner's
         ("create", "serviceaccounts", tasks),
         ("list", "serviceaccounts", tasks),

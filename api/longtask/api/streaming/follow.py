@@ -170,7 +170,8 @@ async def follow_task(
         except RedisError:
             deps.hub.report_failure()  # the plain snapshot, then the watch
     state = _Follow(deps, obj, after)
-    state.known = known or state.known
+    if known is not None:
+        state.known = known
     yield [first]
     sub, cached = await deps.hub.subscribe(state.key, after)
     try:
