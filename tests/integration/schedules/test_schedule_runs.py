@@ -75,6 +75,14 @@ def test_runs_start_on_their_slots_succeed_like_any_task_and_are_pruned(
     assert {40, 80} <= set(progress), progress
     assert progress == sorted(progress)
 
+    # Cost: one run created per slot started, two schedule status patches per slot at most
+    # (the slot, then its run's end) and the first round's.
+    started = metric()
+    writes = sched_operator.metric(
+        "longtask_operator_api_writes_total", verb="patch_schedule_status"
+    )
+    assert 0 < writes <= 2 * (started + 1) + 1, (writes, started)
+
     # History: at most 2 succeeded runs are kept once more have finished.
     wait_for(
         lambda: (

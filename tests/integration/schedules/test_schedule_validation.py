@@ -11,6 +11,8 @@ import pytest
 from kubernetes import client
 from longtask.core import schedule
 
+from tests.fixtures.waiting import wait_for
+
 VALID: dict[str, Any] = {
     "apiVersion": schedule.API_VERSION,
     "kind": schedule.KIND,
@@ -92,3 +94,46 @@ def test_an_invalid_schedule_is_refused_naming_the_field(
 def test_a_name_too_long_for_its_runs_is_refused(k8s: client.ApiClient, namespace: str) -> None:
     message = refusal(k8s, namespace, with_spec("n" * (schedule.NAME_MAX_CHARS + 1)))
     assert "metadata.name must be at most 40 characters" in message
+
+
+def _explain(stack: Any, path: str) -> str | None:
+    try:
+        return str(stack.kubectl("explain", path))
+    except RuntimeError:  # discovery lags a just established CRD
+        return None
+
+
+def test_kubectl_explain_and_get_answer_when_next_and_how_the_last_went(
+    stack: Any, k8s: client.ApiClient, namespace: str
+) -> None:
+    explained = wait_for(
+        lambda: _explain(stack, "lts.spec.missedRuns"), 30, "kubectl to discover the new CRD"
+    )
+    assert "Slots that passed while no operator could start them" in explained
+    assert "RunLatest" in stack.kubectl("explain", "longtaskschedule.spec")
+    create(k8s, namespace, with_spec("shown"))
+    client.CustomObjectsApi(k8s).patch_namespaced_custom_object_status(
+        schedule.GROUP,
+        schedule.VERSION,
+        namespace,
+        schedule.PLURAL,
+        "shown",
+        {
+            "status": {
+                "lastScheduleTime": "2026-03-01T01:00:00Z",
+                "nextScheduleTime": "2026-03-02T01:00:00Z",
+                "activeRuns": 0,
+                "lastRun": {"name": "shown-20260301-010000", "phase": "Succeeded"},
+                "conditions": [{"type": "Ready", "status": "True", "reason": "Scheduling"}],
+            }
+        },
+    )
+    table = stack.kubectl("get", "lts", "shown", "-n", namespace, "-o", "wide")
+    header, row = table.splitlines()[:2]
+    assert header.split() == [
+        "NAME", "SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE", "LAST", "SCHEDULE", "LAST",
+        "RESULT", "NEXT", "SCHEDULE", "READY", "AGE",
+    ]  # fmt: skip
+    cells = row.split()
+    assert cells[:4] == ["shown", "0", "2", "*"] and "Europe/Berlin" in cells
+    assert cells[-4:-1] == ["Succeeded", "2026-03-02T01:00:00Z", "True"]
