@@ -177,3 +177,31 @@ def test_the_key_is_asked_once_then_kept_for_the_tab(
     page.reload()
     expect_names(page, ["visible"])
     expect(page.locator("#key-dialog")).to_be_hidden()
+
+
+def test_a_task_says_what_made_it(
+    page: Page, gateway: Gateway, namespace: str, k8s: k8s_client.ApiClient
+) -> None:
+    create_task(gateway, namespace, name="nightly-1", queue="batch")
+    create_task(gateway, namespace, name="nightly-1-retry", annotations={"note": "x"})
+    # As the operator marks a schedule's run, and the gateway's retry its new task.
+    api = k8s_client.CustomObjectsApi(k8s)
+    api.patch_namespaced_custom_object(
+        "longtask.io", "v1alpha1", namespace, "longtasks", "nightly-1",
+        {"metadata": {
+            "labels": {"longtask.io/schedule": "nightly"},
+            "annotations": {"longtask.io/scheduled-time": "2026-01-01T02:00:00Z"},
+        }},
+    )  # fmt: skip
+    api.patch_namespaced_custom_object(
+        "longtask.io", "v1alpha1", namespace, "longtasks", "nightly-1-retry",
+        {"metadata": {"annotations": {"longtask.io/retry-of": "nightly-1"}}},
+    )  # fmt: skip
+    open_dashboard(page, gateway.url, f"#/task/{namespace}/nightly-1-retry", gateway.key)
+    details = page.locator("dl.details")
+    expect(details).to_contain_text("Retry of")
+    details.get_by_role("link", name="nightly-1").click()
+    expect(page.locator("h1")).to_have_text("nightly-1")
+    expect(page.locator("dl.details")).to_contain_text("Schedule")
+    expect(page.locator("dl.details")).to_contain_text("nightly (slot")
+    expect(page.locator("dl.details")).to_contain_text("batch")

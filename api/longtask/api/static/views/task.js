@@ -12,6 +12,9 @@ import { between, bytes, dateTime, duration, eta, FINAL, json, percent } from ".
 import { logView } from "./tasklog.js";
 import { confirm, errorBox, phaseBadge, progressBar, section, table, throttle } from "../lib/widgets.js";
 
+// Set by the operator on the runs of a LongTaskSchedule (core's schedule module).
+const SCHEDULE_LABEL = "longtask.io/schedule";
+const SCHEDULED_TIME = "longtask.io/scheduled-time";
 // Results larger than this show their start; the whole one is a download.
 const RESULT_SHOWN_CHARS = 64 * 1024;
 
@@ -31,6 +34,13 @@ function details(ctx, task) {
   if (task.retryOf) {
     rows.push(["Retry of", h("a", { href: ctx.link("task", ctx.namespace, [task.retryOf]) }, task.retryOf)]);
   }
+  // Who or what made it: a schedule's run carries the schedule and its slot.
+  const schedule = task.labels?.[SCHEDULE_LABEL];
+  if (schedule) {
+    const slot = task.annotations?.[SCHEDULED_TIME];
+    rows.push(["Schedule", slot ? `${schedule} (slot ${dateTime(slot)})` : schedule]);
+  }
+  if (spec.queue) rows.push(["Queue", spec.queue]);
   if (task.nextAttemptTime) rows.push(["Next attempt", dateTime(task.nextAttemptTime)]);
   const labels = Object.entries(task.labels || {});
   rows.push([
