@@ -49,8 +49,8 @@ class MemoryRedis:
     async def write(self, batch: Batch) -> None:
         await asyncio.sleep(0.001)
 
-    async def read_checkpoint(self) -> str | None:
-        return None
+    async def read_resume(self) -> tuple[str | None, str | None]:
+        return None, None
 
     async def store_result(self, encoded: str) -> str:
         return "ref"

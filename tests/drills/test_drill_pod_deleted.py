@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from longtask.core import keys, resource
+from longtask.core import keys, outputs, resource
 
 from tests.drills.conftest import Cluster, python_task, retry
 from tests.fixtures.waiting import wait_for
@@ -21,7 +21,7 @@ def test_deleted_pod_fails_the_attempt_and_the_next_resumes_from_its_checkpoint(
 
     def checkpointed() -> int:
         raw = drill_redis.get(keys.checkpoint(uid))
-        return int(json.loads(raw)["next"]) if raw else 0
+        return int(json.loads(outputs.decode_checkpoint(raw)[0])["next"]) if raw else 0
 
     wait_for(lambda: checkpointed() >= 4, 90, "the first attempt's fourth checkpoint")
     (pod,) = cluster.pods(uid)

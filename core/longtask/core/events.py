@@ -36,6 +36,8 @@ class EventType(enum.StrEnum):
     HEARTBEAT = "heartbeat"  # runner: alive, every few seconds
     RESULT = "result"  # runner: the task's result (or resultRef)
     LOG = "log"  # runner: a log line (also in the logs stream)
+    OUTPUT = "output"  # runner: a chunk of the task's output (also in the output stream)
+    RETRACT = "retract"  # runner: chunks of an earlier attempt withdrawn (also there)
     STATUS = "status"  # operator: a phase change (phase, reason, message)
     END = "end"  # operator: the task reached a final phase; nothing follows
 
@@ -100,6 +102,30 @@ class LogEvent(_Event):
     """The output line."""
 
 
+class OutputEvent(_Event):
+    type: Literal[EventType.OUTPUT]
+    seq: int
+    """Place of the chunk in the task's output, from 0 (see `outputs`)."""
+    chunk: Any
+    """Text, or a JSON value when `json` is true."""
+    json: NotRequired[bool]
+    """The chunk is a JSON value (`ctx.output` of a non-string, `::output-json`)."""
+
+
+class RetractEvent(_Event):
+    """A new attempt withdraws the chunks of earlier attempts from `seq` on; its own output
+    continues at `seq` (see `outputs`)."""
+
+    type: Literal[EventType.RETRACT]
+    seq: int
+    """The first chunk withdrawn, where this attempt's output goes on."""
+    count: int
+    """How many chunks were withdrawn (as far as the runner knows)."""
+    resumed: bool
+    """True: the attempt resumed from a checkpoint and keeps the output up to it. False: it
+    starts a new output (no checkpoint), `seq` is 0."""
+
+
 class StatusEvent(_Event):
     type: Literal[EventType.STATUS]
     phase: str
@@ -122,7 +148,16 @@ class EndEvent(_Event):
     """The gateway ended the stream because the LongTask was deleted."""
 
 
-Event = ProgressEvent | HeartbeatEvent | ResultEvent | LogEvent | StatusEvent | EndEvent
+Event = (
+    ProgressEvent
+    | HeartbeatEvent
+    | ResultEvent
+    | LogEvent
+    | OutputEvent
+    | RetractEvent
+    | StatusEvent
+    | EndEvent
+)
 
 
 class GapEvent(TypedDict):
@@ -187,6 +222,26 @@ def log(attempt: int, line: str, ts: int | None = None) -> LogEvent:
     """An output line, stamped `ts` (when it was printed) or now."""
     return LogEvent(
         type=EventType.LOG, ts=now_ms() if ts is None else ts, attempt=attempt, message=line
+    )
+
+
+def output(attempt: int, seq: int, chunk: Any, *, is_json: bool = False) -> OutputEvent:
+    """Chunk `seq` of the task's output: text, or a JSON value (`is_json`)."""
+    event = OutputEvent(type=EventType.OUTPUT, ts=now_ms(), attempt=attempt, seq=seq, chunk=chunk)
+    if is_json:
+        event["json"] = True
+    return event
+
+
+def retract(attempt: int, seq: int, count: int, *, resumed: bool) -> RetractEvent:
+    """Attempt `attempt` withdraws `count` earlier chunks from `seq` on."""
+    return RetractEvent(
+        type=EventType.RETRACT,
+        ts=now_ms(),
+        attempt=attempt,
+        seq=seq,
+        count=count,
+        resumed=resumed,
     )
 
 

@@ -10,7 +10,7 @@ from typing import Final
 
 PREFIX: Final = "longtask"
 
-# How long a finished task's stream, state, logs and checkpoint stay in Redis after its end.
+# How long a finished task's stream, state, logs, output and checkpoint stay in Redis after its end.
 FINISHED_TTL_SECONDS: Final = 7 * 24 * 3600
 # Approximate MAXLEN of a task's event stream and log stream (XADD MAXLEN ~).
 EVENTS_MAXLEN: Final = 10_000
@@ -34,8 +34,23 @@ def logs(uid: str) -> str:
     return f"{PREFIX}:{uid}:logs"
 
 
+def output(uid: str) -> str:
+    """Stream of the task's output: its `output` and `retract` events (field `data`, as in the
+    event stream). Runner only; never trimmed (the runner bounds it, see `outputs`): the
+    complete output of the task, while the event stream may trim its copy. Expires after the
+    end."""
+    return f"{PREFIX}:{uid}:output"
+
+
+def output_head(uid: str) -> str:
+    """String: JSON `{"seq", "bytes"}`, how far the task's output got (written with each flush
+    of chunks); the next attempt reads it to know what it withdraws."""
+    return f"{PREFIX}:{uid}:outputhead"
+
+
 def checkpoint(uid: str) -> str:
-    """String: JSON of the task's last checkpoint; read by the next attempt."""
+    """String: the task's last checkpoint and the output position it covers (`outputs`
+    envelope); read by the next attempt."""
     return f"{PREFIX}:{uid}:checkpoint"
 
 

@@ -83,6 +83,9 @@ def runner_env(task: resource.LongTask, attempt: int, settings: Settings) -> lis
         (runnerenv.EVENTS_MAXLEN, settings.events_maxlen),
         (runnerenv.LOGS_MAXLEN, settings.logs_maxlen),
         (runnerenv.LOG_LINE_MAX_CHARS, settings.log_line_max_chars),
+        (runnerenv.OUTPUT_CHUNK_MAX_BYTES, settings.output_limits.chunk_max_bytes),
+        (runnerenv.OUTPUT_MAX_BYTES, settings.output_limits.output_max_bytes),
+        (runnerenv.OUTPUT_MAX_CHUNKS, settings.output_limits.output_max_chunks),
     ):
         env.append({"name": name, "value": str(value)})
     # The runner finishes within the pod's grace period after SIGTERM.

@@ -66,6 +66,8 @@ def task_commands(
                 keys.events(uid),
                 keys.state(uid),
                 keys.logs(uid),
+                keys.output(uid),
+                keys.output_head(uid),
                 keys.checkpoint(uid),
                 keys.result(uid),
             ):

@@ -20,6 +20,9 @@ Environment variables:
   operator passes them on); a reader that resumes past what is kept gets a `gap`.
 - `LONGTASK_LOG_LINE_MAX_CHARS`: characters of an output line a log stream keeps (default
   8,192); longer lines are cut and marked as cut.
+- `LONGTASK_OUTPUT_CHUNK_MAX_BYTES`, `LONGTASK_OUTPUT_MAX_BYTES`, `LONGTASK_OUTPUT_MAX_CHUNKS`:
+  bounds of a task's output (defaults 64 KiB per chunk, 16 MiB and 100,000 chunks per task),
+  passed on to every runner, which refuses a chunk past them with an error.
 - `LONGTASK_HISTORY_*`: the task history (database, params kept or digested, log lines, retention,
   migrations at start); see `longtask.history.settings`. Without `LONGTASK_HISTORY_DSN` nothing
   is archived and TTL deletions do not wait for it.
@@ -45,7 +48,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kopf._cogs.structs import references
-from longtask.core import admission, keys
+from longtask.core import admission, keys, outputs
 from longtask.history import settings as history_settings
 
 DEFAULT_RUNNER_IMAGE = admission.DEFAULT_RUNNER_IMAGE
@@ -88,6 +91,8 @@ class Settings:
     """Approximate length of a task's log stream (runners trim to it)."""
     log_line_max_chars: int = DEFAULT_LOG_LINE_MAX_CHARS
     """Characters of an output line the log stream keeps (runners cut and mark longer ones)."""
+    output_limits: outputs.Limits = dataclasses.field(default_factory=outputs.Limits)
+    """Bounds of a task's output (runners refuse chunks past them)."""
     history: history_settings.Settings = dataclasses.field(
         default_factory=history_settings.Settings
     )
@@ -183,6 +188,17 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         logs_maxlen=max(1, _int(env, "LONGTASK_LOGS_MAXLEN", keys.LOGS_MAXLEN)),
         log_line_max_chars=max(
             1, _int(env, "LONGTASK_LOG_LINE_MAX_CHARS", DEFAULT_LOG_LINE_MAX_CHARS)
+        ),
+        output_limits=outputs.Limits(
+            chunk_max_bytes=max(
+                1, _int(env, "LONGTASK_OUTPUT_CHUNK_MAX_BYTES", outputs.CHUNK_MAX_BYTES)
+            ),
+            output_max_bytes=max(
+                1, _int(env, "LONGTASK_OUTPUT_MAX_BYTES", outputs.OUTPUT_MAX_BYTES)
+            ),
+            output_max_chunks=max(
+                1, _int(env, "LONGTASK_OUTPUT_MAX_CHUNKS", outputs.OUTPUT_MAX_CHUNKS)
+            ),
         ),
         history=history_settings.from_env(env),
         schedule_seconds=_bool(env, "LONGTASK_SCHEDULE_SECONDS"),

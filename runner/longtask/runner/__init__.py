@@ -9,11 +9,13 @@ A task is a function `(ctx, params) -> result`, sync or async::
             ...
         return {"done": len(params["docs"])}
 
-The public surface is `TaskContext`, `PermanentError` and `TaskCancelled`; everything else is the
-runner's machinery (`main` is the `longtask-runner` entry point).
+The public surface is `TaskContext`, `PermanentError`, `TaskCancelled` and `OutputLimitError`
+(what `ctx.output` raises past a limit); everything else is the runner's machinery (`main` is
+the `longtask-runner` entry point).
 """
 
+from longtask.core.outputs import OutputLimitError
 from longtask.runner.context import TaskContext
 from longtask.runner.errors import PermanentError, TaskCancelled
 
-__all__ = ["PermanentError", "TaskCancelled", "TaskContext"]
+__all__ = ["OutputLimitError", "PermanentError", "TaskCancelled", "TaskContext"]

@@ -16,7 +16,7 @@ import signal
 import sys
 from typing import Any, Final, TextIO
 
-from longtask.core import resource
+from longtask.core import outputs, resource
 from longtask.runner import finalreport, outbox, protocol, results
 from longtask.runner.finalreport import Outcome
 from longtask.runner.reporter import Reporter
@@ -57,6 +57,11 @@ class _Output:
             self.reporter.progress(parsed.percent, parsed.message[: resource.MESSAGE_MAX_CHARS])
         elif isinstance(parsed, protocol.Result):
             self.result, self.has_result, self.result_error = parsed.value, True, None
+        elif isinstance(parsed, protocol.Chunk):
+            try:
+                self.reporter.output(parsed.value, parsed.is_json)
+            except outputs.OutputLimitError as exc:
+                parsed = protocol.ProtocolError(line, f"{exc}; nothing output")
         else:
             shown = line if cut is None else line + outbox.cut_marker(len(line), cut)
             sink.write(shown + "\n")
@@ -95,6 +100,8 @@ async def run(
     argv: tuple[str, ...], settings: Settings, reporter: Reporter, termination: Termination
 ) -> tuple[int, Outcome]:
     """Runs the command to its end; returns the exit code and the final report."""
+    # Commands have no checkpoints: an earlier attempt's output is retracted, a new one starts.
+    await asyncio.to_thread(reporter.resume)
     try:
         proc = await asyncio.create_subprocess_exec(
             *argv,

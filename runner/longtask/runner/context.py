@@ -10,10 +10,10 @@ import json
 import logging
 import math
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Final, TypeVar
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from typing import Any, Final, TypeVar, overload
 
-from longtask.core import resource
+from longtask.core import outputs, resource
 from longtask.runner.errors import TaskCancelled
 from longtask.runner.reporter import Reporter
 
@@ -24,7 +24,8 @@ TASK_LOGGER: Final = "longtask.task"
 
 
 class TaskContext:
-    """The task's handle on the runner: progress, cancellation, checkpoints and a logger."""
+    """The task's handle on the runner: progress, output, cancellation, checkpoints and a
+    logger."""
 
     def __init__(
         self,
@@ -127,6 +128,51 @@ class TaskContext:
                 percent,
             )
 
+    # -- output -------------------------------------------------------------------------------
+
+    def output(self, chunk: Any) -> None:
+        """Appends `chunk` to the task's output: a `str` as text, anything else as a JSON value.
+
+        Never blocks: the chunk is numbered and queued, and the runner writes every chunk, in
+        order, with its next flush (none is coalesced or dropped). Followers see it live
+        (`output` events) and `longtask output` prints the whole output. Raises
+        `OutputLimitError` (a ValueError) for a chunk larger than the chunk limit (default
+        64 KiB) or past the task's output limit (default 16 MiB, 100,000 chunks), and
+        ValueError for a value that is not JSON (NaN, a set, bytes); nothing is written then.
+        """
+        is_json = not isinstance(chunk, str)
+        try:
+            self._reporter.output(chunk, is_json)
+        except outputs.OutputLimitError:
+            raise
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"ctx.output needs text or a JSON value: {exc}") from None
+
+    @overload
+    def output_stream(self, tokens: AsyncIterable[T]) -> AsyncIterator[T]: ...
+    @overload
+    def output_stream(self, tokens: Iterable[T]) -> Iterator[T]: ...
+
+    def output_stream(
+        self, tokens: Iterable[T] | AsyncIterable[T]
+    ) -> Iterator[T] | AsyncIterator[T]:
+        """Passes `tokens` (an iterable or an async iterable) through, each one also output
+        (`output`) as the caller takes it: `for token in ctx.output_stream(generate()): ...`.
+        """
+        if isinstance(tokens, AsyncIterable):
+            return self._output_async(tokens)
+        return self._output_sync(tokens)
+
+    def _output_sync(self, tokens: Iterable[T]) -> Iterator[T]:
+        for token in tokens:
+            self.output(token)
+            yield token
+
+    async def _output_async(self, tokens: AsyncIterable[T]) -> AsyncIterator[T]:
+        async for token in tokens:
+            self.output(token)
+            yield token
+
     # -- cancellation -------------------------------------------------------------------------
 
     @property
@@ -146,7 +192,9 @@ class TaskContext:
         """Saves `state` (JSON-serializable, at most 1 MiB) for the next attempt.
 
         The value is serialized now (later changes to `state` do not leak in) and written to
-        Redis in the background; only the newest checkpoint is kept.
+        Redis in the background; only the newest checkpoint is kept. It records the output
+        position too: an attempt that resumes from it continues the output after the chunks
+        output before this call, and the chunks of this attempt after it are retracted.
         """
         encoded = json.dumps(state, separators=(",", ":"), allow_nan=False)
         if len(encoded.encode()) > CHECKPOINT_MAX_BYTES:

@@ -1,10 +1,14 @@
 """The outbox: what the reporter's next Redis flush writes, built from what the task reported.
 
-Producers add log lines (bounded, oldest dropped first); progress and checkpoints are read from
+Producers add log lines (bounded, oldest dropped first) and output chunks (never dropped: the
+runner's output limits bound them, see `core.outputs`); progress and checkpoints are read from
 their `Latest` slots when a flush is built (coalescing, see `throttling`). What a failed flush
 carried stays pending and is merged with newer reports, so an outage loses intermediate
-progress values (by design) but never the newest value, the newest checkpoint or the newest
-`LOG_BUFFER_LINES` log lines.
+progress values (by design) but never the newest value, the newest checkpoint, the newest
+`LOG_BUFFER_LINES` log lines or any output chunk.
+
+A checkpoint goes into a flush only with or after every chunk before the output position it
+records: a next attempt that resumes from it finds all of the output it continues.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import collections
 import dataclasses
 from typing import Final
 
-from longtask.core import events, keys
+from longtask.core import events, keys, outputs
 from longtask.runner import throttling
 
 LOG_BUFFER_LINES: Final = 10_000  # log lines kept while Redis is unreachable
@@ -21,9 +25,17 @@ LOG_BUFFER_LINES: Final = 10_000  # log lines kept while Redis is unreachable
 # runner's LONGTASK_LOG_LINE_MAX_CHARS, which the operator sets).
 LOG_LINE_MAX_CHARS: Final = 8192
 FLUSH_MAX_LOG_LINES: Final = 2_000  # log lines per pipeline; the rest go in the next flush
+FLUSH_MAX_OUTPUTS: Final = 2_000  # output events per pipeline; the rest go in the next flush
 
 Progress = tuple[float, str]
 LogLine = tuple[int, str]  # (unix ms, text)
+# A stored checkpoint (`outputs.encode_checkpoint`) and the output `seq` it covers.
+Checkpoint = tuple[str, int]
+# An output or retract event (it goes to the event stream and to the output stream).
+OutputEvent = events.OutputEvent | events.RetractEvent
+Position = outputs.Position
+# An output or retract event, and the output position after it.
+OutputWrite = tuple[OutputEvent, Position]
 
 
 @dataclasses.dataclass
@@ -32,6 +44,10 @@ class Batch:
 
     events: list[events.Event] = dataclasses.field(default_factory=list)
     logs: list[str] = dataclasses.field(default_factory=list)
+    output_events: list[OutputEvent] = dataclasses.field(default_factory=list)
+    """Also in `events`: they go to the output stream as well."""
+    output_head: Position | None = None
+    """The output position after `outputs`."""
     state: dict[str, str | int | float] = dataclasses.field(default_factory=dict)
     checkpoint: str | None = None
     refresh_ttl: bool = False
@@ -53,7 +69,7 @@ class Outbox:
         self,
         attempt: int,
         progress: throttling.Latest[Progress],
-        checkpoint: throttling.Latest[str],
+        checkpoint: throttling.Latest[Checkpoint],
         line_max_chars: int = LOG_LINE_MAX_CHARS,
     ) -> None:
         self._attempt = attempt
@@ -64,8 +80,11 @@ class Outbox:
         # lines to `_logs` where they wait for a successful flush.
         self._incoming: collections.deque[LogLine] = collections.deque(maxlen=LOG_BUFFER_LINES)
         self._logs: collections.deque[LogLine] = collections.deque(maxlen=LOG_BUFFER_LINES)
+        # Output events wait here until written (choice in the module docstring): unbounded
+        # in count, bounded by the output limits the producer checks.
+        self._outputs: collections.deque[OutputWrite] = collections.deque()
         self._pending_progress: Progress | None = None
-        self._pending_checkpoint: str | None = None
+        self._pending_checkpoint: Checkpoint | None = None
         self._heartbeat = False
         self.logs_dropped = 0
 
@@ -82,6 +101,10 @@ class Outbox:
             self.logs_dropped += 1  # the oldest line makes room
         self._incoming.append((events.now_ms(), line))
 
+    def add_output(self, write: OutputWrite) -> None:
+        """Queue an output or retract event (safe from any thread: one deque append)."""
+        self._outputs.append(write)
+
     def heartbeat_due(self) -> None:
         self._heartbeat = True
 
@@ -92,8 +115,9 @@ class Outbox:
         """The progress last put into a flush (what Redis shows, or will once it is back)."""
         return self._progress.taken
 
-    def has_more_logs(self) -> bool:
-        return bool(self._incoming or self._logs)
+    def has_more(self) -> bool:
+        """Log lines or output events wait beyond what one flush carries."""
+        return bool(self._incoming or self._logs or self._outputs)
 
     def collect(self) -> None:
         """Moves what producers reported into the pending flush."""
@@ -111,12 +135,24 @@ class Outbox:
     def batch(self, final: bool = False, extra: list[events.Event] | None = None) -> Batch:
         """The pending writes as one pipeline's worth; `final` takes every log line."""
         attempt = self._attempt
-        batch = Batch(checkpoint=self._pending_checkpoint, refresh_ttl=self._heartbeat or final)
+        batch = Batch(refresh_ttl=self._heartbeat or final)
         count = len(self._logs) if final else min(len(self._logs), FLUSH_MAX_LOG_LINES)
         for index in range(count):
             ts, line = self._logs[index]
             batch.logs.append(line)
             batch.events.append(events.log(attempt, line, ts))
+        # A snapshot of the deque's length: producers may append meanwhile.
+        waiting = len(self._outputs)
+        count = waiting if final else min(waiting, FLUSH_MAX_OUTPUTS)
+        for index in range(count):
+            event, head = self._outputs[index]
+            batch.output_events.append(event)
+            batch.output_head = head
+        batch.events.extend(batch.output_events)
+        if self._pending_checkpoint is not None:
+            stored, covers = self._pending_checkpoint
+            if count == waiting or covers <= self._outputs[count][0]["seq"]:
+                batch.checkpoint = stored
         latest = self._pending_progress
         if latest is not None:
             batch.events.append(events.progress(attempt, *latest))
@@ -135,7 +171,9 @@ class Outbox:
         """Forgets what `batch` carried, after Redis took it."""
         for _ in batch.logs:
             self._logs.popleft()
+        for _ in batch.output_events:
+            self._outputs.popleft()
         self._pending_progress = None
         self._heartbeat = False
-        if self._pending_checkpoint == batch.checkpoint:
+        if self._pending_checkpoint is not None and self._pending_checkpoint[0] == batch.checkpoint:
             self._pending_checkpoint = None

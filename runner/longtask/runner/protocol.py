@@ -1,12 +1,15 @@
 """The stdout line protocol of command tasks, as pure functions.
 
-A command reports progress by printing `::progress <0-100> <message>` and its result with
+A command reports progress by printing `::progress <0-100> <message>`, output chunks with
+`::output <text>` (the rest of the line after one space, verbatim) or `::output-json <json>` (a
+JSON value: a string with newlines, an object per document), and its result with
 `::result <json>`. Every other line is ordinary output: it passes through to the pod log and the
 task's log stream unchanged.
 
 A protocol line (the prefix, then a space) that does not parse is a `ProtocolError`: it passes
 through like output and the runner says what is wrong with it in the log, so a typo in a script
-shows up instead of vanishing. A bad `::progress` leaves the progress as it was; a bad `::result`
+shows up instead of vanishing. A bad `::progress` leaves the progress as it was, a bad
+`::output-json` outputs nothing (the command goes on); a bad `::result`
 (not JSON, or a number the API server cannot store: NaN, Infinity, 1e400, an integer beyond 64
 bits) is fatal: the attempt cannot succeed without the result it meant to report.
 """
@@ -22,6 +25,8 @@ from longtask.core import jsonvalues
 
 PROGRESS_PREFIX: Final = "::progress"
 RESULT_PREFIX: Final = "::result"
+OUTPUT_PREFIX: Final = "::output"
+OUTPUT_JSON_PREFIX: Final = "::output-json"
 # Longest line read whole (a `::result` line must fit); of a longer line the runner keeps this
 # much, marked as cut (see `LineSplitter`).
 MAX_LINE_BYTES: Final = 1024 * 1024
@@ -44,6 +49,14 @@ class Output:
 
 
 @dataclasses.dataclass(frozen=True)
+class Chunk:
+    """An output chunk: text, or a JSON value (`is_json`)."""
+
+    value: Any
+    is_json: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
 class ProtocolError:
     """A protocol line that does not parse: what is wrong, and whether the attempt can still
     succeed (`fatal`: a `::result` that cannot be the result)."""
@@ -53,7 +66,7 @@ class ProtocolError:
     fatal: bool = False
 
 
-Line = Progress | Result | Output | ProtocolError
+Line = Progress | Result | Chunk | Output | ProtocolError
 
 
 def parse(line: str) -> Line:
@@ -62,6 +75,10 @@ def parse(line: str) -> Line:
         return _progress(line)
     if _is_protocol(line, RESULT_PREFIX):
         return _result(line)
+    if _is_protocol(line, OUTPUT_PREFIX):
+        return Chunk(line[len(OUTPUT_PREFIX) + 1 :])
+    if _is_protocol(line, OUTPUT_JSON_PREFIX):
+        return _output_json(line)
     return Output(line)
 
 
@@ -71,6 +88,10 @@ def parse_cut(line: str) -> Output | ProtocolError:
     if _is_protocol(line, RESULT_PREFIX):
         message = f"a ::result line may hold at most {MAX_LINE_BYTES} bytes"
         return ProtocolError(line[:64] + "…", message, fatal=True)
+    for prefix in (OUTPUT_PREFIX, OUTPUT_JSON_PREFIX):
+        if _is_protocol(line, prefix):
+            message = f"a {prefix} line may hold at most {MAX_LINE_BYTES} bytes; nothing output"
+            return ProtocolError(line[:64] + "…", message)
     return Output(line)
 
 
@@ -101,6 +122,17 @@ def _result(line: str) -> Result | ProtocolError:
         message = f"::result: {found[0].where('result')}: {found[0].message}"
         return ProtocolError(line, message, fatal=True)
     return Result(value)
+
+
+def _output_json(line: str) -> Chunk | ProtocolError:
+    try:
+        value = jsonvalues.loads(line[len(OUTPUT_JSON_PREFIX) :])
+    except (ValueError, RecursionError) as exc:
+        return ProtocolError(line, f"::output-json needs one JSON value: {exc}; nothing output")
+    if found := jsonvalues.problems(value, limit=1):
+        message = f"::output-json: {found[0].where('chunk')}: {found[0].message}; nothing output"
+        return ProtocolError(line, message)
+    return Chunk(value, is_json=True)
 
 
 class LineSplitter:

@@ -136,7 +136,7 @@ async def run(
     handler = _TaskLogHandler(reporter)
     task_logger.addHandler(handler)
     try:
-        checkpoint = await asyncio.to_thread(reporter.load_checkpoint)
+        checkpoint = await asyncio.to_thread(reporter.resume)
         ctx = TaskContext(
             reporter=reporter,
             cancelled=termination.requested,

@@ -1,4 +1,5 @@
-"""Writes a task's events, state, logs, checkpoint and result to Redis (keys from `core.keys`).
+"""Writes a task's events, state, logs, output, checkpoint and result to Redis (keys from
+`core.keys`).
 
 Every call either finishes or raises quickly: socket timeouts are short and redis-py's own retry
 is limited to one immediate reconnect, because the reporter owns the backoff policy and must stay
@@ -7,6 +8,7 @@ responsive while Redis is down.
 
 from __future__ import annotations
 
+import json
 from typing import Final
 
 import redis.asyncio as aioredis
@@ -58,6 +60,12 @@ class RedisSink:
                 maxlen=self._events_maxlen,
                 approximate=True,
             )
+        for event in batch.output_events:
+            # Never trimmed: the runner's output limits bound it (`core.outputs`).
+            pipe.xadd(keys.output(self._uid), events.encode(event))  # type: ignore[arg-type]
+        if batch.output_head is not None:
+            head = json.dumps(batch.output_head.to_json())
+            pipe.set(keys.output_head(self._uid), head, ex=keys.FINISHED_TTL_SECONDS)
         if batch.state:
             pipe.hset(keys.state(self._uid), mapping=batch.state)  # type: ignore[arg-type]
         if batch.checkpoint is not None:
@@ -65,13 +73,22 @@ class RedisSink:
         if batch.refresh_ttl:
             # The operator expires a finished task's keys; this is a backstop so that an
             # abandoned task's keys do not outlive it for ever.
-            for key in (keys.events(self._uid), keys.state(self._uid), keys.logs(self._uid)):
+            for key in (
+                keys.events(self._uid),
+                keys.state(self._uid),
+                keys.logs(self._uid),
+                keys.output(self._uid),
+            ):
                 pipe.expire(key, keys.FINISHED_TTL_SECONDS)
         await pipe.execute()
 
-    async def read_checkpoint(self) -> str | None:
-        value = await self._client.get(keys.checkpoint(self._uid))
-        return None if value is None else str(value)
+    async def read_resume(self) -> tuple[str | None, str | None]:
+        """The stored checkpoint and output head (either None when absent)."""
+        pipe = self._client.pipeline(transaction=False)
+        pipe.get(keys.checkpoint(self._uid))
+        pipe.get(keys.output_head(self._uid))
+        checkpoint, head = await pipe.execute()
+        return checkpoint, head
 
     async def store_result(self, encoded: str) -> str:
         """Stores a large result; returns the key that `status.resultRef` names."""

@@ -15,8 +15,13 @@ Design choices (later code points back to them):
 4. Status patches at most once per `status_interval` (default 2 s), latest value wins, and always
    one final patch: the API server sees at most duration / interval + 2 patches per attempt.
 5. Failures degrade, never propagate. Redis down: the writer backs off and retries, keeping the
-   latest progress, the latest checkpoint and the newest log lines (`outbox`); status
-   patching goes on. API server down: patches retry with backoff, newest value first.
+   latest progress, the latest checkpoint, the newest log lines and every output chunk
+   (`outbox`); status patching goes on. API server down: patches retry with backoff, newest
+   value first.
+6. Output chunks are numbered here, as the task emits them, under a lock with the checkpoint:
+   a checkpoint records exactly the chunks emitted before it (`core.outputs`, choice 2). They
+   go out in order, every one, with the next flush; a flush that leaves some behind wakes the
+   loop again at once.
 
 The final report, written when the task has ended, has its own module and choices
 (`finalreport`); the sinks' interfaces and the counters are in `sinks`.
@@ -26,13 +31,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any, Final
 
-from longtask.core import resource
+from longtask.core import events, outputs, resource
 from longtask.runner import outbox, throttling
 from longtask.runner.errors import StatusGone, StatusRejected
 from longtask.runner.finalreport import FinalReport, Outcome
@@ -90,7 +96,10 @@ class Reporter:
         self._event_interval = event_interval
         self.stats = Stats()
         self._progress: throttling.Latest[Progress] = throttling.Latest()
-        self._checkpoint: throttling.Latest[str] = throttling.Latest()
+        self._checkpoint: throttling.Latest[outbox.Checkpoint] = throttling.Latest()
+        # The output position of the next chunk and what guards it (choice 6).
+        self._output_lock = threading.Lock()
+        self._position = outputs.Position()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="longtask-reporter")
         self._thread.daemon = True
@@ -129,8 +138,31 @@ class Reporter:
         if not self._redis_woken:
             self._wake()
 
+    def output(self, chunk: Any, is_json: bool = False) -> int:
+        """Queues the task's next output chunk; returns its `seq`. Raises
+        `outputs.OutputLimitError` past a limit (nothing is queued then)."""
+        size = outputs.chunk_size(chunk, is_json)
+        with self._output_lock:
+            at = self._position
+            self._settings.output_limits.check(at, size)
+            self._position = outputs.Position(at.seq + 1, at.bytes + size)
+            event = events.output(self._settings.attempt, at.seq, chunk, is_json=is_json)
+            if self._settings.reports_redis:
+                self._outbox.add_output((event, self._position))
+        if not self._redis_woken:
+            self._wake()
+        return at.seq
+
+    @property
+    def output_position(self) -> outputs.Position:
+        """Where the task's output stands: the next chunk's `seq` and the bytes before it."""
+        return self._position
+
     def checkpoint(self, encoded: str) -> None:
-        self._checkpoint.put(encoded)
+        """Stores the task's state (JSON text) with the output position it covers."""
+        with self._output_lock:
+            at = self._position
+            self._checkpoint.put((outputs.encode_checkpoint(encoded, at), at.seq))
         if not self._redis_woken:
             self._wake()
 
@@ -152,13 +184,36 @@ class Reporter:
         self._thread.start()
         self._call(self._open(), timeout=10.0)
 
-    def load_checkpoint(self, timeout: float = CHECKPOINT_READ_SECONDS) -> str | None:
-        """The previous attempts' last checkpoint (JSON), or None; waits at most `timeout`."""
+    def resume(self, timeout: float = CHECKPOINT_READ_SECONDS) -> str | None:
+        """Where this attempt starts: returns the previous attempts' last checkpoint (the task's
+        state as JSON) or None, and sets the output position to the one it records (0 without
+        one). When earlier attempts' output got further, queues the `retract` event that
+        withdraws the rest (`core.outputs`, choice 3). Waits at most `timeout` for Redis."""
         try:
-            value: str | None = self._call(self._read_checkpoint(timeout), timeout=timeout + 1.0)
-            return value
+            stored, head = self._call(self._read_resume(timeout), timeout=timeout + 1.0)
         except TimeoutError:
-            return None
+            stored, head = None, None
+        state, at = None, outputs.Position()
+        if stored is not None:
+            try:
+                state, at = outputs.decode_checkpoint(stored)
+            except ValueError:
+                log.warning("the stored checkpoint is not JSON; starting without it")
+        reached = outputs.Position()
+        if head is not None:
+            try:
+                reached = outputs.Position.from_json(json.loads(head))
+            except ValueError:
+                log.warning("the stored output head is not JSON; ignoring it")
+        with self._output_lock:
+            self._position = at
+            if reached.seq > at.seq and self._settings.reports_redis:
+                count = reached.seq - at.seq
+                event = events.retract(
+                    self._settings.attempt, at.seq, count, resumed=stored is not None
+                )
+                self._outbox.add_output((event, at))
+        return state
 
     def finish(self, outcome: Outcome, timeout: float) -> Stats:
         """Writes the final report (waits at most about `timeout`) and stops the reporter."""
@@ -194,19 +249,19 @@ class Reporter:
             self._status_woken = False
             self._tasks.append(asyncio.create_task(self._status_loop(self._status)))
 
-    async def _read_checkpoint(self, budget: float) -> str | None:
+    async def _read_resume(self, budget: float) -> tuple[str | None, str | None]:
         if self._redis is None:
-            return None
+            return None, None
         deadline = time.monotonic() + budget
         backoff = throttling.Backoff()
         while True:
             try:
-                return await self._redis.read_checkpoint()
+                return await self._redis.read_resume()
             except Exception as exc:
                 delay = backoff.next()
                 if time.monotonic() + delay > deadline:
                     log.warning("no checkpoint read, Redis unavailable: %s", exc)
-                    return None
+                    return None, None
                 await asyncio.sleep(delay)
 
     async def _heartbeat_loop(self) -> None:
@@ -241,8 +296,8 @@ class Reporter:
                 self._redis_wake.set()
                 continue
             backoff.reset()
-            if self._outbox.has_more_logs():
-                self._redis_wake.set()  # more log lines than one flush carries
+            if self._outbox.has_more():
+                self._redis_wake.set()  # more than one flush carries, or new since (choice 6)
 
     async def _status_loop(self, sink: PatchSink) -> None:
         assert self._status_wake is not None

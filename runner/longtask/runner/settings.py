@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping
 from typing import Any, Final
 
-from longtask.core import keys, resource, runnerenv
+from longtask.core import keys, outputs, resource, runnerenv
 from longtask.runner import outbox
 from longtask.runner.errors import SettingsError
 
@@ -54,6 +54,8 @@ class Settings:
     """Approximate length the task's log stream is trimmed to."""
     log_line_max_chars: int = DEFAULT_LOG_LINE_MAX_CHARS
     """Characters of an output line the log stream keeps; longer ones are cut and marked."""
+    output_limits: outputs.Limits = dataclasses.field(default_factory=outputs.Limits)
+    """Bounds of the task's output (`ctx.output`, `::output`): chunk size, total, chunks."""
 
     @property
     def reports_status(self) -> bool:
@@ -85,6 +87,11 @@ def from_environ(env: Mapping[str, str]) -> Settings:
         events_maxlen=_count(env, runnerenv.EVENTS_MAXLEN, keys.EVENTS_MAXLEN),
         logs_maxlen=_count(env, runnerenv.LOGS_MAXLEN, keys.LOGS_MAXLEN),
         log_line_max_chars=_count(env, runnerenv.LOG_LINE_MAX_CHARS, DEFAULT_LOG_LINE_MAX_CHARS),
+        output_limits=outputs.Limits(
+            chunk_max_bytes=_count(env, runnerenv.OUTPUT_CHUNK_MAX_BYTES, outputs.CHUNK_MAX_BYTES),
+            output_max_bytes=_count(env, runnerenv.OUTPUT_MAX_BYTES, outputs.OUTPUT_MAX_BYTES),
+            output_max_chunks=_count(env, runnerenv.OUTPUT_MAX_CHUNKS, outputs.OUTPUT_MAX_CHUNKS),
+        ),
     )
 
 

@@ -20,7 +20,7 @@ log = logging.getLogger("longtask.runner.reporter")
 
 class EventSink(Protocol):
     async def write(self, batch: Batch) -> None: ...
-    async def read_checkpoint(self) -> str | None: ...
+    async def read_resume(self) -> tuple[str | None, str | None]: ...
     async def store_result(self, encoded: str) -> str: ...
     async def close(self) -> None: ...
 
@@ -67,8 +67,8 @@ class CountedEvents:
             self._down = False
             log.warning("Redis is reachable again; reporting resumes")
 
-    async def read_checkpoint(self) -> str | None:
-        return await self._sink.read_checkpoint()
+    async def read_resume(self) -> tuple[str | None, str | None]:
+        return await self._sink.read_resume()
 
     async def store_result(self, encoded: str) -> str:
         return await self._sink.store_result(encoded)

@@ -17,6 +17,8 @@ def test_each_constructor_writes_its_type_and_the_common_fields() -> None:
         events.heartbeat(2),
         events.result(2, {"n": 1}),
         events.log(2, "line", ts=5),
+        events.output(2, 0, "token"),
+        events.retract(2, 0, 3, resumed=False),
         events.status(2, Phase.RUNNING, Reason.POD_RUNNING, "m"),
         events.end(2, Phase.SUCCEEDED, Reason.COMPLETED, "done"),
     ]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
+from collections.abc import AsyncIterator
 
 import pytest
-from longtask.runner import TaskCancelled, TaskContext
+from longtask.runner import OutputLimitError, TaskCancelled, TaskContext
 from longtask.runner.reporter import Reporter
 from longtask.runner.settings import Settings
 
@@ -17,6 +19,7 @@ class RecordingReporter(Reporter):
         super().__init__(Settings(None, None, None, 1, "m:f", None, {}, None))
         self.reports: list[tuple[float, str]] = []
         self.checkpoints: list[str] = []
+        self.outputs: list[tuple[object, bool]] = []
 
     def progress(self, percent: float, message: str) -> None:
         super().progress(percent, message)
@@ -24,6 +27,11 @@ class RecordingReporter(Reporter):
 
     def checkpoint(self, encoded: str) -> None:
         self.checkpoints.append(encoded)
+
+    def output(self, chunk: object, is_json: bool = False) -> int:
+        seq = super().output(chunk, is_json)
+        self.outputs.append((chunk, is_json))
+        return seq
 
 
 def make_context(checkpoint: str | None = None) -> tuple[TaskContext, RecordingReporter]:
@@ -117,3 +125,46 @@ def test_checkpoint_refuses_what_json_cannot_hold_or_too_much() -> None:
         ctx.checkpoint("x" * (2 * 1024 * 1024))
     assert reporter.checkpoints == []
     assert ctx.last_checkpoint is None
+
+
+def test_output_takes_text_as_text_and_anything_else_as_json() -> None:
+    ctx, reporter = make_context()
+    ctx.output("Hello")
+    ctx.output({"doc": 1, "summary": "s"})
+    ctx.output(["a"])
+    assert reporter.outputs == [("Hello", False), ({"doc": 1, "summary": "s"}, True), (["a"], True)]
+    assert reporter.output_position.seq == 3
+
+
+def test_output_refuses_what_json_cannot_hold_and_chunks_past_the_limit() -> None:
+    ctx, reporter = make_context()
+    with pytest.raises(ValueError, match="text or a JSON value"):
+        ctx.output(float("nan"))
+    with pytest.raises(ValueError, match="text or a JSON value"):
+        ctx.output(b"bytes")
+    with pytest.raises(OutputLimitError, match="at most 65,536 bytes"):
+        ctx.output("x" * 70_000)
+    assert reporter.outputs == []
+
+
+def test_output_stream_outputs_each_token_as_the_caller_takes_it() -> None:
+    ctx, reporter = make_context()
+    stream = ctx.output_stream(iter(["a", "b", "c"]))
+    assert next(stream) == "a"
+    assert reporter.outputs == [("a", False)]
+    assert list(stream) == ["b", "c"]
+    assert [chunk for chunk, _ in reporter.outputs] == ["a", "b", "c"]
+
+
+def test_output_stream_wraps_an_async_iterator_too() -> None:
+    ctx, reporter = make_context()
+
+    async def tokens() -> AsyncIterator[str]:
+        for token in ("x", "y"):
+            yield token
+
+    async def take() -> list[str]:
+        return [token async for token in ctx.output_stream(tokens())]
+
+    assert asyncio.run(take()) == ["x", "y"]
+    assert [chunk for chunk, _ in reporter.outputs] == ["x", "y"]

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from longtask.core import keys
+from longtask.core import events, keys, outputs
 from longtask.core.events import EventType
 from longtask.runner import outbox, throttling
 
 
-def make() -> tuple[outbox.Outbox, throttling.Latest[outbox.Progress], throttling.Latest[str]]:
+def make() -> tuple[
+    outbox.Outbox, throttling.Latest[outbox.Progress], throttling.Latest[outbox.Checkpoint]
+]:
     progress: throttling.Latest[outbox.Progress] = throttling.Latest()
-    checkpoint: throttling.Latest[str] = throttling.Latest()
+    checkpoint: throttling.Latest[outbox.Checkpoint] = throttling.Latest()
     return outbox.Outbox(4, progress, checkpoint), progress, checkpoint
 
 
@@ -35,7 +37,7 @@ def test_a_failed_flush_is_merged_with_newer_reports() -> None:
     box, progress, checkpoint = make()
     box.add_log("a")
     progress.put((10.0, "ten"))
-    checkpoint.put('{"n":1}')
+    checkpoint.put(('{"n":1}', 0))
     box.collect()
     box.batch()  # the write fails: nothing is marked flushed
     box.add_log("b")
@@ -68,7 +70,7 @@ def test_a_flush_carries_at_most_the_per_flush_log_lines_unless_final() -> None:
     first = box.batch()
     assert len(first.logs) == outbox.FLUSH_MAX_LOG_LINES
     box.flushed(first)
-    assert box.has_more_logs()
+    assert box.has_more()
     assert box.batch(final=True).logs == [
         f"line {i}" for i in range(outbox.FLUSH_MAX_LOG_LINES, outbox.FLUSH_MAX_LOG_LINES + 10)
     ]
@@ -92,10 +94,62 @@ def test_a_heartbeat_carries_the_progress_shown_and_refreshes_expiry() -> None:
 
 def test_a_checkpoint_newer_than_the_flushed_one_stays_pending() -> None:
     box, _, checkpoint = make()
-    checkpoint.put('{"n":1}')
+    checkpoint.put(('{"n":1}', 0))
     box.collect()
     batch = box.batch()
-    checkpoint.put('{"n":2}')
+    checkpoint.put(('{"n":2}', 0))
     box.collect()  # arrives while the first flush is in flight
     box.flushed(batch)
     assert box.batch().checkpoint == '{"n":2}'
+
+
+def output(seq: int, attempt: int = 4) -> outbox.OutputWrite:
+    return events.output(attempt, seq, f"t{seq}"), outputs.Position(seq + 1, (seq + 1) * 2)
+
+
+def test_output_chunks_go_to_both_streams_in_order_and_none_is_dropped() -> None:
+    box, _, _ = make()
+    total = outbox.FLUSH_MAX_OUTPUTS + 10
+    for seq in range(total):
+        box.add_output(output(seq))
+    first = box.batch()
+    assert [e["seq"] for e in first.output_events] == list(range(outbox.FLUSH_MAX_OUTPUTS))
+    assert [e for e in first.events if e["type"] == EventType.OUTPUT] == first.output_events
+    assert first.output_head == outputs.Position(outbox.FLUSH_MAX_OUTPUTS, 4000)
+    box.flushed(first)
+    assert box.has_more()
+    second = box.batch()
+    assert [e["seq"] for e in second.output_events] == list(range(outbox.FLUSH_MAX_OUTPUTS, total))
+    box.flushed(second)
+    assert not box.has_more()
+
+
+def test_a_checkpoint_waits_for_the_chunks_before_its_position() -> None:
+    box, _, checkpoint = make()
+    for seq in range(outbox.FLUSH_MAX_OUTPUTS + 5):
+        box.add_output(output(seq))
+    checkpoint.put(("cp", outbox.FLUSH_MAX_OUTPUTS + 3))
+    box.collect()
+    first = box.batch()
+    assert first.checkpoint is None  # chunks it covers are not all in this flush
+    box.flushed(first)
+    box.collect()
+    second = box.batch()
+    assert second.checkpoint == "cp"
+    assert second.output_events[-1]["seq"] == outbox.FLUSH_MAX_OUTPUTS + 4
+
+
+def test_a_checkpoint_covering_the_flushed_chunks_goes_with_them() -> None:
+    box, _, checkpoint = make()
+    for seq in range(outbox.FLUSH_MAX_OUTPUTS + 5):
+        box.add_output(output(seq))
+    checkpoint.put(("cp", 100))
+    box.collect()
+    assert box.batch().checkpoint == "cp"
+
+
+def test_final_flush_takes_every_chunk() -> None:
+    box, _, _ = make()
+    for seq in range(outbox.FLUSH_MAX_OUTPUTS * 2):
+        box.add_output(output(seq))
+    assert len(box.batch(final=True).output_events) == outbox.FLUSH_MAX_OUTPUTS * 2

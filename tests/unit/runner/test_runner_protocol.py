@@ -17,6 +17,11 @@ from longtask.runner import protocol
         ('::result {"docs": 3}', protocol.Result({"docs": 3})),
         ("::result 7", protocol.Result(7)),
         ("::result null", protocol.Result(None)),
+        ("::output Hello", protocol.Chunk("Hello")),
+        ("::output  two spaces kept ", protocol.Chunk(" two spaces kept ")),
+        ("::output", protocol.Chunk("")),
+        ('::output-json {"doc": 1}', protocol.Chunk({"doc": 1}, is_json=True)),
+        ('::output-json "line\\n"', protocol.Chunk("line\n", is_json=True)),
     ],
 )
 def test_protocol_lines_parse_to_reports(line: str, expected: protocol.Line) -> None:
@@ -28,6 +33,7 @@ def test_protocol_lines_parse_to_reports(line: str, expected: protocol.Line) -> 
     [
         "::progressive 10 another word",
         "::resultant 1",
+        "::outputs 1",
         "plain output",
         "",
         "  ::progress 10 indented is output",
@@ -126,3 +132,22 @@ def test_a_cut_result_line_is_a_fatal_protocol_error() -> None:
 def test_splitter_replaces_invalid_utf8() -> None:
     splitter = protocol.LineSplitter()
     assert whole(splitter.feed(b"caf\xc3\xa9 \xff\n")) == ["café \ufffd"]
+
+
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [
+        ("::output-json", "one JSON value"),
+        ("::output-json {not json", "one JSON value"),
+        ("::output-json [NaN]", "chunk[0]: NaN is not a JSON number"),
+    ],
+)
+def test_a_bad_output_json_line_is_reported_not_fatal(line: str, said: str) -> None:
+    parsed = protocol.parse(line)
+    assert isinstance(parsed, protocol.ProtocolError) and not parsed.fatal
+    assert said in parsed.message and "nothing output" in parsed.message
+
+
+def test_a_cut_output_line_outputs_nothing_and_is_reported() -> None:
+    parsed = protocol.parse_cut("::output " + "x" * 100)
+    assert isinstance(parsed, protocol.ProtocolError) and not parsed.fatal

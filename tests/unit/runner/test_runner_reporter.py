@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from longtask.core import events, keys, resource
+from longtask.core import events, keys, outputs, resource
 from longtask.runner.errors import StatusGone
 from longtask.runner.finalreport import Outcome
 from longtask.runner.outbox import LOG_BUFFER_LINES, LOG_LINE_MAX_CHARS, Batch
@@ -34,6 +34,8 @@ class FakeRedis:
         self.batches: list[Batch] = []
         self.results: list[str] = []
         self.lock = threading.Lock()
+        self.checkpoint: str | None = '{"at": 3}'
+        self.head: str | None = None
 
     async def write(self, batch: Batch) -> None:
         if self.fail:
@@ -41,10 +43,10 @@ class FakeRedis:
         with self.lock:
             self.batches.append(batch)
 
-    async def read_checkpoint(self) -> str | None:
+    async def read_resume(self) -> tuple[str | None, str | None]:
         if self.fail:
             raise ConnectionError("redis down")
-        return '{"at": 3}'
+        return self.checkpoint, self.head
 
     async def store_result(self, encoded: str) -> str:
         self.results.append(encoded)
@@ -207,12 +209,12 @@ def test_checkpoints_are_read_at_start_and_the_latest_is_written(
     sinks: tuple[Reporter, FakeRedis, FakeStatus],
 ) -> None:
     reporter, redis, _ = sinks
-    assert reporter.load_checkpoint() == '{"at": 3}'
+    assert reporter.resume() == '{"at": 3}'
     for i in range(1000):
         reporter.checkpoint(json.dumps({"at": i}))
     reporter.finish(Outcome(), timeout=5.0)
     written = [b.checkpoint for b in redis.batches if b.checkpoint is not None]
-    assert written[-1] == '{"at": 999}'
+    assert outputs.decode_checkpoint(written[-1]) == ('{"at":999}', outputs.Position())
     assert len(written) < 1000
 
 
@@ -221,7 +223,7 @@ def test_without_redis_a_checkpoint_read_gives_up_in_time(
 ) -> None:
     reporter, redis, _ = sinks
     redis.fail = True
-    assert reporter.load_checkpoint(timeout=0.5) is None
+    assert reporter.resume(timeout=0.5) is None
     reporter.finish(Outcome(), timeout=1.0)
 
 
@@ -253,3 +255,79 @@ def test_a_long_log_line_is_cut_for_redis(sinks: tuple[Reporter, FakeRedis, Fake
         + " …[longtask: line cut to its first 8,192 characters of 8,292 bytes]",
         "z" * 100 + " …[longtask: line cut to its first 100 characters of 10,485,760 bytes]",
     ]
+
+
+def test_every_output_chunk_is_written_once_in_order_through_an_outage(
+    sinks: tuple[Reporter, FakeRedis, FakeStatus],
+) -> None:
+    reporter, redis, _ = sinks
+    assert reporter.resume() == '{"at": 3}'
+    redis.fail = True
+    for i in range(3000):
+        reporter.output(f"t{i} ")
+    redis.fail = False
+    reporter.output({"n": 1}, is_json=True)
+    reporter.finish(Outcome(), timeout=5.0)
+    written = redis.events("output")
+    assert [e["seq"] for e in written] == list(range(3001))
+    assert [e["chunk"] for e in written[:2]] == ["t0 ", "t1 "]
+    assert written[-1]["json"] is True
+    with redis.lock:
+        in_output_stream = [e["seq"] for b in redis.batches for e in b.output_events]
+    assert in_output_stream == list(range(3001))
+
+
+def test_a_checkpoint_records_the_output_position_and_the_next_attempt_retracts_the_rest(
+    sinks: tuple[Reporter, FakeRedis, FakeStatus],
+) -> None:
+    reporter, redis, _ = sinks
+    redis.checkpoint = outputs.encode_checkpoint('{"next": 700}', outputs.Position(700, 2800))
+    redis.head = json.dumps({"seq": 750, "bytes": 3000})
+    assert reporter.resume() == '{"next":700}'
+    assert reporter.output_position == outputs.Position(700, 2800)
+    reporter.output("abcd")
+    reporter.checkpoint('{"next": 701}')
+    reporter.finish(Outcome(), timeout=5.0)
+    [retract] = redis.events("retract")
+    assert (retract["seq"], retract["count"], retract["resumed"], retract["attempt"]) == (
+        700,
+        50,
+        True,
+        2,
+    )
+    assert [e["seq"] for e in redis.events("output")] == [700]
+    stored = [b.checkpoint for b in redis.batches if b.checkpoint is not None][-1]
+    assert outputs.decode_checkpoint(stored)[1] == outputs.Position(701, 2804)
+
+
+def test_without_a_checkpoint_an_earlier_output_is_retracted_whole(
+    sinks: tuple[Reporter, FakeRedis, FakeStatus],
+) -> None:
+    reporter, redis, _ = sinks
+    redis.checkpoint, redis.head = None, json.dumps({"seq": 40, "bytes": 400})
+    assert reporter.resume() is None
+    reporter.finish(Outcome(), timeout=5.0)
+    [retract] = redis.events("retract")
+    assert (retract["seq"], retract["count"], retract["resumed"]) == (0, 40, False)
+
+
+def test_no_retraction_when_the_earlier_output_ended_at_the_checkpoint(
+    sinks: tuple[Reporter, FakeRedis, FakeStatus],
+) -> None:
+    reporter, redis, _ = sinks
+    redis.checkpoint = outputs.encode_checkpoint("1", outputs.Position(5, 5))
+    redis.head = json.dumps({"seq": 5, "bytes": 5})
+    reporter.resume()
+    reporter.finish(Outcome(), timeout=5.0)
+    assert redis.events("retract") == []
+
+
+def test_a_chunk_past_a_limit_raises_and_is_not_written(
+    sinks: tuple[Reporter, FakeRedis, FakeStatus],
+) -> None:
+    reporter, redis, _ = sinks
+    with pytest.raises(outputs.OutputLimitError, match="at most 65,536 bytes"):
+        reporter.output("x" * (64 * 1024 + 1))
+    assert reporter.output("ok") == 0
+    reporter.finish(Outcome(), timeout=5.0)
+    assert [e["chunk"] for e in redis.events("output")] == ["ok"]
