@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import json
 import signal
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,7 +24,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 from longtask.cli import live, output, params, times
 from longtask.cli.exitcodes import Exit
-from longtask.client import Client, TaskEvent, calls, errors
+from longtask.client import Client, OutputChunk, Retraction, TaskEvent, calls, errors
 from longtask.core import events, wire
 from rich.console import Console
 from rich.table import Table
@@ -85,6 +87,13 @@ WaitTimeoutOpt = Annotated[
     float | None,
     typer.Option(
         "--wait-timeout", help="Stop following after this many seconds (the task keeps running)."
+    ),
+]
+FollowOutput = Annotated[
+    bool,
+    typer.Option(
+        "--follow-output",
+        help="Print the task's output (ctx.output, ::output) as it is written, instead of the bar.",
     ),
 ]
 
@@ -180,8 +189,41 @@ def gap_notice(event: TaskEvent, what: str) -> str:
     return f"note: {count} of this task were trimmed from Redis before they could be shown"
 
 
-def _follow(lt: Client, name: str, fmt: output.Format, wait_timeout: float | None) -> NoReturn:
-    """Follow a task to its end with the live view; exit with its outcome."""
+def retraction_notice(change: Retraction) -> str:
+    """What the user is told when a new attempt withdraws printed output."""
+    if not change.resumed:
+        return (
+            f"\n[longtask: attempt {change.attempt} starts a new output; "
+            f"the {change.count} chunks above are withdrawn]"
+        )
+    return (
+        f"\n[longtask: attempt {change.attempt} resumes from its checkpoint at chunk "
+        f"{change.seq}; the last {change.count} chunks above are withdrawn]"
+    )
+
+
+def _print_output(lt: Client, name: str, deadline: float | None) -> None:
+    """Print the task's output as it is written (chunks to stdout, notices to stderr)."""
+    remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+    for change in lt.outputs(name, timeout=remaining):
+        if isinstance(change, OutputChunk):
+            sys.stdout.write(change.text())
+            sys.stdout.flush()
+        elif change.count:
+            _stderr().print(retraction_notice(change), markup=False)
+
+
+def _follow(
+    lt: Client,
+    name: str,
+    fmt: output.Format,
+    wait_timeout: float | None,
+    follow_output: bool = False,
+) -> NoReturn:
+    """Follow a task to its end with the live view (or, with `follow_output`, its output
+    printed as it comes instead of the bar); exit with its outcome."""
+    if follow_output:
+        _follow_output(lt, name, fmt, wait_timeout)
     namespace = lt.config.namespace
     state = live.Watched(namespace, name)
     console = _stdout()
@@ -224,6 +266,38 @@ def _follow(lt: Client, name: str, fmt: output.Format, wait_timeout: float | Non
         _emit(output.plain(task), fmt)
     elif task is not None:
         _summary(console, task, state)
+    raise typer.Exit(int(code))
+
+
+def _follow_output(
+    lt: Client, name: str, fmt: output.Format, wait_timeout: float | None
+) -> NoReturn:
+    namespace = lt.config.namespace
+    deadline = None if wait_timeout is None else time.monotonic() + wait_timeout
+    state = live.Watched(namespace, name)
+    try:
+        with _interrupts():
+            _print_output(lt, name, deadline)
+    except KeyboardInterrupt:
+        _stderr().print(
+            f"\nStopped following; task {namespace}/{name} keeps running.", markup=False
+        )
+        raise typer.Exit(int(Exit.INTERRUPTED)) from None
+    except errors.WaitTimeout:
+        _stderr().print(
+            f"\nStopped following after {wait_timeout} s; task {namespace}/{name} keeps running.",
+            markup=False,
+        )
+        raise typer.Exit(int(Exit.TIMEOUT)) from None
+    except errors.LongtaskError as exc:
+        _report(exc)
+    # The output ended with the task: its outcome is a snapshot and an end away.
+    task, code = _outcome(lt, name, state.apply, None if deadline is None else 30.0)
+    sys.stdout.write("\n")
+    if task is not None and fmt is not output.Format.TEXT:
+        _emit(output.plain(task), fmt)
+    elif task is not None:
+        _summary(_stderr(), task, state)
     raise typer.Exit(int(code))
 
 
@@ -350,12 +424,16 @@ def submit(
     wait: Annotated[
         bool, typer.Option("--wait", "-w", help="Follow the task with a live bar until it ends.")
     ] = False,
+    follow_output: FollowOutput = False,
     wait_timeout: WaitTimeoutOpt = None,
     fmt: Output = output.Format.TEXT,
 ) -> None:
     """Submit a task: `longtask submit -- COMMAND ARGS…`, `--task module:function`, or `-f FILE`.
 
-    With --wait, follow it and exit 0 only if it succeeds (3: failed, 4: cancelled)."""
+    With --wait, follow it and exit 0 only if it succeeds (3: failed, 4: cancelled); with
+    --follow-output too, print its output as it is written instead of the bar."""
+    if follow_output and not wait:
+        raise typer.BadParameter("--follow-output goes with --wait")
     if command and task:
         raise typer.BadParameter("give either a command (after --) or --task, not both")
     try:
@@ -381,7 +459,7 @@ def submit(
     with _reporting(), _connection(ctx).client(namespace) as lt:
         created = lt.submit(body, idempotency_key=idempotency_key)
         if wait:
-            _follow(lt, created.name, fmt, wait_timeout)
+            _follow(lt, created.name, fmt, wait_timeout, follow_output)
     if fmt is not output.Format.TEXT:
         _emit(output.plain(created), fmt)
         return
@@ -396,6 +474,7 @@ def watch(
     ctx: typer.Context,
     name: TaskName,
     namespace: Namespace = None,
+    follow_output: FollowOutput = False,
     wait_timeout: WaitTimeoutOpt = None,
     fmt: Output = output.Format.TEXT,
 ) -> None:
@@ -403,7 +482,7 @@ def watch(
 
     Exits 0 if it succeeded, 3 if it failed, 4 if it was cancelled."""
     with _connection(ctx).client(namespace) as lt:
-        _follow(lt, name, fmt, wait_timeout)
+        _follow(lt, name, fmt, wait_timeout, follow_output)
 
 
 @app.command()
@@ -549,6 +628,36 @@ def logs(
                     print("---\n" + output.dump(output.plain(line), fmt), flush=follow)
     except KeyboardInterrupt:
         raise typer.Exit(int(Exit.INTERRUPTED)) from None
+
+
+@app.command("output")
+def show_output(
+    ctx: typer.Context,
+    name: TaskName,
+    namespace: Namespace = None,
+    follow: Annotated[
+        bool,
+        typer.Option("--follow", "-f", help="Keep printing the output until the task ends."),
+    ] = False,
+    fmt: Output = output.Format.TEXT,
+) -> None:
+    """Print a task's output so far (what it wrote with ctx.output or ::output lines).
+
+    Text chunks are printed as they are, JSON chunks one per line; -o json prints the chunks.
+    Chunks of a failed attempt after its last checkpoint are left out (they were retracted)."""
+    with _reporting(), _connection(ctx).client(namespace) as lt:
+        if follow:
+            try:
+                _print_output(lt, name, None)
+            except KeyboardInterrupt:
+                raise typer.Exit(int(Exit.INTERRUPTED)) from None
+            return
+        found = lt.output(name)
+    if fmt is output.Format.TEXT:
+        sys.stdout.write(found.text())
+        sys.stdout.flush()
+    else:
+        _emit(output.plain(found), fmt)
 
 
 @app.command()

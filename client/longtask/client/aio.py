@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import httpx
 from httpx_sse import aconnect_sse
-from longtask.client import base, calls, config, errors, streams
+from longtask.client import base, calls, config, errors, outputfollow, streams
 from longtask.core import resource, taskstate, wire
 from typing_extensions import Unpack
 
@@ -216,6 +216,32 @@ class AsyncClient:
             if page.next is None:  # a page of lines ends with `next`; a gap marker has none
                 return
             after = page.next
+
+    # ---- output ----------------------------------------------------------------------------
+
+    async def output(self, name: str, *, namespace: str | None = None) -> wire.TaskOutput:
+        """The task's whole output so far (see `Client.output`)."""
+        return await self._send(calls.output(self.config.ns(namespace), name))
+
+    async def outputs(
+        self,
+        name: str,
+        *,
+        namespace: str | None = None,
+        give_up_after: float | None = None,
+    ) -> AsyncGenerator[outputfollow.Change, None]:
+        """The task's output as it is written, chunks and retractions (see `Client.outputs`)."""
+        ns = self.config.ns(namespace)
+        follow = outputfollow.OutputFollow()
+        async with contextlib.aclosing(
+            self.events(name, namespace=ns, give_up_after=give_up_after)
+        ) as stream:
+            async for event in stream:
+                for change in follow.take(event):
+                    yield change
+                if follow.needs_output:
+                    for change in follow.fill(await self.output(name, namespace=ns)):
+                        yield change
 
     async def deadletters(
         self, *, namespace: str | None = None, page_size: int = 100

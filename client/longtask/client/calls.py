@@ -165,6 +165,11 @@ def logs(
     return Call("GET", logs_path(namespace, name), model(wire.TaskLogs), params=params)
 
 
+def output(namespace: str, name: str) -> Call[wire.TaskOutput]:
+    """The task's whole output so far (retractions of failed attempts applied)."""
+    return Call("GET", f"{task_path(namespace, name)}/output", model(wire.TaskOutput))
+
+
 def logs_path(namespace: str, name: str) -> str:
     return f"{task_path(namespace, name)}/logs"
 

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import httpx
 from httpx_sse import connect_sse
-from longtask.client import base, calls, config, errors, streams
+from longtask.client import base, calls, config, errors, outputfollow, streams
 from longtask.core import resource, taskstate, wire
 from typing_extensions import Unpack
 
@@ -223,6 +223,34 @@ class Client:
             if page.next is None:  # a page of lines ends with `next`; a gap marker has none
                 return
             after = page.next
+
+    # ---- output ----------------------------------------------------------------------------
+
+    def output(self, name: str, *, namespace: str | None = None) -> wire.TaskOutput:
+        """The task's whole output so far (`.text()` joins it), failed attempts' retracted
+        chunks left out."""
+        return self._send(calls.output(self.config.ns(namespace), name))
+
+    def outputs(
+        self,
+        name: str,
+        *,
+        namespace: str | None = None,
+        give_up_after: float | None = None,
+        timeout: float | None = None,
+    ) -> Iterator[outputfollow.Change]:
+        """The task's output as it is written, from its start until the task ends: each
+        `outputs.Chunk` once, in order, and an `outputs.Retraction` when a new attempt withdraws
+        chunks of a failed one (from `seq` on: drop them, the chunks that follow replace them).
+        Resumes by itself after dropped connections; reads the whole output when the stream
+        missed entries. Raises WaitTimeout after `timeout` seconds."""
+        ns = self.config.ns(namespace)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        follow = outputfollow.OutputFollow()
+        for event in self._follow(name, ns, give_up_after=give_up_after, deadline=deadline):
+            yield from follow.take(event)
+            if follow.needs_output:
+                yield from follow.fill(self.output(name, namespace=ns))
 
     def deadletters(
         self, *, namespace: str | None = None, page_size: int = 100

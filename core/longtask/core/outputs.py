@@ -18,7 +18,9 @@ Design choices:
    event: chunks from `seq` on are withdrawn. The fold keeps chunks by `seq` and truncates at a
    retraction, so a follower that saw everything and one that reads the output later assemble
    the same text, and a chunk of a later attempt below the end truncates too (a retraction lost
-   with a broken connection cannot leave stale chunks behind).
+   with a broken connection cannot leave stale chunks behind). A retraction withdraws earlier
+   attempts' chunks only: read after its own attempt's chunks (a follower that filled a gap
+   from the output stream), it changes nothing.
 4. Defensive, as `taskstate`: a malformed event teaches nothing and nothing raises.
 """
 
@@ -146,8 +148,9 @@ class Assembly:
         if not (_count(seq) and _count(attempt)):
             return None
         if kind == EventType.RETRACT:
-            resumed = bool(event.get("resumed"))
-            return self._truncate(seq, attempt, resumed)
+            if seq < len(self.chunks) and self.chunks[seq].attempt >= attempt:
+                return None  # its attempt's chunks are here already: it was applied
+            return self._truncate(seq, attempt, bool(event.get("resumed")))
         if kind != EventType.OUTPUT or "chunk" not in event:
             return None
         chunk = Chunk(seq, attempt, event["chunk"], bool(event.get("json")))
@@ -168,6 +171,26 @@ class Assembly:
 
     def text(self) -> str:
         return "".join(c.text() for c in self.chunks)
+
+    def replace(self, complete: list[Chunk]) -> list[Chunk | Retraction]:
+        """Takes in the complete output read anew (after a gap): what changed, as `apply`
+        would have said it — a retraction where it diverges from what was known, then the
+        chunks that are new."""
+        same = 0
+        while (
+            same < min(len(self.chunks), len(complete))
+            and self.chunks[same].attempt == complete[same].attempt
+        ):
+            same += 1
+        changes: list[Chunk | Retraction] = []
+        if same < len(self.chunks):
+            later = complete[same].attempt if same < len(complete) else self.chunks[same].attempt
+            retraction = self._truncate(same, later, True)
+            if retraction is not None:
+                changes.append(retraction)
+        self.chunks.extend(complete[same:])
+        changes.extend(complete[same:])
+        return changes
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

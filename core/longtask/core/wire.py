@@ -15,7 +15,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Final
 
-from longtask.core import jsonvalues, resource, schedule
+from longtask.core import jsonvalues, outputs, resource, schedule
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -327,6 +327,31 @@ class LogLine(_Response):
         None,
         description="Set on a marker line (not output): lines before the next one were trimmed.",
     )
+
+
+class OutputChunk(_Response):
+    """One chunk of a task's output (see `outputs`)."""
+
+    seq: int = Field(description="Its place in the task's output, from 0.")
+    attempt: int = Field(description="The attempt that wrote it.")
+    chunk: Any = Field(description="Text, or a JSON value when `json` is true.")
+    json_: bool = Field(False, alias="json", description="The chunk is a JSON value.")
+
+
+class TaskOutput(_Response):
+    """A task's output so far: its chunks from `start`, earlier attempts' retractions applied."""
+
+    chunks: list[OutputChunk]
+    next: int = Field(description="The `seq` of the next chunk (the number of chunks so far).")
+    retracted: int = Field(
+        0, description="Chunks of failed attempts withdrawn so far (after their last checkpoint)."
+    )
+
+    def text(self) -> str:
+        """The chunks as printed: text as is, each JSON value on a line of its own."""
+        return "".join(
+            outputs.Chunk(c.seq, c.attempt, c.chunk, c.json_).text() for c in self.chunks
+        )
 
 
 class TaskLogs(_Response):

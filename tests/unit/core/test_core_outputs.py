@@ -97,3 +97,19 @@ def test_limits_refuse_a_chunk_with_a_clear_error(
 def test_a_chunk_counts_its_utf8_bytes_or_its_compact_json() -> None:
     assert outputs.chunk_size("é", is_json=False) == 2
     assert outputs.chunk_size({"a": [1, 2]}, is_json=True) == len('{"a":[1,2]}')
+
+
+def test_a_retraction_read_after_its_own_attempts_chunks_changes_nothing() -> None:
+    assembly = outputs.assemble([*chunks(1, 0, 5), *chunks(2, 3, 6)])
+    assert assembly.apply(events.retract(2, 3, 2, resumed=True)) is None
+    assert assembly.text() == text(0, 6)
+
+
+def test_the_complete_output_read_after_a_gap_says_what_changed() -> None:
+    assembly = outputs.assemble(chunks(1, 0, 10))
+    complete = outputs.assemble([*chunks(1, 0, 10), *chunks(2, 7, 12)]).chunks
+    changes = assembly.replace(complete)
+    assert changes[0] == outputs.Retraction(seq=7, attempt=2, count=3, resumed=True)
+    assert [c.seq for c in changes[1:] if isinstance(c, outputs.Chunk)] == [7, 8, 9, 10, 11]
+    assert assembly.text() == text(0, 12)
+    assert assembly.replace(list(complete)) == []
