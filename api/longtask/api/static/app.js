@@ -3,6 +3,7 @@
 // api/README.md, "Adding a view to the dashboard").
 
 import { register, start } from "./lib/router.js";
+import history from "./views/history.js";
 import overview from "./views/overview.js";
 import schedules from "./views/schedules.js";
 import task from "./views/task.js";
@@ -12,5 +13,6 @@ register(overview);
 register(tasks);
 register(task);
 register(schedules);
+register(history);
 
 start();
