@@ -261,7 +261,7 @@ def queries(namespace: str, plain: Plain, deep: tuple[dt.datetime, int], uid: st
             "deep page (row 50%)",
             lambda e: querying.search(e, namespace, querying.Filters(), PAGE, cursor),
             (path, {"limit": PAGE, "continue": cursor}),
-            page_sql(" AND (t.finished_at < :at OR (t.finished_at = :at AND t.id < :id))"),
+            page_sql(" AND (t.finished_at, t.id) < (:at, :id)"),
             {"ns": namespace, "at": plain.time(deep[0]), "id": deep[1]},
         ),
         Query(

@@ -147,12 +147,9 @@ def page_query(
     query = sa.select(tasks.c.id, *_ENTRY_COLUMNS).where(*where(namespace, filters))
     if cursor:
         finished_at, row_id = decode_cursor(cursor)
-        query = query.where(
-            sa.or_(
-                tasks.c.finished_at < finished_at,
-                sa.and_(tasks.c.finished_at == finished_at, tasks.c.id < row_id),
-            )
-        )
+        # A row-value comparison, not an OR of two: both databases read it as one range of
+        # the (namespace, finished_at, id) index.
+        query = query.where(sa.tuple_(tasks.c.finished_at, tasks.c.id) < (finished_at, row_id))
     return query.order_by(tasks.c.finished_at.desc(), tasks.c.id.desc()).limit(limit + 1)
 
 
