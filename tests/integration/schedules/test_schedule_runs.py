@@ -207,3 +207,18 @@ def test_a_production_operator_refuses_a_seconds_field(
     assert "nextScheduleTime" not in status
     wait_for(lambda: "SecondsNotEnabled" in schedules.event_reasons("fast"), 20, "a Warning event")
     assert schedules.runs("fast") == []
+
+
+def test_the_operator_reports_what_the_schema_let_through(
+    operator_proc: OperatorProcess, op_namespace: str, k8s: Any
+) -> None:
+    schedules = Schedules(k8s, op_namespace)
+    schedules.create("never", schedule="0 0 30 2 *", template={"spec": command("true")})
+    status = schedules.wait_status(
+        "never",
+        lambda s: any(c["type"] == "Ready" for c in s.get("conditions") or []),
+        "the Ready condition",
+    )
+    (ready,) = [c for c in status["conditions"] if c["type"] == "Ready"]
+    assert (ready["status"], ready["reason"]) == ("False", "InvalidSchedule")
+    assert ready["message"] == "spec.schedule: '0 0 30 2 *': the day-of-month field is invalid"
