@@ -6,7 +6,9 @@ Each module is one task, run as `longtask_examples.<module>:<function>`:
 - `documents:process` generates N documents, splits each into chunks and processes them
   one by one, with progress per document and a checkpoint after each;
 - `flaky:resume_after_failure` fails on its first attempt and resumes from its checkpoint on the
-  second.
+  second;
+- `generating:generate` writes text token by token as its output (a small deterministic
+  generator standing in for a language model), resumable from checkpoints.
 
 `examples/scripts/count.sh` is the command-mode counterpart of `counting`.
 """
