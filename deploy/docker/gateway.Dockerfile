@@ -11,11 +11,11 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 # mounted into the build: --build-arg PIP_CONFIG_FILE=/wheels/pip.conf (deploy/images/).
 ARG PIP_CONFIG_FILE
 WORKDIR /src
-COPY pyproject.toml ./
+COPY pyproject.toml deploy/docker/requirements.py ./
 # The dependencies of longtask[gateway] first, in a layer of their own: a change of the
 # sources alone reuses it. Only the gateway extra: none of the other parts' libraries.
 RUN python -m venv /opt/longtask \
-    && python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print(*p['dependencies'], *p['optional-dependencies']['gateway'], sep='\n')" >requirements.txt \
+    && python requirements.py pyproject.toml gateway >requirements.txt \
     && /opt/longtask/bin/pip install -r requirements.txt
 COPY README.md ./
 COPY core core

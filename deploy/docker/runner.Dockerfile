@@ -13,13 +13,13 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 # mounted into the build: --build-arg PIP_CONFIG_FILE=/wheels/pip.conf (deploy/images/).
 ARG PIP_CONFIG_FILE
 WORKDIR /src
-COPY pyproject.toml ./
+COPY pyproject.toml deploy/docker/requirements.py ./
 # The runner's dependencies first, in a layer of their own: a change of the sources alone reuses
 # it. Only the base ones (what `pip install longtask` installs, no extra): nothing of the
 # operator's, the gateway's or the client's libraries. setuptools goes (pip builds packages in
 # isolated environments; Python 3.12's venvs no longer have it); pip stays for task images.
 RUN python -m venv /opt/longtask \
-    && python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" >requirements.txt \
+    && python requirements.py pyproject.toml >requirements.txt \
     && /opt/longtask/bin/pip install -r requirements.txt \
     && /opt/longtask/bin/pip uninstall -q -y setuptools
 COPY README.md ./

@@ -22,6 +22,15 @@ pytestmark = pytest.mark.timeout(1800)
 @pytest.fixture
 def pod_namespace(container_stack: Stack, container_k8s: client.ApiClient) -> Iterator[str]:
     name = make_namespace(container_stack, container_k8s, "lt-pods-")
+    # Plain pods run as the namespace's `default` account, which the controller manager adds.
+    core = client.CoreV1Api(container_k8s)
+    wait_for(
+        lambda: any(
+            sa.metadata.name == "default" for sa in core.list_namespaced_service_account(name).items
+        ),
+        timeout=60,
+        what=f"the default service account of {name}",
+    )
     yield name
     client.CoreV1Api(container_k8s).delete_namespace(name)
 
@@ -45,7 +54,7 @@ def run_pod(
     }
     spec: dict[str, Any] = {
         "restartPolicy": "Never",
-        "serviceAccountName": "longtask-runner",
+        "serviceAccountName": "default",
         "terminationGracePeriodSeconds": 5,
         "securityContext": pod_security or {"runAsNonRoot": True, "runAsUser": 65532},
         "containers": [container],
