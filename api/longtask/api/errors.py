@@ -163,7 +163,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RedisError)
     async def _redis(_: Request, exc: RedisError) -> JSONResponse:
-        log.warning("Redis error: %s", type(exc).__name__)
+        log.warning("Redis error: %s: %s", type(exc).__name__, exc)
         return response(ApiError(503, "redis_unavailable", "Redis is unreachable; retry later"))
 
     @app.exception_handler(TimeoutError)

@@ -21,6 +21,9 @@ from longtask.api.streaming.hub import StreamHub
 from longtask.api.streaming.watches import WatchHub
 from longtask.history import engines
 from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 REDIS_CONNECT_TIMEOUT = 2.0
@@ -85,6 +88,10 @@ async def open_runtime(settings: Settings) -> Runtime:
         timeout=REDIS_COMMAND_TIMEOUT,
         socket_connect_timeout=REDIS_CONNECT_TIMEOUT,
         socket_timeout=REDIS_COMMAND_TIMEOUT,
+        # A pooled connection Redis closed (a restart, a failover, an idle timeout) is retried on
+        # a fresh one rather than answered with a 503; the gateway only reads, so a retry is safe.
+        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 2),
+        retry_on_error=[RedisConnectionError],
     )
     redis = Redis(connection_pool=pool)
     reader = Redis(

@@ -30,4 +30,5 @@ def test_an_expired_large_result_is_a_410(
     patch_status(k8s, namespace, "old", phase="Succeeded", resultRef=keys.result(task["uid"]))
     with gateway.client() as http:
         response = http.get(f"/v1/namespaces/{namespace}/tasks/old/result")
-    assert response.status_code == 410 and response.json()["error"] == "result_expired"
+    assert response.status_code == 410, response.text
+    assert response.json()["error"] == "result_expired"
