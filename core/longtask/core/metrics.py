@@ -21,6 +21,10 @@ TASKS_STALLED: Final = "longtask_tasks_stalled"
 RECONCILE_ERRORS: Final = "longtask_reconcile_errors_total"
 OPERATOR_REDIS_ERRORS: Final = "longtask_operator_redis_errors_total"  # failed Redis calls
 OPERATOR_API_WRITES: Final = "longtask_operator_api_writes_total"  # label verb (create/patch/…)
+# 1 while this operator replica holds the Lease and may write, else 0 (a standby).
+OPERATOR_LEADER: Final = "longtask_operator_leader"
+# Writes (Kubernetes, Redis, history) the leadership guard refused: attempts by a non-leader.
+OPERATOR_WRITES_REFUSED: Final = "longtask_operator_writes_refused_total"
 
 # The operator's archive of finished tasks (longtask.history).
 HISTORY_RECORDS_WRITTEN: Final = "longtask_history_records_written_total"  # label namespace

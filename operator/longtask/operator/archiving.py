@@ -36,7 +36,7 @@ from longtask.core.resource import LongTask
 from longtask.history import engines, migrating, pruning, records, writing
 from longtask.history import settings as history_settings
 
-from . import clock
+from . import clock, leadership
 from .metrics import Metrics
 
 logger = logging.getLogger(__name__)
@@ -61,8 +61,11 @@ class Archiver:
         log_tails: LogTails,
         metrics: Metrics,
         now: Callable[[], dt.datetime] = clock.now,
+        may_write: Callable[[], bool] = lambda: True,
     ) -> None:
+        """`may_write`: the leadership guard; a round while it says no is retried later."""
         self.settings = settings
+        self._may_write = may_write
         self._engine = engines.create(settings.dsn)
         self._log_tails = log_tails
         self.on_committed: Callable[[Sequence[LongTask]], None] = lambda tasks: None
@@ -128,7 +131,10 @@ class Archiver:
             self._wakeup.clear()
 
     async def flush(self) -> None:
-        """Write every pending record that can be written now (raises when the database fails)."""
+        """Write every pending record that can be written now (raises when the database fails,
+        and NotLeader while this replica may not write)."""
+        if not self._may_write():
+            raise leadership.NotLeader("not the leader: history write refused")
         if not self._migrated:
             await asyncio.to_thread(migrating.upgrade, self.settings.dsn)
             self._migrated = True

@@ -24,7 +24,7 @@ from typing import Any, cast
 from longtask.core import resource
 from longtask.core.resource import ConditionType, LongTask, Phase
 
-from . import archiving, conditions, publishing, reconcile
+from . import archiving, conditions, leadership, publishing, reconcile
 from .kube import Kube
 from .metrics import Metrics
 from .provisioner import Provisioner
@@ -41,6 +41,19 @@ ERROR_BACKOFF_MAX_SECONDS = 60.0
 MAX_OBSERVATIONS = 4
 # How long a stopping operator tries to write the history's pending records.
 STOP_FLUSH_SECONDS = 5.0
+# How long stopping the loops may take (a resigning leader must stand by again, not hang).
+CANCEL_WAIT_SECONDS = 5.0
+
+
+async def cancel_all(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel the loops and wait (a bounded time) until they ended; empties `tasks`."""
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        _, pending = await asyncio.wait(tasks, timeout=CANCEL_WAIT_SECONDS)
+        for task in pending:
+            logger.warning("%s did not stop within %.0f s", task.get_name(), CANCEL_WAIT_SECONDS)
+    tasks.clear()
 
 
 class Controller:
@@ -53,10 +66,16 @@ class Controller:
         now: Callable[[], dt.datetime] | None = None,
         rand: Callable[[], float] = random.random,
         archiver: archiving.Archiver | None = None,
+        guard: leadership.Leadership | None = None,
     ) -> None:
         self.settings = settings
         if archiver is None and settings.history.enabled:
-            archiver = archiving.Archiver(settings.history, publisher.log_tails, metrics)
+            archiver = archiving.Archiver(
+                settings.history,
+                publisher.log_tails,
+                metrics,
+                may_write=guard.holds if guard is not None else lambda: True,
+            )
         self.archiver = archiver
         self.kube = kube
         self.publisher = publisher
@@ -116,10 +135,19 @@ class Controller:
 
     async def start(self) -> None:
         """Load the existing Jobs (so no attempt looks lost) and runner accounts (so none is
-        created twice), then start workers and loops."""
+        created twice); the watches keep them warm from then on, on a standby too."""
         for job in await self.kube.list_jobs(self.settings.namespaces):
             self.store.put_job(job)
         await self.provisioner.load()
+
+    def lead(self) -> None:
+        """Start the leader's work: workers and loops, over every task and namespace again
+        (another replica led meanwhile, and its delayed requeues are not here)."""
+        self._published.clear()  # its streams may lack what the last leader had not sent
+        for task in self.store.tasks():
+            self.queue.add(key_of(task))
+        for namespace in self.provisioner.namespaces:
+            self.provisioner.queue.add(namespace)
         self._spawn(self.provisioner.run(), "provisioner")
         for index in range(self.settings.workers):
             self._spawn(self._worker(), f"reconciler-{index}")
@@ -129,16 +157,22 @@ class Controller:
         if self.archiver is not None:
             self._spawn(self.archiver.run(), "history-archiver")
 
+    async def resign(self) -> None:
+        """Stop the leader's work (the guard refuses its writes already); the stores stay warm.
+        Redis writes not sent are dropped: the next leader repairs the streams."""
+        await self._cancel_background()
+        self.publisher.drop()
+
     def _spawn(self, coro: Any, name: str) -> None:
         self._background.append(asyncio.create_task(coro, name=name))
 
+    async def _cancel_background(self) -> None:
+        await cancel_all(self._background)
+
     async def stop(self) -> None:
-        for task in self._background:
-            task.cancel()
-        for task in self._background:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._background.clear()
+        """Stop for good; what the leader owes Redis and the history is written first (the
+        guard drops it on a standby)."""
+        await self._cancel_background()
         self.queue.shut_down()
         self.provisioner.stop()
         await self.publisher.flush()

@@ -13,6 +13,8 @@ queue provides the retries that `kopf.TemporaryError` would.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import logging
 from typing import Any
@@ -21,7 +23,7 @@ import kopf
 from longtask.core import resource, schedule
 from longtask.history import engines
 
-from . import kube, publishing
+from . import kube, leadership, publishing
 from .controller import Controller
 from .metrics import Metrics
 from .schedules.controller import ScheduleController
@@ -43,6 +45,29 @@ class Runtime:
     schedule_metrics: ScheduleMetrics
     controller: Controller | None = None
     schedules: ScheduleController | None = None
+    guard: leadership.Leadership | None = None
+    elector: leadership.Elector | None = None
+    election: asyncio.Task[None] | None = None
+
+    async def lead(self) -> None:
+        assert self.controller is not None and self.schedules is not None
+        self.controller.lead()
+        self.schedules.lead()
+
+    async def resign(self) -> None:
+        assert self.controller is not None and self.schedules is not None
+        await self.controller.resign()
+        await self.schedules.resign()
+
+    def leadership_detail(self) -> dict[str, Any]:
+        """Who writes, for /healthz."""
+        elector = self.elector
+        return {
+            "election": elector is not None,
+            "leader": self.guard is not None and self.guard.holds(),
+            "identity": elector.identity if elector else None,
+            "holder": elector.holder if elector else None,
+        }
 
 
 def register(registry: kopf.OperatorRegistry, settings: Settings) -> Runtime:
@@ -63,19 +88,38 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> Runtime:
         settings.watching.server_timeout = 300
         settings.watching.client_timeout = 330
         settings.watching.connect_timeout = 30
-        api = await kube.connect()
+        lease = runtime.settings.lease
+        guard = runtime.guard = leadership.Leadership(always=not lease.enabled)
+        identity = lease.identity or leadership.new_identity()
+        api = await kube.connect(guard, identity)
         publisher = publishing.Publisher(
-            runtime.settings.redis_url, on_error=runtime.metrics.redis_errors.inc
+            runtime.settings.redis_url,
+            on_error=runtime.metrics.redis_errors.inc,
+            may_write=guard.holds,
         )
         client = kube.Kube(api)
-        controller = Controller(runtime.settings, client, publisher, runtime.metrics)
+        controller = Controller(runtime.settings, client, publisher, runtime.metrics, guard=guard)
         history = runtime.settings.history
         await controller.start()
         runtime.controller = controller
         schedules = ScheduleController(runtime.settings, client, runtime.schedule_metrics)
         await schedules.start()
         runtime.schedules = schedules
+        runtime.metrics.watch_leadership(guard)
         runtime.metrics.serve(runtime.settings.metrics_host, runtime.settings.metrics_port)
+        if lease.enabled:
+            # The Lease's own calls go through a client the guard does not watch.
+            elector = leadership.Elector(
+                dataclasses.replace(lease, identity=identity),
+                kube.plain_client(),
+                guard,
+                on_lead=runtime.lead,
+                on_resign=runtime.resign,
+            )
+            runtime.elector = elector
+            runtime.election = asyncio.create_task(elector.run(), name="leader-election")
+        else:
+            await runtime.lead()
         logger.info(
             "longtask operator started",
             extra={
@@ -83,16 +127,34 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> Runtime:
                 "redis": publisher.enabled,
                 "workers": runtime.settings.workers,
                 "history": engines.safe(history.dsn) if history.enabled else None,
+                "leader_election": runtime.elector.namespace + "/" + lease.name
+                if runtime.elector
+                else None,
+                "identity": identity,
             },
         )
 
     @kopf.on.cleanup(registry=registry)
     async def stop(**_: Any) -> None:
+        # Renewals stop first; the guard still holds for the rest of the renew deadline, in
+        # which the leader finishes what it owes, then hands the Lease over (leadership.py, 5.).
+        if runtime.election is not None:
+            runtime.election.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await runtime.election
         if runtime.schedules is not None:
             await runtime.schedules.stop()
         if runtime.controller is not None:
             await runtime.controller.stop()
+        if runtime.elector is not None:
+            await runtime.elector.release()
+            await runtime.elector.api.close()
+        if runtime.controller is not None:
             await runtime.controller.kube.api.close()
+
+    @kopf.on.probe(id="leadership", registry=registry)
+    def leadership_probe(**_: Any) -> dict[str, Any]:
+        return runtime.leadership_detail()
 
     @kopf.on.event(resource.GROUP, resource.VERSION, resource.PLURAL, registry=registry)
     async def longtask_event(event: kopf.RawEvent, **_: Any) -> None:

@@ -3,6 +3,10 @@ runner's account and RoleBinding in each namespace (provisioning).
 
 Every call is idempotent in effect: creating an existing Job returns None instead of failing,
 deleting a missing object is a no-op, a patch of a vanished LongTask returns None.
+
+Every write of the operator goes through one `GuardedApiClient`, which refuses it (NotLeader)
+while this replica does not hold the Lease (leadership.py): the guard sits below every write
+path, so a path added later cannot forget it.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from kubernetes_asyncio import client, config
 from kubernetes_asyncio.client.exceptions import ApiException
 from longtask.core import resource
 
-from . import clock, provisioning
+from . import clock, leadership, provisioning
 
 logger = logging.getLogger(__name__)
 
@@ -28,13 +32,43 @@ MERGE_PATCH = "application/merge-patch+json"
 REQUEST_TIMEOUT_SECONDS = 30
 
 
-async def connect() -> client.ApiClient:
-    """An API client from the in-cluster account, else from KUBECONFIG / ~/.kube/config."""
+# HTTP methods that change something: the ones the guard watches.
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class GuardedApiClient(client.ApiClient):
+    """An API client that refuses writes unless `guard` says this replica may write; its
+    user agent names the replica, so the API server's audit log tells writers apart."""
+
+    def __init__(self, guard: leadership.Leadership, identity: str) -> None:
+        super().__init__()
+        self.guard = guard
+        self.user_agent = f"{COMPONENT}/{identity}"
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        # Checked as the request is made, after everything that decided on it.
+        if method.upper() in WRITE_METHODS:
+            self.guard.check(f"{method} {url}")
+        return super().request(method, url, *args, **kwargs)
+
+
+async def load_config() -> None:
+    """Configure clients from the in-cluster account, else from KUBECONFIG / ~/.kube/config."""
     if os.environ.get("KUBERNETES_SERVICE_HOST") and not os.environ.get("KUBECONFIG"):
         config.load_incluster_config()  # type: ignore[no-untyped-call]
     else:
         await config.load_kube_config()
+
+
+def plain_client() -> client.ApiClient:
+    """An API client the guard does not watch (the Lease's own calls), once configured."""
     return client.ApiClient()
+
+
+async def connect(guard: leadership.Leadership, identity: str) -> client.ApiClient:
+    """The operator's API client, writing only while `guard` holds."""
+    await load_config()
+    return GuardedApiClient(guard, identity)
 
 
 async def served(

@@ -19,7 +19,7 @@ from longtask.core.resource import ConditionType, LongTask, Phase, Reason
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from . import clock, conditions
+from . import clock, conditions, leadership
 from .reconcile import Transition
 
 # Buckets for tasks that run from seconds to hours.
@@ -74,6 +74,23 @@ class _StateCollector(Collector):
         for verb, value in sorted(self._writes().items()):
             writes.add_metric([verb], value)
         yield writes
+
+
+class _LeadershipCollector(Collector):
+    def __init__(self, guard: leadership.Leadership) -> None:
+        self._guard = guard
+
+    def collect(self) -> Iterable[Any]:
+        yield GaugeMetricFamily(
+            names.OPERATOR_LEADER,
+            "1 while this replica holds the Lease and may write.",
+            value=1 if self._guard.holds() else 0,
+        )
+        yield CounterMetricFamily(
+            _base(names.OPERATOR_WRITES_REFUSED),
+            "Writes the leadership guard refused (tried while not leading).",
+            value=self._guard.refused,
+        )
 
 
 class _HistoryCollector(Collector):
@@ -160,6 +177,10 @@ class Metrics:
         writes: Callable[[], Mapping[str, int]],
     ) -> None:
         self.registry.register(_StateCollector(tasks, writes))
+
+    def watch_leadership(self, guard: leadership.Leadership) -> None:
+        """Whether this replica leads, and the writes its guard refused, at scrape time."""
+        self.registry.register(_LeadershipCollector(guard))
 
     def watch_history(self, lag: Callable[[], float], waiting: Callable[[], int]) -> None:
         """Gauges of the archive, computed at scrape time."""

@@ -104,7 +104,13 @@ def repair_commands(
 class Publisher:
     """Redis writes of the operator, tolerant of Redis being away."""
 
-    def __init__(self, url: str, on_error: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self,
+        url: str,
+        on_error: Callable[[], None] = lambda: None,
+        may_write: Callable[[], bool] = lambda: True,
+    ) -> None:
+        """`may_write`: the leadership guard; writes queued while it says no are dropped."""
         self._client: aioredis.Redis | None = (
             aioredis.Redis.from_url(
                 url,
@@ -117,6 +123,7 @@ class Publisher:
         )
         self._backlog: collections.deque[Command] = collections.deque(maxlen=BACKLOG_MAX)
         self._on_error = on_error
+        self._may_write = may_write
         self._wakeup = asyncio.Event()
 
     @property
@@ -161,9 +168,18 @@ class Publisher:
             except Exception:  # a bug in one write must not stop all later ones
                 logger.exception("redis publishing failed; writes of this round dropped")
 
+    def drop(self) -> None:
+        """Forget the writes not sent (this replica stopped leading: the next leader repairs)."""
+        if self._backlog:
+            logger.warning("not leading: %d redis writes dropped", len(self._backlog))
+        self._backlog.clear()
+
     async def flush(self) -> bool:
         if self._client is None or not self._backlog:
             return True
+        if not self._may_write():
+            self.drop()
+            return False
         # Take the backlog; writes queued meanwhile go to a fresh one and follow in order.
         pending, self._backlog = self._backlog, collections.deque(maxlen=BACKLOG_MAX)
         try:

@@ -101,6 +101,13 @@ RULES: Final[list[Rule]] = [
     {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list", "watch"]},
 ]
 
+# Leader election (leadership.py), in the operator's own namespace only: create the Lease (create
+# cannot be limited to a name), then read and renew it by name.
+LEASE_RULES: Final[list[Rule]] = [
+    {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
+    {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "update"]},
+]
+
 # The runner's ClusterRole: read its own LongTask (the status admission policy keeps its status
 # patches to its own task, from its own pod, on the runner's fields).
 RUNNER_RULES: Final[list[Rule]] = [

@@ -34,6 +34,10 @@ Environment variables:
   The operator provisions the runner's account there and refuses tasks elsewhere.
 - `LONGTASK_RUNNER_CLUSTER_ROLE`: the ClusterRole the runner's account is bound to in each
   enabled namespace (default `longtask-runner`).
+- `LONGTASK_LEADER_ELECTION` (default true), `LONGTASK_LEASE_NAME`, `LONGTASK_LEASE_NAMESPACE`,
+  `LONGTASK_LEASE_IDENTITY`, `LONGTASK_LEASE_DURATION_SECONDS` (15),
+  `LONGTASK_LEASE_RENEW_DEADLINE_SECONDS` (10), `LONGTASK_LEASE_RETRY_PERIOD_SECONDS` (2): the
+  election of the one replica that writes (see leadership.py).
 - `LONGTASK_ALLOWED_IMAGES`: comma-separated glob patterns of the images a task may name
   (`registry.example.com/team/*`; full references, see `longtask.core.admission`); empty: the
   runner image's registry path (`ghcr.io/longtask/*`).
@@ -50,6 +54,8 @@ from typing import Any
 from kopf._cogs.structs import references
 from longtask.core import admission, keys, outputs
 from longtask.history import settings as history_settings
+
+from . import leadership
 
 DEFAULT_RUNNER_IMAGE = admission.DEFAULT_RUNNER_IMAGE
 DEFAULT_RUNNER_SERVICE_ACCOUNT = admission.DEFAULT_RUNNER_SERVICE_ACCOUNT
@@ -106,6 +112,8 @@ class Settings:
     """ClusterRole bound to the runner's account in each namespace where tasks may run."""
     allowed_images: tuple[str, ...] = ()
     """Glob patterns of the images a task may name; empty: the runner image's registry path."""
+    lease: leadership.LeaseSettings = dataclasses.field(default_factory=leadership.LeaseSettings)
+    """The election of the replica that writes."""
 
     @property
     def image_patterns(self) -> tuple[str, ...]:
@@ -207,4 +215,5 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         allowed_images=tuple(
             p.strip() for p in env.get("LONGTASK_ALLOWED_IMAGES", "").split(",") if p.strip()
         ),
+        lease=leadership.settings_from_env(env),
     )

@@ -1,6 +1,6 @@
-"""Key properties of the objects the chart renders: least-privilege RBAC, hardened pods, one
-operator replica, the CRD kept on uninstall and equal to deploy/crds, wiring of the components'
-environment to the settings their code reads."""
+"""Key properties of the objects the chart renders: least-privilege RBAC, hardened pods, two
+operator replicas electing a leader, the CRD kept on uninstall and equal to deploy/crds, wiring
+of the components' environment to the settings their code reads."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from tests.fixtures.packaging import (
     one,
     render,
     run,
+    template,
 )
 
 Objects = list[dict[str, Any]]
@@ -53,6 +54,13 @@ GATEWAY_CLUSTER_RULES: set[Rule] = {
     ("authorization.k8s.io", "subjectaccessreviews", frozenset({"create"})),
     ("", "namespaces", frozenset({"get"})),  # 404 for an unknown namespace
 }
+LEASE_RULES: set[Rule] = {
+    (group, res, frozenset(rule["verbs"]))
+    for rule in operator_rbac.LEASE_RULES
+    for group in rule["apiGroups"]
+    for res in rule["resources"]
+}
+LEASE_ROLE = "lt-longtask-operator-leader-election"
 RUNNER_RULES: set[Rule] = {
     (group, res, frozenset(rule["verbs"]))
     for rule in operator_rbac.RUNNER_RULES
@@ -63,11 +71,15 @@ RUNNER_RULES: set[Rule] = {
 
 def rules(role: dict[str, Any]) -> set[Rule]:
     """A role's rules as (group, resource, verbs), one per group and resource; a rule naming
-    objects may only be the operator's `bind` of the runner's ClusterRole."""
+    objects may only be the operator's `bind` of the runner's ClusterRole or its reading and
+    renewing of its Lease."""
     out: set[Rule] = set()
     for rule in role["rules"]:
         assert "nonResourceURLs" not in rule
-        if "resourceNames" in rule:
+        if "resourceNames" in rule and rule["resources"] == ["leases"]:
+            assert rule["resourceNames"] == ["lt-longtask-operator"]
+            assert rule["verbs"] == ["get", "update"]
+        elif "resourceNames" in rule:
             assert rule["resourceNames"] == [RUNNER_CLUSTER_ROLE]
             assert (rule["resources"], rule["verbs"]) == (["clusterroles"], ["bind"])
         for group in rule["apiGroups"]:
@@ -88,13 +100,40 @@ def env_of(container: dict[str, Any]) -> dict[str, Any]:
     return {e["name"]: e.get("value", e.get("valueFrom")) for e in container.get("env", [])}
 
 
-def test_operator_runs_exactly_one_replica_replaced_with_recreate(
+def test_operator_runs_two_replicas_electing_a_leader_one_pod_at_a_time(
     rendered: dict[str, Objects],
 ) -> None:
-    for objects in rendered.values():
-        operator = one(objects, "Deployment", "lt-longtask-operator")
-        assert operator["spec"]["replicas"] == 1
-        assert operator["spec"]["strategy"] == {"type": "Recreate"}
+    objects = rendered["default"]
+    operator = one(objects, "Deployment", "lt-longtask-operator")
+    assert operator["spec"]["replicas"] == 2
+    assert operator["spec"]["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+    }
+    pdb = one(objects, "PodDisruptionBudget", "lt-longtask-operator")
+    assert pdb["spec"] == {"minAvailable": 1, "selector": operator["spec"]["selector"]}
+    pod = operator["spec"]["template"]["spec"]
+    (preferred,) = pod["affinity"]["podAntiAffinity"][
+        "preferredDuringSchedulingIgnoredDuringExecution"
+    ]
+    assert preferred["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname"
+    assert preferred["podAffinityTerm"]["labelSelector"] == operator["spec"]["selector"]
+    lease = one(objects, "Role", LEASE_ROLE)
+    assert lease["metadata"]["namespace"] == "longtask"
+    assert rules(lease) == LEASE_RULES
+
+
+def test_an_operator_without_election_runs_alone_and_is_replaced_with_recreate(
+    helm: Path,
+) -> None:
+    alone = render(helm, sets=["operator.replicas=1", "operator.leaderElection.enabled=false"])
+    operator = one(alone, "Deployment", "lt-longtask-operator")
+    assert operator["spec"]["strategy"] == {"type": "Recreate"}
+    assert find(alone, "PodDisruptionBudget", "lt-longtask-operator") == []
+    assert find(alone, "Role", LEASE_ROLE) == []
+    refused = template(helm, None, ["operator.leaderElection.enabled=false"])
+    assert refused.returncode != 0
+    assert "needs operator.leaderElection.enabled" in refused.stderr
 
 
 @pytest.mark.parametrize("values", VALUES_FILES)
@@ -200,7 +239,7 @@ def test_each_binding_grants_its_role_to_its_own_account(rendered: dict[str, Obj
             name = binding["metadata"]["name"]
             assert binding["roleRef"]["name"] == name
             (subject,) = binding["subjects"]
-            component = name.removeprefix("lt-longtask-")
+            component = name.removeprefix("lt-longtask-").removesuffix("-leader-election")
             assert subject == {
                 "kind": "ServiceAccount",
                 "name": f"lt-longtask-{component}",
@@ -219,7 +258,7 @@ def test_no_role_grants_secrets_exec_or_wildcards(rendered: dict[str, Objects]) 
 
 
 def test_operator_environment_is_what_its_settings_read(rendered: dict[str, Objects]) -> None:
-    from longtask.operator import settings
+    from longtask.operator import leadership, settings
 
     operator = one(rendered["all-features"], "Deployment", "lt-longtask-operator")
     container = operator["spec"]["template"]["spec"]["containers"][0]
@@ -248,6 +287,9 @@ def test_operator_environment_is_what_its_settings_read(rendered: dict[str, Obje
     default = settings.from_env({k: v for k, v in values.items() if isinstance(v, str)})
     assert default.namespace_selector is None
     assert default.image_patterns == ("ghcr.io/longtask/*",)
+    assert default.lease == leadership.LeaseSettings(
+        enabled=True, name="lt-longtask-operator", namespace="longtask"
+    )
 
 
 def test_gateway_environment_is_what_its_settings_read(
@@ -412,7 +454,7 @@ def test_gateway_disruption_budget_only_with_several_replicas(
     pdb = one(rendered["all-features"], "PodDisruptionBudget", "lt-longtask-gateway")
     gateway = one(rendered["all-features"], "Deployment", "lt-longtask-gateway")
     assert pdb["spec"]["selector"] == gateway["spec"]["selector"]
-    assert find(rendered["external-redis"], "PodDisruptionBudget") == []
+    assert find(rendered["external-redis"], "PodDisruptionBudget", "lt-longtask-gateway") == []
 
 
 def test_service_monitors_name_the_jobs_the_alerts_select(rendered: dict[str, Objects]) -> None:

@@ -35,8 +35,15 @@ def test_manifests_install_the_whole_release(helm: Path) -> None:
         "ServiceAccount", "ClusterRole", "ClusterRoleBinding",
         "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
     } <= kinds  # fmt: skip
-    # The runner's account and RoleBinding in each task namespace are the operator's to make.
-    assert not {"Role", "RoleBinding"} & kinds
+    # The runner's account and RoleBinding in each task namespace are the operator's to make;
+    # the one Role is the operator's right to its Lease (leader election).
+    roles = {
+        (o["kind"], o["metadata"]["name"]) for o in objects if o["kind"] in ("Role", "RoleBinding")
+    }
+    assert roles == {
+        ("Role", "longtask-operator-leader-election"),
+        ("RoleBinding", "longtask-operator-leader-election"),
+    }
     assert all(o["metadata"].get("namespace", "longtask") == "longtask" for o in objects)
     # Plain manifests cannot generate a key: the stream-token Secret is created by hand.
     assert not [o for o in objects if o["kind"] == "Secret"]

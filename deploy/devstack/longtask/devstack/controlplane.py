@@ -6,11 +6,16 @@ The binaries come from `deploy/controlplane/build.sh` (built once from the Go mo
 cached outside the repository) or from `KUBEBUILDER_ASSETS` when that is set. etcd is the Go
 module's 3.6 (the version k8s.io/kubernetes itself requires), not Debian's 3.4: the API server of
 this release expects the 3.5+ watch-progress behaviour for consistent reads from its cache.
+
+The API server keeps an audit log (`audit.log` in the state, JSON lines) of every write to what
+longtask writes (Jobs, LongTasks and their status, schedules, Events, runner accounts), with the
+writer's user agent: the drills read who wrote what, and when, from there.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import subprocess
 from pathlib import Path
 
@@ -32,6 +37,31 @@ CONTROLLERS = [
     "cronjob-controller",
     "pod-garbage-collector-controller",
 ]
+
+
+# What the audit log records: writes (metadata only) to the objects longtask writes.
+AUDIT_POLICY = {
+    "apiVersion": "audit.k8s.io/v1",
+    "kind": "Policy",
+    "omitStages": ["RequestReceived"],
+    "rules": [
+        {
+            "level": "Metadata",
+            "verbs": ["create", "update", "patch", "delete"],
+            "resources": [
+                {"group": "batch", "resources": ["jobs"]},
+                {"group": "longtask.io"},
+                {"group": "", "resources": ["events", "serviceaccounts"]},
+                {"group": "rbac.authorization.k8s.io", "resources": ["rolebindings"]},
+            ],
+        },
+        {"level": "None"},
+    ],
+}
+
+
+def audit_log(state: Path) -> Path:
+    return state / "audit.log"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,8 +98,17 @@ def start(state: Path, bin_dir: Path | None = None) -> ControlPlane:
         etcd_port = procs.free_port()
         started.append(_start_etcd(bin_dir, state / "etcd", etcd_port, logs))
         server = f"https://127.0.0.1:{procs.free_port()}"
+        policy = state / "audit-policy.json"
+        policy.write_text(json.dumps(AUDIT_POLICY))
         started.append(
-            _start_apiserver(bin_dir, pki, f"http://127.0.0.1:{etcd_port}", server, logs)
+            _start_apiserver(
+                bin_dir,
+                pki,
+                f"http://127.0.0.1:{etcd_port}",
+                server,
+                logs,
+                [f"--audit-policy-file={policy}", f"--audit-log-path={audit_log(state)}"],
+            )
         )
         admin = pki.client("admin")
         admin_kubeconfig = kubeconfigs.with_certificate(
@@ -112,7 +151,7 @@ def _start_etcd(bin_dir: Path, data_dir: Path, port: int, logs: Path) -> procs.P
 
 
 def _start_apiserver(
-    bin_dir: Path, pki: certs.Pki, etcd: str, server: str, logs: Path
+    bin_dir: Path, pki: certs.Pki, etcd: str, server: str, logs: Path, extra: list[str]
 ) -> procs.Proc:
     """The API server at `server` (https://127.0.0.1:<port>), returned once it is ready."""
     apiserver = procs.start(
@@ -136,6 +175,7 @@ def _start_apiserver(
             "--allow-privileged=false",
             "--profiling=false",
             "--v=1",
+            *extra,
         ],
         logs,
     )

@@ -10,6 +10,10 @@ of starting a control plane and a local node.
 The task history is a SQLite file in the state (`history.db`) by default; with
 `LONGTASK_HISTORY_BACKEND=postgresql` (or `start_postgresql()`) the stack starts a PostgreSQL
 server of its own (`pgserver`) and the operator and gateway use that instead.
+
+With `LONGTASK_OPERATORS=2` (or `Stack.start(operators=2)`) two operators run, `operator` and
+`operator-2`, electing a leader over a Lease as the chart's replicas do; each names itself in the
+Lease by its process name, so a restarted one takes its own unexpired Lease back at once.
 """
 
 from __future__ import annotations
@@ -55,6 +59,8 @@ class Stack:
     postgres_port: int = 0
     postgres_dsn: str = ""
     bin_dir: Path = BIN
+    operator_urls: dict[str, str] = dataclasses.field(default_factory=dict)
+    """Metrics URL of each operator process, by its name."""
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -67,12 +73,14 @@ class Stack:
         gateway: bool = False,
         node_mode: str | None = None,
         history: str = "sqlite",
+        operators: int = 1,
     ) -> Stack:
         """Starts every part; with `kubeconfig` (a real cluster) only Redis and the components.
 
         `node_mode` is the local node's `--mode` (process, container or auto; default: its own).
         `history` is the history's database: `sqlite` (a file in the state), `postgresql` (a
-        server of the stack's own) or empty (no history).
+        server of the stack's own) or empty (no history). `operators` is how many operator
+        processes run (with `operator`), electing a leader.
         """
         state_dir.mkdir(parents=True, exist_ok=True)
         started: dict[str, procs.Proc] = {}
@@ -106,7 +114,8 @@ class Stack:
             if not stack.external_cluster:
                 stack.wait_for_node()
             if operator:
-                stack.start_operator()
+                for index in range(operators):
+                    stack.start_operator(operator_name(index))
             if gateway:
                 stack.start_gateway()
             stack.save()
@@ -120,7 +129,7 @@ class Stack:
         # Components first, the control plane last, so nothing logs errors about a missing API.
         order = [
             "gateway",
-            "operator",
+            *sorted(n for n in self.procs if n.startswith("operator")),
             "localnode",
             "postgresql",
             "redis",
@@ -260,19 +269,23 @@ class Stack:
 
     # ---- components -----------------------------------------------------------------------
 
-    def start_operator(self) -> None:
+    def start_operator(self, name: str = "operator") -> None:
+        """Start (again) the operator process `name`, on its metrics port of before."""
         if not _importable("longtask.operator.main"):
             print("operator not built yet: skipped", file=sys.stderr)
             return
-        port = (
-            int(self.operator_metrics_url.rsplit(":", 1)[1].split("/")[0])
-            if self.operator_metrics_url
-            else procs.free_port()
-        )
-        self.operator_metrics_url = f"http://127.0.0.1:{port}/metrics"
-        env = self.env | {"LONGTASK_METRICS_PORT": str(port), "PYTHONUNBUFFERED": "1"}
-        self.procs["operator"] = procs.start(
-            "operator", [str(self.bin_dir / "longtask-operator")], self.state_dir / "logs", env
+        url = self.operator_urls.get(name)
+        port = int(url.rsplit(":", 1)[1].split("/")[0]) if url else procs.free_port()
+        self.operator_urls[name] = f"http://127.0.0.1:{port}/metrics"
+        if name == "operator":
+            self.operator_metrics_url = self.operator_urls[name]
+        env = self.env | {
+            "LONGTASK_METRICS_PORT": str(port),
+            "LONGTASK_LEASE_IDENTITY": name,
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.procs[name] = procs.start(
+            name, [str(self.bin_dir / "longtask-operator")], self.state_dir / "logs", env
         )
 
     def start_gateway(self, port: int | None = None) -> None:
@@ -310,8 +323,8 @@ class Stack:
         self.stop_component(name, kill)
         if name == "gateway":
             self.start_gateway(int(self.gateway_url.rsplit(":", 1)[1]))
-        elif name == "operator":
-            self.start_operator()
+        elif name.startswith("operator"):
+            self.start_operator(name)
         elif name == "redis":
             self.start_redis()
         elif name == "postgresql":
@@ -339,6 +352,7 @@ class Stack:
             "gateway_url": self.gateway_url,
             "token": self.token,
             "operator_metrics_url": self.operator_metrics_url,
+            "operator_urls": self.operator_urls,
             "history_dsn": self.history_dsn,
             "postgres_port": self.postgres_port,
             "postgres_dsn": self.postgres_dsn,
@@ -367,6 +381,7 @@ class Stack:
             gateway_url=record.get("gateway_url", ""),
             token=record.get("token", ""),
             operator_metrics_url=record.get("operator_metrics_url", ""),
+            operator_urls=record.get("operator_urls", {}),
             history_dsn=record.get("history_dsn", ""),
             postgres_port=record.get("postgres_port", 0),
             postgres_dsn=record.get("postgres_dsn", ""),
@@ -374,6 +389,11 @@ class Stack:
 
     def healthy(self) -> bool:
         return all(p.alive() for p in self.procs.values())
+
+
+def operator_name(index: int) -> str:
+    """`operator`, `operator-2`, …: the process names of the stack's operators."""
+    return "operator" if index == 0 else f"operator-{index + 1}"
 
 
 def _start_local_node(
@@ -425,8 +445,14 @@ def up(state: Path) -> Stack:
         shutil.rmtree(state)
     began = time.monotonic()
     history = os.environ.get("LONGTASK_HISTORY_BACKEND", "sqlite")
+    operators = int(os.environ.get("LONGTASK_OPERATORS", "1") or 1)
     stack = Stack.start(
-        state, _external_kubeconfig(state), operator=True, gateway=True, history=history
+        state,
+        _external_kubeconfig(state),
+        operator=True,
+        gateway=True,
+        history=history,
+        operators=operators,
     )
     print(f"longtask stack up in {time.monotonic() - began:.1f}s")
     for key, value in stack.client_env().items():

@@ -13,7 +13,6 @@ round; the schedule is read again and decided anew.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import datetime as dt
 import logging
@@ -22,6 +21,7 @@ from typing import Any
 
 from longtask.core.schedule import LongTaskSchedule, Reason
 
+from .. import controller
 from ..kube import Kube
 from ..settings import Settings
 from ..store import Key, key_of
@@ -87,23 +87,28 @@ class ScheduleController:
     # Lifecycle -------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Load the existing runs (so no active run is overlooked), then start the workers."""
+        """Load the existing runs (so no active run is overlooked); the watches keep them warm
+        from then on, on a standby too."""
         for obj in await self.calls.list_runs(self.settings.namespaces):
             run = runs.run_of(obj)
             if run is not None:
                 self.store.put_run(str(obj["metadata"]["namespace"]), run)
+
+    def lead(self) -> None:
+        """Start the workers, over every schedule again (another replica led meanwhile)."""
+        for sched in self.store.schedules():
+            self.queue.add(key_of(sched))
         for index in range(self.settings.workers):
             self._background.append(
                 asyncio.create_task(self._worker(), name=f"schedule-reconciler-{index}")
             )
 
+    async def resign(self) -> None:
+        """Stop the workers; the stores stay warm."""
+        await controller.cancel_all(self._background)
+
     async def stop(self) -> None:
-        for task in self._background:
-            task.cancel()
-        for task in self._background:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._background.clear()
+        await self.resign()
         self.queue.shut_down()
 
     async def _worker(self) -> None:
