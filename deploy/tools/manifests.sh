@@ -24,6 +24,7 @@ fi
 copies=(
   "deploy/crds/longtask.io_longtasks.yaml:charts/longtask/files/crds/longtask.io_longtasks.yaml"
   "deploy/crds/longtask.io_longtaskschedules.yaml:charts/longtask/files/crds/longtask.io_longtaskschedules.yaml"
+  "deploy/crds/longtask.io_longtaskqueues.yaml:charts/longtask/files/crds/longtask.io_longtaskqueues.yaml"
   "deploy/admission/status-policy.yaml:charts/longtask/files/admission/status-policy.yaml"
   "deploy/prometheus/longtask-rules.yaml:charts/longtask/files/prometheus/longtask-rules.yaml"
   "deploy/grafana/longtask-dashboard.json:charts/longtask/files/grafana/longtask-dashboard.json"

@@ -57,6 +57,9 @@ class SseEvent(enum.StrEnum):
     # than the oldest entry kept (the stream was trimmed), or entries were lost (a Redis
     # failover). Its data is a `GapEvent`.
     GAP = "gap"
+    # A queued task's place in its LongTaskQueue changed (position, reason, ETA): derived by the
+    # gateway from the queue's snapshots while the task is Queued. Its data is a `QueueEvent`.
+    QUEUE = "queue"
 
 
 # Every `event:` name a client of the gateway may see.
@@ -158,6 +161,39 @@ Event = (
     | StatusEvent
     | EndEvent
 )
+
+
+class QueueEvent(TypedDict):
+    """A queued task's place (SSE `queue`, never a stream entry)."""
+
+    type: Literal[SseEvent.QUEUE]
+    ts: int
+    """Unix ms of the queue snapshot it comes from."""
+    queue: str
+    position: int
+    """1-based place among the queue's waiting tasks."""
+    queued: int
+    """How many tasks wait in the queue."""
+    running: int
+    maxRunning: NotRequired[int]
+    reason: str
+    """Why it waits: QueueFull, KeyLimit, RateLimited or QueueSuspended (a Reason value)."""
+    eta: int | None
+    """Estimated start, unix ms (None: unknown, e.g. suspended or no finished attempt yet)."""
+    message: str
+    """For people: `queued #4 in llm-calls · ~2 min`."""
+
+
+def queue_message(position: int, queue: str, eta_seconds: float | None) -> str:
+    """`queued #4 in llm-calls · ~2 min` (without the ETA when unknown)."""
+    text = f"queued #{position} in {queue}"
+    if eta_seconds is None:
+        return text
+    if eta_seconds < 60:
+        return f"{text} · ~{max(1, round(eta_seconds))} s"
+    if eta_seconds < 3600:
+        return f"{text} · ~{round(eta_seconds / 60)} min"
+    return f"{text} · ~{eta_seconds / 3600:.1f} h"
 
 
 class GapEvent(TypedDict):

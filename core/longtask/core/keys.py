@@ -59,6 +59,17 @@ def result(uid: str) -> str:
     return f"{PREFIX}:{uid}:result"
 
 
+def queue_snapshots(namespace: str, name: str) -> str:
+    """Stream of a LongTaskQueue's ordered snapshots (operator: at most one per change and
+    second, see taskqueue.Snapshot), trimmed to QUEUE_SNAPSHOTS_MAXLEN, expiring
+    QUEUE_SNAPSHOT_TTL_SECONDS after the last. The gateway derives each queued task's `queue`
+    events from it."""
+    return f"{PREFIX}:queue:{namespace}:{name}:snapshots"
+
+
+QUEUE_SNAPSHOTS_MAXLEN: Final = 4
+QUEUE_SNAPSHOT_TTL_SECONDS: Final = 24 * 3600
+
 # Stream with one entry per dead-lettered task (see `deadletters`), trimmed, no expiry.
 DEADLETTER: Final = f"{PREFIX}:deadletter"
 

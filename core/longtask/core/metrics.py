@@ -42,6 +42,16 @@ SCHEDULE_CONSECUTIVE_FAILURES: Final = "longtask_schedule_consecutive_failures"
 # Seconds an active schedule is past its next slot without having handled it (0 when on time).
 SCHEDULE_NEXT_RUN_LAG: Final = "longtask_schedule_next_run_lag_seconds"
 
+# Operator, queues (labels namespace and queue).
+QUEUE_TASKS_QUEUED: Final = "longtask_queue_tasks_queued"  # tasks waiting for admission
+QUEUE_TASKS_RUNNING: Final = "longtask_queue_tasks_running"  # tasks with a live attempt
+# Seconds the longest-waiting task of the queue has waited (0: none waits).
+QUEUE_OLDEST_WAIT: Final = "longtask_queue_oldest_wait_seconds"
+QUEUE_ADMISSIONS: Final = "longtask_queue_admissions_total"  # attempts admitted
+QUEUE_WAIT: Final = "longtask_queue_wait_seconds"  # histogram, queued → admitted
+# Seconds until the rate limit allows the next start, while a task waits on it (0: none).
+QUEUE_RATE_LIMIT_DELAY: Final = "longtask_queue_rate_limit_delay_seconds"
+
 # Gateway.
 HTTP_REQUESTS: Final = "longtask_gateway_requests_total"  # labels route, method, code
 HTTP_LATENCY: Final = "longtask_gateway_request_duration_seconds"  # labels route, method
@@ -53,4 +63,4 @@ FOLLOWED_STREAMS: Final = "longtask_gateway_followed_streams"
 FOLLOWED_WATCHES: Final = "longtask_gateway_followed_watches"
 
 # The histograms among the names above: Prometheus exports each as <name>_bucket, _sum, _count.
-HISTOGRAMS: Final = frozenset({TASK_DURATION, TASK_QUEUE, HTTP_LATENCY})
+HISTOGRAMS: Final = frozenset({TASK_DURATION, TASK_QUEUE, QUEUE_WAIT, HTTP_LATENCY})

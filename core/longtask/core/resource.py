@@ -41,8 +41,10 @@ RUNNER_STATUS_FIELDS: Final = frozenset({"progress", "message", "result", "resul
 
 
 class Phase(enum.StrEnum):
-    """status.phase: Pending → Running → Succeeded/Failed/Cancelled; Retrying between attempts."""
+    """status.phase: (Queued →) Pending → Running → Succeeded/Failed/Cancelled; Retrying between
+    attempts. Queued: waiting for its LongTaskQueue to admit it (condition Admitted=False)."""
 
+    QUEUED = "Queued"
     PENDING = "Pending"
     RUNNING = "Running"
     RETRYING = "Retrying"
@@ -67,6 +69,8 @@ class ConditionType(enum.StrEnum):
     CANCELLED = "Cancelled"
     DEAD_LETTERED = "DeadLettered"
     STALLED = "Stalled"
+    # False while the task waits for its queue (the reason says why); True once admitted.
+    ADMITTED = "Admitted"
 
 
 class Reason(enum.StrEnum):
@@ -101,6 +105,16 @@ class Reason(enum.StrEnum):
     # The recorded phase said the current attempt had ended, its Job said otherwise (a status
     # written by someone else): the operator put the status back to what the Job says.
     STATUS_REPAIRED = "StatusRepaired"
+    # Admitted=True: the task's queue admitted it (an attempt starts).
+    ADMITTED = "Admitted"
+    # Admitted=False: the queue has maxRunning tasks with a live attempt.
+    QUEUE_FULL = "QueueFull"
+    # Admitted=False: the task's concurrency key has maxRunningPerKey tasks with a live attempt.
+    KEY_LIMIT = "KeyLimit"
+    # Admitted=False: the queue's rateLimit allows no other start in the current window.
+    RATE_LIMITED = "RateLimited"
+    # Admitted=False: the queue is suspended.
+    QUEUE_SUSPENDED = "QueueSuspended"
 
 
 class AttemptOutcome(enum.StrEnum):
@@ -272,6 +286,8 @@ class Status(TypedDict, total=False):
     resultRef: str | None
     conditions: list[Condition]
     observedGeneration: int | None
+    queuePosition: int | None
+    """1-based place in the task's queue while Queued, refreshed coarsely (docs/queues.md)."""
 
 
 class LongTask(TypedDict):

@@ -24,7 +24,7 @@ from typing import Any, cast
 from longtask.core import resource
 from longtask.core.resource import ConditionType, LongTask, Phase
 
-from . import archiving, conditions, leadership, publishing, reconcile
+from . import archiving, conditions, leadership, publishing, queues, reconcile
 from .kube import Kube
 from .metrics import Metrics
 from .provisioner import Provisioner
@@ -85,6 +85,15 @@ class Controller:
             ExponentialLimiter(ERROR_BACKOFF_SECONDS, ERROR_BACKOFF_MAX_SECONDS)
         )
         self.heartbeats: dict[str, int] = {}
+        self.queues = queues.Queues(
+            self.store,
+            kube,
+            publisher,
+            self.queue.add,
+            lambda: self._now(),
+            settings.queue_sync_seconds,
+        )
+        metrics.watch_queues(self.queues.figures)
         self.provisioner = Provisioner(settings, kube, self.busy)
         # UIDs whose phase changes this process wrote to Redis, or checked there (stream repair).
         self._published: set[str] = set()
@@ -100,6 +109,7 @@ class Controller:
 
     def task_event(self, kind: str | None, obj: Mapping[str, Any]) -> None:
         key = key_of(obj)
+        self.queues.task_event(dict(obj))
         if kind == "DELETED":
             uid = obj["metadata"].get("uid")
             self.store.drop_task(key, uid)
@@ -116,6 +126,7 @@ class Controller:
     def job_event(self, kind: str | None, obj: Mapping[str, Any]) -> None:
         meta = obj["metadata"]
         task_name = (meta.get("labels") or {}).get(resource.LABEL_NAME)
+        self.queues.job_event(dict(obj))
         if kind == "DELETED":
             self.store.drop_job(key_of(obj), meta.get("uid"))
         else:
@@ -138,6 +149,10 @@ class Controller:
         created twice); the watches keep them warm from then on, on a standby too."""
         for job in await self.kube.list_jobs(self.settings.namespaces):
             self.store.put_job(job)
+        # Queues before any worker: a task of an existing queue must never start as if it
+        # had none.
+        for found in await self.kube.list_queues(self.settings.namespaces):
+            self.queues.queue_event("ADDED", found)
         await self.provisioner.load()
 
     def lead(self) -> None:
@@ -154,6 +169,7 @@ class Controller:
         self._spawn(self._sweep_heartbeats(), "heartbeat-sweep")
         self._spawn(self._repair_streams(), "stream-repair")
         self._spawn(self.publisher.run(), "redis-publisher")
+        self._spawn(self.queues.run(), "queue-sync")
         if self.archiver is not None:
             self._spawn(self.archiver.run(), "history-archiver")
 
@@ -215,20 +231,35 @@ class Controller:
         obs = reconcile.Observation(
             now=self._now(), heartbeat_ms=self.heartbeats.get(task["metadata"]["uid"])
         )
-        for _ in range(MAX_OBSERVATIONS):
-            decision = reconcile.decide(task, obs, self.settings, self._rand)
-            if isinstance(decision, reconcile.Plan):
-                await self._apply(key, task, decision, obs.now)
-                return
-            obs = await self._observe(task, decision, obs)
+        # A queue's admission lock, once taken, is held until the plan is applied (queues.py).
+        async with contextlib.AsyncExitStack() as held:
+            for _ in range(MAX_OBSERVATIONS):
+                decision = reconcile.decide(task, obs, self.settings, self._rand)
+                if isinstance(decision, reconcile.Plan):
+                    await self._apply(key, task, decision, obs.now)
+                    return
+                obs = await self._observe(task, decision, obs, held)
         raise RuntimeError(f"the decision kept asking for more observations ({decision})")
 
     async def _observe(
-        self, task: LongTask, need: reconcile.Need, obs: reconcile.Observation
+        self,
+        task: LongTask,
+        need: reconcile.Need,
+        obs: reconcile.Observation,
+        held: contextlib.AsyncExitStack,
     ) -> reconcile.Observation:
         """`obs` with what `need` asks for."""
         namespace = task["metadata"]["namespace"]
         match need:
+            case reconcile.AskQueue(name=queue_name):
+                spec = await self.queues.spec(namespace, queue_name)
+                if spec is None:
+                    return dataclasses.replace(obs, queue=reconcile.QueueLookup(None))
+                await held.enter_async_context(self.queues.lock(namespace, queue_name))
+                view = self.queues.view(namespace, queue_name)
+                verdict = view.verdict(key_of(task)) if view is not None else None
+                lookup = reconcile.QueueLookup(spec, verdict)
+                return dataclasses.replace(obs, queue=lookup, now=self._now())
             case reconcile.CheckServiceAccount(name=account):
                 found = await self.kube.read_service_account(namespace, account)
                 labels = None if found is None else found["metadata"].get("labels") or {}
@@ -292,6 +323,8 @@ class Controller:
                     self.queue.add_after(key, 2.0)  # wait until it is gone
                     return
             self.store.put_job(created)
+            # Before the admission lock is released: the next decision counts this Job.
+            self.queues.job_event(created)
         if plan.status is not None:
             updated = await self.kube.patch_status(namespace, name, plan.status)
             if updated is None:

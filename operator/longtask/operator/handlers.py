@@ -20,7 +20,7 @@ import logging
 from typing import Any
 
 import kopf
-from longtask.core import resource, schedule
+from longtask.core import resource, schedule, taskqueue
 from longtask.history import engines
 
 from . import kube, leadership, publishing
@@ -170,6 +170,11 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> Runtime:
     async def schedule_event(event: kopf.RawEvent, **_: Any) -> None:
         if runtime.schedules is not None:
             runtime.schedules.schedule_event(event.get("type"), event["object"])
+
+    @kopf.on.event(taskqueue.GROUP, taskqueue.VERSION, taskqueue.PLURAL, registry=registry)
+    async def queue_event(event: kopf.RawEvent, **_: Any) -> None:
+        if runtime.controller is not None:
+            runtime.controller.queues.queue_event(event.get("type"), dict(event["object"]))
 
     # The runs of schedules: the same LongTask watch, filtered by kopf to labelled objects.
     @kopf.on.event(

@@ -14,7 +14,7 @@ import hashlib
 import json
 from typing import Any
 
-from longtask.core import admission, resource, runnerenv
+from longtask.core import admission, resource, runnerenv, taskqueue
 
 from .settings import Settings
 
@@ -49,6 +49,14 @@ def labels(task: resource.LongTask, attempt: int) -> dict[str, str]:
         resource.LABEL_ATTEMPT: str(attempt),
         resource.LABEL_MANAGED_BY: resource.MANAGED_BY,
     }
+
+
+def queue_labels(queue: str, key: str | None) -> dict[str, str]:
+    """The labels that count a Job against its queue's limits (and its key's)."""
+    out = {taskqueue.LABEL_QUEUE: queue}
+    if key is not None:
+        out[taskqueue.LABEL_QUEUE_KEY] = taskqueue.key_label(key)
+    return out
 
 
 def owner_reference(task: resource.LongTask) -> dict[str, Any]:
@@ -97,8 +105,14 @@ def runner_env(task: resource.LongTask, attempt: int, settings: Settings) -> lis
     return env
 
 
-def build_job(task: resource.LongTask, attempt: int, settings: Settings) -> dict[str, Any]:
-    """The Job manifest of attempt `attempt` (1-based) of `task`."""
+def build_job(
+    task: resource.LongTask,
+    attempt: int,
+    settings: Settings,
+    extra_labels: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The Job manifest of attempt `attempt` (1-based) of `task`; `extra_labels` on the Job only
+    (its queue's, see queue_labels; a cluster admission system's would go there too)."""
     meta, spec = task["metadata"], task["spec"]
     job_labels = labels(task, attempt)
     container: dict[str, Any] = {
@@ -164,7 +178,7 @@ def build_job(task: resource.LongTask, attempt: int, settings: Settings) -> dict
         "metadata": {
             "name": job_name(meta["name"], attempt),
             "namespace": meta["namespace"],
-            "labels": job_labels,
+            "labels": job_labels | (extra_labels or {}),
             "ownerReferences": [owner_reference(task)],
         },
         "spec": job_spec,

@@ -20,7 +20,7 @@ from typing import Any, cast
 
 from kubernetes_asyncio import client, config
 from kubernetes_asyncio.client.exceptions import ApiException
-from longtask.core import resource
+from longtask.core import resource, taskqueue
 
 from . import clock, leadership, provisioning
 
@@ -197,6 +197,69 @@ class Kube:
                 return None
             raise
         return updated  # type: ignore[no-any-return]
+
+    async def list_queues(self, namespaces: Sequence[str]) -> list[dict[str, Any]]:
+        """Every LongTaskQueue in the served namespaces."""
+
+        async def every() -> list[Any]:
+            found = await self.custom.list_cluster_custom_object(
+                taskqueue.GROUP,
+                taskqueue.VERSION,
+                taskqueue.PLURAL,
+                _request_timeout=REQUEST_TIMEOUT_SECONDS,
+            )
+            return list(found.get("items") or [])
+
+        async def one(namespace: str) -> list[Any]:
+            found = await self.custom.list_namespaced_custom_object(
+                taskqueue.GROUP,
+                taskqueue.VERSION,
+                namespace,
+                taskqueue.PLURAL,
+                _request_timeout=REQUEST_TIMEOUT_SECONDS,
+            )
+            return list(found.get("items") or [])
+
+        return await served(namespaces, every, one)
+
+    async def read_queue(self, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            found = await self.custom.get_namespaced_custom_object(
+                taskqueue.GROUP,
+                taskqueue.VERSION,
+                namespace,
+                taskqueue.PLURAL,
+                name,
+                _request_timeout=REQUEST_TIMEOUT_SECONDS,
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return cast(dict[str, Any], found)
+
+    async def patch_queue_status(
+        self, namespace: str, name: str, patch: taskqueue.QueueStatus
+    ) -> dict[str, Any] | None:
+        """Merge-patch a LongTaskQueue's status; the updated object, or None if it is gone."""
+        self.writes["patch_queue_status"] += 1
+        try:
+            updated = await self.custom.patch_namespaced_custom_object_status(  # type: ignore[call-arg]
+                taskqueue.GROUP,
+                taskqueue.VERSION,
+                namespace,
+                taskqueue.PLURAL,
+                name,
+                {"status": dict(patch)},
+                field_manager=COMPONENT,
+                _content_type=MERGE_PATCH,
+                _request_timeout=REQUEST_TIMEOUT_SECONDS,
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return cast(dict[str, Any], updated)
 
     async def delete_task(self, namespace: str, name: str, uid: str) -> None:
         """Delete the LongTask (only that incarnation: a precondition on its UID)."""

@@ -8,6 +8,7 @@ drift, and they are right again at once after a restart.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -93,6 +94,50 @@ class _LeadershipCollector(Collector):
         )
 
 
+@dataclasses.dataclass(frozen=True)
+class QueueFigures:
+    """A queue's gauges, as its latest admission view says."""
+
+    namespace: str
+    queue: str
+    queued: int
+    running: int
+    oldest_wait: float
+    rate_limit_delay: float
+
+
+class _QueueCollector(Collector):
+    def __init__(self, views: Callable[[], Iterable[QueueFigures]]) -> None:
+        self._views = views
+
+    def collect(self) -> Iterable[Any]:
+        families = {
+            "queued": GaugeMetricFamily(
+                names.QUEUE_TASKS_QUEUED, "Tasks waiting for admission.", labels=_QUEUE_LABELS
+            ),
+            "running": GaugeMetricFamily(
+                names.QUEUE_TASKS_RUNNING, "Tasks with a live attempt.", labels=_QUEUE_LABELS
+            ),
+            "oldest_wait": GaugeMetricFamily(
+                names.QUEUE_OLDEST_WAIT,
+                "Seconds the longest-waiting task has waited (0: none waits).",
+                labels=_QUEUE_LABELS,
+            ),
+            "rate_limit_delay": GaugeMetricFamily(
+                names.QUEUE_RATE_LIMIT_DELAY,
+                "Seconds until the rate limit allows the next start (0: nothing waits on it).",
+                labels=_QUEUE_LABELS,
+            ),
+        }
+        for figures in self._views():
+            for field, family in families.items():
+                family.add_metric([figures.namespace, figures.queue], getattr(figures, field))
+        yield from families.values()
+
+
+_QUEUE_LABELS = ["namespace", "queue"]
+
+
 class _HistoryCollector(Collector):
     def __init__(self, lag: Callable[[], float], waiting: Callable[[], int]) -> None:
         self._lag = lag
@@ -165,6 +210,17 @@ class Metrics:
             "Rounds of history writes that failed (and are retried).",
             registry=r,
         )
+        qlabels = ["namespace", "queue"]
+        self.admissions = prometheus_client.Counter(
+            _base(names.QUEUE_ADMISSIONS), "Attempts a queue admitted.", qlabels, registry=r
+        )
+        self.queue_wait = prometheus_client.Histogram(
+            names.QUEUE_WAIT,
+            "Seconds an attempt waited for its queue (0 when admitted at once).",
+            qlabels,
+            buckets=QUEUE_BUCKETS,
+            registry=r,
+        )
         self.history_pruned = prometheus_client.Counter(
             _base(names.HISTORY_ROWS_PRUNED),
             "History records deleted past their retention.",
@@ -186,8 +242,13 @@ class Metrics:
         """Gauges of the archive, computed at scrape time."""
         self.registry.register(_HistoryCollector(lag, waiting))
 
+    def watch_queues(self, views: Callable[[], Iterable[QueueFigures]]) -> None:
+        """Gauges of every queue, computed at scrape time."""
+        self.registry.register(_QueueCollector(views))
+
     def record(self, task: LongTask, transitions: Sequence[Transition], now: dt.datetime) -> None:
         """Count what `transitions` (just written to the task's status) mean."""
+        self._record_admission(task, transitions, now)
         meta = task["metadata"]
         namespace = str(meta["namespace"])
         created = clock.parse_time(meta.get("creationTimestamp"))
@@ -207,6 +268,24 @@ class Metrics:
                     self.duration.labels(namespace).observe(age)
                 if change.reason is Reason.ATTEMPTS_EXHAUSTED:
                     self.dead_letters.labels(namespace).inc()
+
+    def _record_admission(
+        self, task: LongTask, transitions: Sequence[Transition], now: dt.datetime
+    ) -> None:
+        queue = task["spec"].get("queue")
+        if not queue or not any(c.new is Phase.PENDING for c in transitions):
+            return
+        namespace = str(task["metadata"]["namespace"])
+        if any(c.new is Phase.QUEUED for c in transitions):
+            return  # queued, not admitted
+        status = task.get("status") or {}
+        waited = 0.0
+        if resource.phase_of(status) is Phase.QUEUED:
+            found = conditions.find(status.get("conditions") or [], ConditionType.ADMITTED)
+            since = clock.parse_time(found.get("lastTransitionTime") if found else None)
+            waited = max(0.0, (now - since).total_seconds()) if since else 0.0
+        self.admissions.labels(namespace, queue).inc()
+        self.queue_wait.labels(namespace, queue).observe(waited)
 
     def serve(self, host: str, port: int) -> None:
         """Serve /metrics in a background thread (port 0: not at all)."""

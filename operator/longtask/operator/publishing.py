@@ -33,12 +33,14 @@ BACKLOG_MAX = 10_000
 
 @dataclasses.dataclass(frozen=True)
 class Command:
-    """One Redis write: xadd (fields, maxlen in `number`), hset (fields) or expire (`number`)."""
+    """One Redis write: xadd (fields, maxlen in `number`, trimmed approximately unless
+    `exact`), hset (fields) or expire (`number`)."""
 
     op: str
     key: str
     fields: Mapping[str, str] | None = None
     number: int = 0
+    exact: bool = False
 
 
 def task_commands(
@@ -142,7 +144,10 @@ class Publisher:
         for cmd in commands:
             if cmd.op == "xadd":
                 pipe.xadd(
-                    cmd.key, cast(Any, dict(cmd.fields or {})), maxlen=cmd.number, approximate=True
+                    cmd.key,
+                    cast(Any, dict(cmd.fields or {})),
+                    maxlen=cmd.number,
+                    approximate=not cmd.exact,
                 )
             elif cmd.op == "hset":
                 pipe.hset(cmd.key, mapping=cast(Any, dict(cmd.fields or {})))

@@ -80,6 +80,17 @@ RULES: Final[list[Rule]] = [
         "resources": ["longtaskschedules/status"],
         "verbs": ["get", "patch"],
     },
+    # Queues: watch them (limits, suspend) and write their status (running, queued, oldest).
+    {
+        "apiGroups": ["longtask.io"],
+        "resources": ["longtaskqueues"],
+        "verbs": ["get", "list", "watch"],
+    },
+    {
+        "apiGroups": ["longtask.io"],
+        "resources": ["longtaskqueues/status"],
+        "verbs": ["get", "patch"],
+    },
     # Runs: one LongTask per slot (owned by the schedule, blockOwnerDeletion); Replace cancels
     # the active run through spec.cancel.
     {"apiGroups": ["longtask.io"], "resources": ["longtasks"], "verbs": ["create", "patch"]},

@@ -27,10 +27,10 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from longtask.core import admission, deadletters, resource
+from longtask.core import admission, deadletters, resource, taskqueue
 from longtask.core.resource import AttemptRecord, ConditionType, LongTask, Phase, Reason
 
-from . import attempts, backoff, clock, conditions, jobs, provisioning
+from . import attempts, backoff, clock, conditions, jobs, provisioning, queueing
 from .settings import Settings
 
 NORMAL = "Normal"
@@ -56,6 +56,16 @@ class AccountLookup:
 
 
 @dataclasses.dataclass(frozen=True)
+class QueueLookup:
+    """The task's queue, as the controller looked it up (holding the queue's admission lock)."""
+
+    spec: taskqueue.QueueSpec | None
+    """The queue's spec; None when no such queue exists (the task starts at once)."""
+    verdict: queueing.Verdict | None = None
+    """The task's place; None when it does not wait (admitted already)."""
+
+
+@dataclasses.dataclass(frozen=True)
 class Observation:
     """What the controller saw for one task; None marks what it has not looked at."""
 
@@ -72,6 +82,8 @@ class Observation:
     """The current attempt's pods (see ListPods)."""
     archived: bool | None = None
     """Whether the history holds the task's record (see CheckArchived)."""
+    queue: QueueLookup | None = None
+    """The task's queue and its verdict (see AskQueue)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,7 +123,14 @@ class CheckArchived:
     uid: str
 
 
-Need = CheckServiceAccount | ReadNamespace | LookUpJob | ListPods | CheckArchived
+@dataclasses.dataclass(frozen=True)
+class AskQueue:
+    """Need: the task's queue and whether it admits the task now (queueing.py)."""
+
+    name: str
+
+
+Need = CheckServiceAccount | ReadNamespace | LookUpJob | ListPods | CheckArchived | AskQueue
 
 # How long a TTL deletion held for the archive waits before looking again (the archiver also
 # queues the task the moment its record is committed, so this is only a backstop).
@@ -230,8 +249,19 @@ class _Draft:
             record["message"] = verdict.message[: resource.MESSAGE_MAX_CHARS]
         self.patch["attempts"] = self.records
 
-    def start_attempt(self, number: int, settings: Settings) -> None:
-        job = jobs.build_job(self.task, number, settings)
+    def start_attempt(
+        self, number: int, settings: Settings, queue: QueueLookup | None = None
+    ) -> None:
+        labels: dict[str, str] = {}
+        if queue is not None and queue.spec is not None:
+            name = self.spec.get("queue", "")
+            labels = jobs.queue_labels(name, taskqueue.task_key(self.task, queue.spec))
+            self.condition(
+                ConditionType.ADMITTED, True, Reason.ADMITTED, f"admitted by queue {name}"
+            )
+            if self.status.get("queuePosition") is not None:
+                self.patch["queuePosition"] = None
+        job = jobs.build_job(self.task, number, settings, labels)
         name = job["metadata"]["name"]
         self.attempt = number
         running = resource.AttemptOutcome.RUNNING.value
@@ -298,6 +328,8 @@ def decide(
     need: Need | None = None
     if draft.phase is None:
         need = _admit(draft, settings)
+    elif draft.phase is Phase.QUEUED:
+        need = _queued(draft, settings)
     elif draft.phase.is_final or draft.phase is Phase.RETRYING:
         need = _ended(draft, settings, rand)
     else:
@@ -341,8 +373,51 @@ def _admit(draft: _Draft, settings: Settings) -> Need | None:
     elif _cancel_requested(draft):
         draft.finish(Phase.CANCELLED, Reason.CANCEL_REQUESTED, "cancelled before it started")
     else:
-        draft.start_attempt(1, settings)
+        return _start_when_admitted(draft, settings, 1)
     return None
+
+
+def _start_when_admitted(draft: _Draft, settings: Settings, number: int) -> Need | None:
+    """Start attempt `number` if the task's queue admits it (or it has none); else queue it."""
+    name = draft.spec.get("queue")
+    if not name:
+        draft.start_attempt(number, settings)
+        return None
+    if draft.obs.queue is None:
+        return AskQueue(name)
+    verdict = draft.obs.queue.verdict
+    if verdict is None or verdict.admitted:
+        draft.start_attempt(number, settings, draft.obs.queue)
+        return None
+    _wait_in_queue(draft, verdict)
+    return None
+
+
+def _wait_in_queue(draft: _Draft, verdict: queueing.Verdict) -> None:
+    """Record the task's place in its queue: on entering it, when the reason changes, and when
+    the place halved or doubled (queueing.position_changed); live positions go through Redis."""
+    found = conditions.find(draft.conditions, ConditionType.ADMITTED)
+    recorded = draft.status.get("queuePosition")
+    same_reason = (
+        draft.phase is Phase.QUEUED
+        and found is not None
+        and found.get("status") == conditions.FALSE
+        and found.get("reason") == verdict.reason.value
+    )
+    if same_reason and not queueing.position_changed(recorded, verdict.position):
+        return
+    draft.condition(ConditionType.ADMITTED, False, verdict.reason, verdict.message)
+    draft.patch["queuePosition"] = verdict.position
+    if draft.phase is not Phase.QUEUED:
+        draft.move(Phase.QUEUED, verdict.reason, verdict.message)
+
+
+def _queued(draft: _Draft, settings: Settings) -> Need | None:
+    if _cancel_requested(draft):
+        draft.patch["queuePosition"] = None
+        draft.finish(Phase.CANCELLED, Reason.CANCEL_REQUESTED, "cancelled while queued")
+        return None
+    return _start_when_admitted(draft, settings, draft.attempt + 1)
 
 
 def _ended(draft: _Draft, settings: Settings, rand: Callable[[], float]) -> Need | None:
@@ -354,8 +429,7 @@ def _ended(draft: _Draft, settings: Settings, rand: Callable[[], float]) -> Need
     if contradiction is not None:
         return _repair(draft, settings, rand, contradiction)
     if draft.phase is Phase.RETRYING:
-        _backing_off(draft, settings)
-        return None
+        return _backing_off(draft, settings)
     return _after_end(draft, settings)
 
 
@@ -429,19 +503,19 @@ def _repair(
     return _attempting(draft, settings, rand)
 
 
-def _backing_off(draft: _Draft, settings: Settings) -> None:
+def _backing_off(draft: _Draft, settings: Settings) -> Need | None:
     if _cancel_requested(draft):
         draft.finish(
             Phase.CANCELLED,
             Reason.CANCEL_REQUESTED,
             f"cancelled while waiting to retry after attempt {draft.attempt}",
         )
-        return
+        return None
     due = clock.parse_time(draft.status.get("nextAttemptTime"))
     if due is not None and due > draft.obs.now:
         draft.plan.requeue_after = (due - draft.obs.now).total_seconds()
-        return
-    draft.start_attempt(draft.attempt + 1, settings)
+        return None
+    return _start_when_admitted(draft, settings, draft.attempt + 1)
 
 
 def _attempting(draft: _Draft, settings: Settings, rand: Callable[[], float]) -> Need | None:

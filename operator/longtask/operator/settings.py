@@ -14,6 +14,8 @@ Environment variables:
 - `LONGTASK_JOB_TTL_SECONDS`: `ttlSecondsAfterFinished` of attempt Jobs (default 3600).
 - `LONGTASK_WORKERS`: concurrent reconcilers (default 8).
 - `LONGTASK_STALL_SWEEP_SECONDS`: how often heartbeats of running tasks are read (default 5).
+- `LONGTASK_QUEUE_SYNC_SECONDS`: at most how often a changed LongTaskQueue's status and Redis
+  snapshot are written and its waiting tasks looked at (default 1).
 - `LONGTASK_LIVENESS_PORT`: port of kopf's liveness endpoint `/healthz` (default: none).
 - `LONGTASK_EVENTS_MAXLEN`, `LONGTASK_LOGS_MAXLEN`: approximate length a task's event and log
   streams are trimmed to (default 10,000 each), by the operator and by every runner (the
@@ -87,6 +89,8 @@ class Settings:
     """Reconcilers running at once (different tasks; one task is never reconciled twice at once)."""
     stall_sweep_seconds: float = 5.0
     """Interval of the heartbeat sweep over running tasks."""
+    queue_sync_seconds: float = 1.0
+    """Least interval between two rounds of a queue's status and snapshot writes."""
     termination_grace_seconds: int = 30
     """Grace period of attempt pods between SIGTERM and SIGKILL."""
     liveness_port: int | None = None
@@ -191,6 +195,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         job_ttl_seconds=_int(env, "LONGTASK_JOB_TTL_SECONDS", 3600),
         workers=max(1, _int(env, "LONGTASK_WORKERS", 8)),
         stall_sweep_seconds=float(sweep) if sweep else 5.0,
+        queue_sync_seconds=float(env.get("LONGTASK_QUEUE_SYNC_SECONDS") or 1.0),
         liveness_port=int(liveness) if liveness else None,
         events_maxlen=max(1, _int(env, "LONGTASK_EVENTS_MAXLEN", keys.EVENTS_MAXLEN)),
         logs_maxlen=max(1, _int(env, "LONGTASK_LOGS_MAXLEN", keys.LOGS_MAXLEN)),

@@ -78,11 +78,12 @@ def _newer_or_equal(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
 
 
 class Store:
-    """LongTasks by (namespace, name) and attempt Jobs by (namespace, name)."""
+    """LongTasks, attempt Jobs and LongTaskQueues by (namespace, name)."""
 
     def __init__(self) -> None:
         self._tasks: dict[Key, LongTask] = {}
         self._jobs: dict[Key, dict[str, Any]] = {}
+        self._queues: dict[Key, dict[str, Any]] = {}
 
     def put_task(self, task: Mapping[str, Any]) -> bool:
         """Store a LongTask; False when an older version was offered and ignored."""
@@ -121,6 +122,33 @@ class Store:
 
     def job(self, key: Key) -> dict[str, Any] | None:
         return self._jobs.get(key)
+
+    def jobs(self) -> Iterator[dict[str, Any]]:
+        return iter(list(self._jobs.values()))
+
+    def put_queue(self, queue: Mapping[str, Any]) -> bool:
+        slim = {
+            "metadata": _slim_meta(queue["metadata"]),
+            "spec": copy.deepcopy(dict(queue.get("spec") or {})),
+            "status": copy.deepcopy(dict(queue.get("status") or {})),
+        }
+        key = key_of(slim)
+        held = self._queues.get(key)
+        if held is not None and not _newer_or_equal(held, slim):
+            return False
+        self._queues[key] = slim
+        return True
+
+    def drop_queue(self, key: Key, uid: str | None = None) -> None:
+        held = self._queues.get(key)
+        if held is not None and (uid is None or held["metadata"].get("uid") == uid):
+            del self._queues[key]
+
+    def queue(self, key: Key) -> dict[str, Any] | None:
+        return self._queues.get(key)
+
+    def queues(self) -> Iterator[dict[str, Any]]:
+        return iter(list(self._queues.values()))
 
     def __len__(self) -> int:
         return len(self._tasks)

@@ -28,6 +28,7 @@ def test_counts_every_phase_zeros_included() -> None:
     found = summaries.summarize("ns", [task(None), task("Running"), task("Running")], NOW, 5)
     assert found.total == 3
     assert found.phases == {
+        "Queued": 0,
         "Pending": 1,
         "Running": 2,
         "Retrying": 0,

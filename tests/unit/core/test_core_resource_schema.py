@@ -117,7 +117,7 @@ class _Attempt(TypedDict, total=False):
 
 class _Status(TypedDict, total=False):
     phase: str
-    queuePosition: int  # not declared: the API server would prune it
+    queueRank: int  # not declared: the API server would prune it
     attempts: list[_Attempt]
     result: Any
 
@@ -130,7 +130,7 @@ class _Condition(TypedDict):
 @pytest.mark.parametrize(
     ("typed", "node", "expected"),
     [
-        (_Status, "status", "status.queuePosition: typed but not declared (pruned)"),
+        (_Status, "status", "status.queueRank: typed but not declared (pruned)"),
         (_Status, "status", "status.attempts[].number: typed str, declared integer"),
         (_Status, "status", "status.progress: declared but not typed"),
         (_Condition, "condition", "condition.status: required by the schema, optional in the type"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import kopf
-from longtask.core import resource, schedule
+from longtask.core import resource, schedule, taskqueue
 from longtask.operator import handlers
 from longtask.operator.settings import Settings
 
@@ -21,6 +21,7 @@ def test_handlers_go_into_a_fresh_registry_each_time() -> None:
         assert watched == {
             (resource.GROUP, resource.PLURAL),
             (schedule.GROUP, schedule.PLURAL),
+            (taskqueue.GROUP, taskqueue.PLURAL),
             ("batch", "jobs"),
             # The runner's account where tasks may run (provisioner.py).
             ("", "namespaces"),

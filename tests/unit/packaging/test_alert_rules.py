@@ -25,6 +25,7 @@ EXPECTED_ALERTS = {
     "LongTaskHistoryDeletionsHeld",
     "LongTaskScheduleMissedSlots",
     "LongTaskScheduleFailing",
+    "LongTaskQueueWaitTooLong",
 }
 
 
