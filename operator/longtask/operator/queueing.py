@@ -8,8 +8,9 @@ Design choices:
    key (`taskqueue.LABEL_QUEUE`, `LABEL_QUEUE_KEY`) and is live until its terminal condition
    (`attempts.judge`), so a restarted operator counts what really runs. A Job being deleted (a
    cancellation) counts until it is gone: its pod may still be stopping.
-2. Rate limits count attempt starts from the Jobs' creation times and, for Jobs already removed
-   by their TTL, from the tasks' attempt records (both name the attempt's Job: counted once).
+2. Rate limits count attempt starts from the Jobs' creation times (whole seconds, rounded up)
+   and the tasks' attempt records (exact; they also cover Jobs already removed by their TTL);
+   both name the attempt's Job, so each start counts once.
 3. The view is a function of the store. Whoever decides admits exactly the first tasks that fit,
    so a task admitted but not started yet keeps its room: the controller holds the queue's lock
    from computing the view until the admitted task's Job is in the store (controller.py).
@@ -158,7 +159,10 @@ def gather(
         if meta.get("namespace") != namespace or labels.get(taskqueue.LABEL_QUEUE) != name:
             continue
         status = job.get("status") or {}
-        created = clock.parse_time(meta.get("creationTimestamp")) or now
+        # creationTimestamp has whole seconds: rounded up, a window never counts a start out
+        # early; the attempt's record (below) has the exact time once written.
+        created = clock.parse_time(meta.get("creationTimestamp"))
+        created = created + dt.timedelta(seconds=1) if created is not None else now
         started = clock.parse_time(status.get("startTime")) or created
         finished = clock.parse_time(status.get("completionTime"))
         live = job_live(job)
@@ -181,8 +185,13 @@ def gather(
             continue
         for record in (task.get("status") or {}).get("attempts") or []:
             job_name, start = record.get("jobName"), clock.parse_time(record.get("start"))
-            if job_name and start is not None and job_name not in attempts_:
+            if not job_name or start is None:
+                continue
+            known = attempts_.get(job_name)
+            if known is None:
                 attempts_[job_name] = Attempt(job_name, start, live=False, ckey_label=None)
+            elif known.created > start:
+                attempts_[job_name] = dataclasses.replace(known, created=start)
         since = waiting(task, now)
         if since is None:
             continue
