@@ -54,8 +54,15 @@ def test_twenty_tasks_into_max_running_three(
     expected = sorted(names, key=lambda n: (-priorities[n], names.index(n)))
     actual = sorted(names, key=lambda n: starts(finals[n])[0])
     assert all(abs(actual.index(n) - expected.index(n)) <= 2 for n in names), actual
-    status = queues.get("three")["status"]
-    assert status["running"] == 0 and status["queued"] == 0
+    # The queue's status follows (its writes are throttled, at most one a second).
+    wait_for(
+        lambda: (
+            (s := queues.get("three").get("status") or {}).get("running") == 0
+            and s.get("queued") == 0
+        ),
+        30,
+        "the queue's status to show it drained",
+    )
 
 
 def test_two_keys_take_turns(operator_proc: OperatorProcess, tasks: Tasks, queues: Queues) -> None:
