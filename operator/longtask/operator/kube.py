@@ -11,6 +11,7 @@ path, so a path added later cannot forget it.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import fnmatch
 import logging
@@ -198,8 +199,20 @@ class Kube:
             raise
         return updated  # type: ignore[no-any-return]
 
-    async def list_queues(self, namespaces: Sequence[str]) -> list[dict[str, Any]]:
-        """Every LongTaskQueue in the served namespaces."""
+    async def list_queues(self, namespaces: Sequence[str], tries: int = 30) -> list[dict[str, Any]]:
+        """Every LongTaskQueue in the served namespaces. Answers 429 are tried again, once a
+        second: an API server answers so while a just-established CRD's storage initialises,
+        and the operator must not start without knowing the queues."""
+        for attempt in range(1, tries + 1):
+            try:
+                return await self._list_queues(namespaces)
+            except ApiException as exc:
+                if exc.status != 429 or attempt == tries:
+                    raise
+                await asyncio.sleep(1.0)
+        raise AssertionError("unreachable")
+
+    async def _list_queues(self, namespaces: Sequence[str]) -> list[dict[str, Any]]:
 
         async def every() -> list[Any]:
             found = await self.custom.list_cluster_custom_object(
