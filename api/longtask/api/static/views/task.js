@@ -10,6 +10,7 @@ import * as api from "../lib/api.js";
 import { fill, h } from "../lib/dom.js";
 import { between, bytes, dateTime, duration, eta, FINAL, json, percent } from "../lib/format.js";
 import { logView } from "./tasklog.js";
+import { outputView } from "./taskoutput.js";
 import { confirm, errorBox, phaseBadge, progressBar, section, table, throttle } from "../lib/widgets.js";
 
 // Set by the operator on the runs of a LongTaskSchedule (core's schedule module).
@@ -193,6 +194,7 @@ export default {
       events: h("div"),
     };
     const log = logView(ctx, name);
+    const output = outputView(ctx, name);
     fill(
       ctx.root,
       back,
@@ -205,6 +207,7 @@ export default {
         section("Result", parts.result),
       ),
       section("Attempts", parts.attempts),
+      section("Output", output),
       section("Log", log),
       section("Conditions", parts.conditions),
       section("Kubernetes Events", parts.events),
