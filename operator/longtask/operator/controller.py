@@ -100,10 +100,18 @@ class Controller:
         self._now = now or (lambda: dt.datetime.now(dt.UTC))
         self._rand = rand
         self._background: list[asyncio.Task[None]] = []
-        metrics.watch_state(self.store.tasks, lambda: self.kube.writes)
+        # A standby exports no gauges of the tasks (nor of the history): summed over replicas,
+        # they would count every task twice.
+        self._leads: Callable[[], bool] = guard.holds if guard is not None else lambda: True
+        metrics.watch_state(
+            lambda: self.store.tasks() if self._leads() else (), lambda: self.kube.writes
+        )
         if archiver is not None:
             archiver.on_committed = self.archive_committed
-            metrics.watch_history(lambda: archiver.lag(self._now()), self.deletions_waiting)
+            metrics.watch_history(
+                lambda: archiver.lag(self._now()) if self._leads() else 0.0,
+                lambda: self.deletions_waiting() if self._leads() else 0,
+            )
 
     # Feeding (from watch events) -------------------------------------------------------------
 
@@ -383,6 +391,8 @@ class Controller:
         """A task left the cluster: a finished one not yet written is still archived (from
         its last state, as the watch delivered it); a written one is forgotten."""
         assert self.archiver is not None
+        if not self._leads():  # the leader archives it; a standby would only hoard it
+            return
         uid = obj["metadata"]["uid"]
         if self.archiver.archived(uid):
             self.archiver.forget(uid)

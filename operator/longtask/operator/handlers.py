@@ -102,7 +102,9 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> Runtime:
         history = runtime.settings.history
         await controller.start()
         runtime.controller = controller
-        schedules = ScheduleController(runtime.settings, client, runtime.schedule_metrics)
+        schedules = ScheduleController(
+            runtime.settings, client, runtime.schedule_metrics, leads=guard.holds
+        )
         await schedules.start()
         runtime.schedules = schedules
         runtime.metrics.watch_leadership(guard)

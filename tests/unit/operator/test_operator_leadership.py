@@ -3,8 +3,16 @@ writes (the election itself runs against the real API server in the integration 
 
 from __future__ import annotations
 
+from typing import cast
+
 import pytest
 from longtask.operator import kube, leadership, publishing, settings
+from longtask.operator.controller import Controller
+from longtask.operator.kube import Kube
+from longtask.operator.metrics import Metrics
+from prometheus_client import generate_latest
+
+from tests.fixtures.operator import make_task
 
 
 class Clock:
@@ -112,3 +120,27 @@ async def test_redis_writes_queued_by_a_replica_that_stopped_leading_are_dropped
         assert publisher.backlog == 0
     finally:
         await publisher.close()
+
+
+def test_a_standby_exports_no_task_gauges_and_the_leader_does() -> None:
+    clock = Clock()
+    guard = leadership.Leadership(clock)
+    metrics = Metrics()
+    controller = Controller(
+        settings.Settings(),
+        cast(Kube, type("K", (), {"writes": {}})()),
+        publishing.Publisher(""),
+        metrics,
+        guard=guard,
+    )
+    metrics.watch_leadership(guard)
+    controller.task_event("ADDED", make_task(status={"phase": "Running"}))
+
+    def exported() -> str:
+        return generate_latest(metrics.registry).decode()
+
+    assert "longtask_tasks_running{" not in exported()
+    assert "longtask_operator_leader 0.0" in exported()
+    guard.extend(clock.now + 10)
+    assert 'longtask_tasks_running{namespace="ns"} 1.0' in exported()
+    assert "longtask_operator_leader 1.0" in exported()

@@ -45,6 +45,7 @@ class ScheduleController:
         kube: Kube,
         metrics: ScheduleMetrics,
         now: Callable[[], dt.datetime] | None = None,
+        leads: Callable[[], bool] = lambda: True,
     ) -> None:
         self.settings = settings
         self.kube = kube
@@ -58,7 +59,8 @@ class ScheduleController:
         self.watched_since: dict[Key, dt.datetime] = {}
         self._now = now or (lambda: dt.datetime.now(dt.UTC))
         self._background: list[asyncio.Task[None]] = []
-        metrics.watch_schedules(self.store.schedules, self._now)
+        # A standby exports no schedule gauges (summed over replicas they would count twice).
+        metrics.watch_schedules(lambda: self.store.schedules() if leads() else iter(()), self._now)
 
     # Feeding (from watch events) -------------------------------------------------------------
 
