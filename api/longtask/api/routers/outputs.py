@@ -8,7 +8,7 @@ reads the chunks it missed.
 
 from __future__ import annotations
 
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Query
 from longtask.api import deps
@@ -21,6 +21,9 @@ from redis.exceptions import RedisError
 router = APIRouter(tags=["tasks"])
 
 PAGE: Final = 2000
+ERRORS: Final[dict[int | str, dict[str, Any]]] = {
+    code: {"model": wire.Error} for code in (401, 403, 404, 422, 503)
+}
 
 
 async def read_output(redis: Redis, uid: str) -> outputs.Assembly:
@@ -42,6 +45,7 @@ async def read_output(redis: Redis, uid: str) -> outputs.Assembly:
 @router.get(
     "/v1/namespaces/{namespace}/tasks/{name}/output",
     response_model=wire.TaskOutput,
+    responses=ERRORS,
     summary="A task's output so far (its chunks, failed attempts' retractions applied)",
 )
 async def task_output(
