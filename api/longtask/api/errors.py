@@ -111,6 +111,24 @@ def from_kube(exc: ApiException) -> ApiError:
     return ApiError(status, error, message, causes)
 
 
+# PostgreSQL's code for a missing table; SQLite says "no such table" in its message.
+_UNDEFINED_TABLE: Final = "42P01"
+
+
+def from_history(exc: SQLAlchemyError) -> ApiError:
+    """503 for a history database error; a database without the history's tables (not yet
+    migrated: the operator migrates it when it starts) says so instead of "unreachable"."""
+    cause = getattr(exc, "orig", None)
+    if getattr(cause, "sqlstate", None) == _UNDEFINED_TABLE or "no such table" in str(cause):
+        return ApiError(
+            503,
+            "history_unavailable",
+            "the history database has no tables yet: the operator creates them when it starts "
+            "(or run `longtask-history migrate`)",
+        )
+    return ApiError(503, "history_unavailable", "the history database is unreachable now")
+
+
 def _status_error(code: int) -> str:
     if code == 413:
         return "too_large"  # the same code as the Content-Length check
@@ -157,9 +175,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(SQLAlchemyError)
     async def _history(_: Request, exc: SQLAlchemyError) -> JSONResponse:
         log.warning("history database error: %s", type(exc).__name__)
-        return response(
-            ApiError(503, "history_unavailable", "the history database is unreachable now")
-        )
+        return response(from_history(exc))
 
     @app.exception_handler(RedisError)
     async def _redis(_: Request, exc: RedisError) -> JSONResponse:

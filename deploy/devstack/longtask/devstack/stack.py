@@ -9,7 +9,8 @@ of starting a control plane and a local node.
 
 The task history is a SQLite file in the state (`history.db`) by default; with
 `LONGTASK_HISTORY_BACKEND=postgresql` (or `start_postgresql()`) the stack starts a PostgreSQL
-server of its own (`pgserver`) and the operator and gateway use that instead.
+server of its own (`pgserver`) and the operator and gateway use that instead. The stack brings
+the database it chose to the newest schema when it starts, before any component.
 
 With `LONGTASK_OPERATORS=2` (or `Stack.start(operators=2)`) two operators run, `operator` and
 `operator-2`, electing a leader over a Lease as the chart's replicas do; each names itself in the
@@ -108,6 +109,7 @@ class Stack:
                 stack.start_postgresql(use_for_history=True)
             elif history:
                 raise ValueError(f"history must be sqlite, postgresql or empty, not {history!r}")
+            stack.migrate_history()
             stack.apply_crd()
             stack.apply_admission()
             stack.apply_runner_role()
@@ -212,6 +214,15 @@ class Stack:
             self.history_dsn = self.postgres_dsn
         self.save()
         return self.postgres_dsn
+
+    def migrate_history(self) -> None:
+        """Brings the history's database to the newest schema, as `longtask-history migrate`
+        does: a gateway started before any operator (or without one) finds its tables. The
+        operator's own upgrade at its start is then a no-op (docs/history.md, migrations)."""
+        if self.history_dsn and _importable("longtask.history.migrating"):
+            from longtask.history import migrating
+
+            migrating.upgrade(self.history_dsn)
 
     # ---- contents -------------------------------------------------------------------------
 
