@@ -42,7 +42,7 @@ WORKERS: Final = 4
 
 def start_gateway(stack: Stack, log_dir: Path) -> tuple[procs.Proc, str]:
     port = procs.free_port()
-    env = stack.env | {
+    env = stack.gateway_env() | {
         "LONGTASK_AUTH_MODE": "none",
         "LONGTASK_HOST": "127.0.0.1",
         "LONGTASK_PORT": str(port),

@@ -24,7 +24,7 @@ from typing import Any, cast
 from longtask.core import resource
 from longtask.core.resource import ConditionType, LongTask, Phase
 
-from . import archiving, conditions, leadership, publishing, queues, reconcile
+from . import archiving, conditions, jobs, leadership, publishing, queues, reconcile, taskusers
 from .kube import Kube
 from .metrics import Metrics
 from .provisioner import Provisioner
@@ -67,6 +67,7 @@ class Controller:
         rand: Callable[[], float] = random.random,
         archiver: archiving.Archiver | None = None,
         guard: leadership.Leadership | None = None,
+        users: taskusers.TaskUsers | None = None,
     ) -> None:
         self.settings = settings
         if archiver is None and settings.history.enabled:
@@ -79,6 +80,10 @@ class Controller:
         self.archiver = archiver
         self.kube = kube
         self.publisher = publisher
+        # Redis users of tasks (None: tasks share the runner URL, or there is no Redis).
+        self.users = users
+        # UIDs of tasks seen deleted whose Redis users may still exist.
+        self._deleted_uids: set[str] = set()
         self.metrics = metrics
         self.store = Store()
         self.queue: WorkQueue[Key] = WorkQueue(
@@ -127,6 +132,7 @@ class Controller:
                 self.heartbeats.pop(uid, None)
                 if self.archiver is not None:
                     self._archive_deleted(cast(LongTask, obj))
+                self._deleted_uids.add(uid)
             return
         if self.store.put_task(obj):
             self.queue.add(key)
@@ -176,6 +182,8 @@ class Controller:
             self._spawn(self._worker(), f"reconciler-{index}")
         self._spawn(self._sweep_heartbeats(), "heartbeat-sweep")
         self._spawn(self._repair_streams(), "stream-repair")
+        if self.users is not None:
+            self._spawn(self._sync_users(self.users), "redis-task-users")
         self._spawn(self.publisher.run(), "redis-publisher")
         self._spawn(self.queues.run(), "queue-sync")
         if self.archiver is not None:
@@ -205,6 +213,8 @@ class Controller:
             with contextlib.suppress(Exception):  # what is not written now is at the next start
                 await asyncio.wait_for(self.archiver.flush(), STOP_FLUSH_SECONDS)
             await self.archiver.close()
+        if self.users is not None:
+            await self.users.close()
 
     # Reconciling -----------------------------------------------------------------------------
 
@@ -320,6 +330,11 @@ class Controller:
         if plan.ensure_runner_account:
             await self.provisioner.ensure(namespace)
         if plan.create_job is not None:
+            if self.users is not None:
+                # The pod reads its Redis URL from this Secret; the user is best effort
+                # (taskusers design choice 1).
+                await self.kube.create_secret(jobs.build_redis_secret(task, self.settings))
+                await self.users.create(namespace, uid)
             created = await self.kube.create_job(plan.create_job)
             if created is None:  # it exists: ours (a restart) or an old task's of the same name
                 job_name = plan.create_job["metadata"]["name"]
@@ -450,6 +465,16 @@ class Controller:
                     extra={"namespace": meta["namespace"], "task": meta["name"], "uid": uid},
                 )
                 self.publisher.submit(commands)
+
+    # Redis users of tasks ---------------------------------------------------------------------
+
+    async def _sync_users(self, users: taskusers.TaskUsers) -> None:
+        while True:
+            await asyncio.sleep(self.settings.stall_sweep_seconds)
+            try:
+                await users.sync(self.store.tasks(), self._deleted_uids, self._now())
+            except Exception:  # the sync must outlive any one bad round
+                logger.exception("redis task users: sync failed")
 
     # Heartbeats ------------------------------------------------------------------------------
 

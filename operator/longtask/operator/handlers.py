@@ -23,7 +23,7 @@ import kopf
 from longtask.core import resource, schedule, taskqueue
 from longtask.history import engines
 
-from . import kube, leadership, publishing
+from . import kube, leadership, publishing, taskusers
 from .controller import Controller
 from .metrics import Metrics
 from .schedules.controller import ScheduleController
@@ -98,7 +98,22 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> Runtime:
             may_write=guard.holds,
         )
         client = kube.Kube(api)
-        controller = Controller(runtime.settings, client, publisher, runtime.metrics, guard=guard)
+        users = None
+        if runtime.settings.task_users:
+            users = taskusers.TaskUsers(
+                runtime.settings,
+                client.list_task_uids,
+                on_error=runtime.metrics.redis_errors.inc,
+                may_write=guard.holds,
+            )
+        elif publisher.enabled:
+            logger.warning(
+                "per-task Redis users are off (LONGTASK_REDIS_TASK_USERS=false): every task's "
+                "pod gets the same Redis credentials and can read and write every task's keys"
+            )
+        controller = Controller(
+            runtime.settings, client, publisher, runtime.metrics, guard=guard, users=users
+        )
         history = runtime.settings.history
         await controller.start()
         runtime.controller = controller
@@ -127,6 +142,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> Runtime:
             extra={
                 "namespaces": list(runtime.settings.namespaces) or "all",
                 "redis": publisher.enabled,
+                "redis_task_users": users is not None,
                 "workers": runtime.settings.workers,
                 "history": engines.safe(history.dsn) if history.enabled else None,
                 "leader_election": runtime.elector.namespace + "/" + lease.name

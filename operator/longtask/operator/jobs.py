@@ -1,4 +1,5 @@
-"""The Job of one attempt, built by a pure function from the LongTask.
+"""The Job of one attempt, and the Secret of the task's Redis credentials, built by pure
+functions from the LongTask.
 
 Names are deterministic per (task, attempt): a restarted operator that creates the Job again gets
 AlreadyExists instead of a second Job. A name that would pass 57 characters is truncated and keeps
@@ -16,6 +17,7 @@ from typing import Any
 
 from longtask.core import admission, resource, runnerenv, taskqueue
 
+from . import credentials
 from .settings import Settings
 
 NAME_MAX = 57
@@ -85,7 +87,11 @@ def runner_env(task: resource.LongTask, attempt: int, settings: Settings) -> lis
     else:
         env.append({"name": runnerenv.TASK, "value": str(spec["task"])})
     env.append({"name": runnerenv.PARAMS, "value": admission.params_json(spec)})
-    if settings.runner_redis_url:
+    if settings.task_users and settings.runner_redis_url:
+        # The task's own credentials, from its Secret (see build_redis_secret).
+        ref = {"name": credentials.secret_name(meta["uid"]), "key": credentials.URL_KEY}
+        env.append({"name": runnerenv.REDIS_URL, "valueFrom": {"secretKeyRef": ref}})
+    elif settings.runner_redis_url:
         env.append({"name": runnerenv.REDIS_URL, "value": settings.runner_redis_url})
     for name, value in (
         (runnerenv.EVENTS_MAXLEN, settings.events_maxlen),
@@ -182,4 +188,31 @@ def build_job(
             "ownerReferences": [owner_reference(task)],
         },
         "spec": job_spec,
+    }
+
+
+def build_redis_secret(task: resource.LongTask, settings: Settings) -> dict[str, Any]:
+    """The Secret holding the task's Redis URL with the credentials of its own user; owned by
+    the task, immutable (its content is derived from the UID, see `credentials`)."""
+    meta = task["metadata"]
+    secret = credentials.password(settings.redis_task_key, meta["uid"])
+    url = credentials.with_credentials(
+        settings.runner_redis_url, credentials.username(task), secret
+    )
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": credentials.secret_name(meta["uid"]),
+            "namespace": meta["namespace"],
+            "labels": {
+                resource.LABEL_NAME: meta["name"],
+                resource.LABEL_UID: meta["uid"],
+                resource.LABEL_MANAGED_BY: resource.MANAGED_BY,
+            },
+            "ownerReferences": [owner_reference(task)],
+        },
+        "type": "Opaque",
+        "immutable": True,
+        "stringData": {credentials.URL_KEY: url},
     }

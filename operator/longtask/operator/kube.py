@@ -124,6 +124,41 @@ class Kube:
             raise
         return self._plain(created)
 
+    async def create_secret(self, manifest: Mapping[str, Any]) -> None:
+        """Create the Secret; one that exists already is left as it is (its content is
+        derived from the task, see `credentials`)."""
+        self.writes["create_secret"] += 1
+        try:
+            await self.core.create_namespaced_secret(
+                manifest["metadata"]["namespace"],
+                cast(Any, dict(manifest)),
+                field_manager=COMPONENT,
+                _request_timeout=REQUEST_TIMEOUT_SECONDS,
+            )
+        except ApiException as exc:
+            if exc.status != 409:
+                raise
+
+    async def list_task_uids(self, namespace: str) -> set[str]:
+        """The UIDs of every LongTask of `namespace`."""
+        uids: set[str] = set()
+        paging: dict[str, Any] = {}
+        while True:
+            page = await self.custom.list_namespaced_custom_object(
+                resource.GROUP,
+                resource.VERSION,
+                namespace,
+                resource.PLURAL,
+                limit=500,
+                _request_timeout=REQUEST_TIMEOUT_SECONDS,
+                **paging,
+            )
+            uids.update(item["metadata"]["uid"] for item in page.get("items") or [])
+            token = (page.get("metadata") or {}).get("continue")
+            if not token:
+                return uids
+            paging = {"_continue": token}
+
     async def read_job(self, namespace: str, name: str) -> dict[str, Any] | None:
         try:
             job = await self.batch.read_namespaced_job(

@@ -68,6 +68,8 @@ RULES: Final[list[Rule]] = [
         "verbs": ["bind"],
         "resourceNames": [DEFAULT_RUNNER_CLUSTER_ROLE],
     },
+    # Each task's Redis URL (its own ACL user), owned by the task; never read back.
+    {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]},
     # Schedules: watch them; pauseAfterFailures sets spec.suspend.
     {
         "apiGroups": ["longtask.io"],

@@ -3,7 +3,13 @@
 Environment variables:
 - `LONGTASK_REDIS_URL` (or `REDIS_URL`): Redis of the task streams; empty disables Redis (the
   status in Kubernetes stays the truth; SSE clients then rely on the gateway's watch fallback).
-- `LONGTASK_RUNNER_REDIS_URL`: Redis URL handed to runner pods (default: `LONGTASK_REDIS_URL`).
+- `LONGTASK_RUNNER_REDIS_URL`: the Redis address attempt pods use (default: `LONGTASK_REDIS_URL`);
+  with per-task users its credentials are replaced by the task's own.
+- `LONGTASK_REDIS_TASK_USERS`: `true` (default) gives each task a Redis ACL user of its own that
+  reaches only its keys (see `taskusers`); `false` hands every pod the runner URL as it is, for a
+  Redis without ACLs (before 7.0), and logs a warning at start.
+- `LONGTASK_REDIS_TASK_KEY`: secret key the task users' passwords are derived from (HMAC of the
+  task's UID); needed with per-task users. Changing it affects tasks started afterwards.
 - `LONGTASK_RUNNER_IMAGE`: default runner image (default `longtask/runner:0.1.0`).
 - `LONGTASK_RUNNER_SERVICE_ACCOUNT`: default service account of attempt pods (`longtask-runner`).
 - `LONGTASK_METRICS_PORT`: port of the Prometheus endpoint (default 8080; 0 disables it).
@@ -72,7 +78,11 @@ class Settings:
     redis_url: str = ""
     """Redis of the task streams, state hashes and the dead-letter stream ("" = no Redis)."""
     runner_redis_url: str = ""
-    """Redis URL put into each attempt's pod environment."""
+    """Redis URL of attempt pods (with per-task users: the address; credentials are the task's)."""
+    redis_task_users: bool = True
+    """Give each task a Redis ACL user reaching only its own keys."""
+    redis_task_key: str = dataclasses.field(default="", repr=False)
+    """Key of the task users' passwords (HMAC of the task's UID)."""
     runner_image: str = DEFAULT_RUNNER_IMAGE
     """Image of attempt pods when the LongTask names none."""
     runner_service_account: str = DEFAULT_RUNNER_SERVICE_ACCOUNT
@@ -131,6 +141,11 @@ class Settings:
             for pattern in self.namespaces
         )
 
+    @property
+    def task_users(self) -> bool:
+        """Whether tasks get Redis users of their own (Redis in use and the setting on)."""
+        return bool(self.redis_url and self.redis_task_users)
+
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name, "").strip()
@@ -140,15 +155,6 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
-
-
-def _bool(env: Mapping[str, str], name: str) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if raw in ("", "0", "false", "no"):
-        return False
-    if raw in ("1", "true", "yes"):
-        return True
-    raise ValueError(f"{name} must be true or false, got {raw!r}")
 
 
 def parse_namespaces(raw: str) -> tuple[str, ...]:
@@ -176,6 +182,17 @@ def parse_selector(raw: str) -> Mapping[str, Any] | None:
     return selector or None
 
 
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be true or false, got {raw!r}")
+
+
 def from_env(env: Mapping[str, str] | None = None) -> Settings:
     """Settings from environment variables (see the module docstring)."""
     env = os.environ if env is None else env
@@ -186,6 +203,8 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         redis_url=redis_url,
         runner_redis_url=env.get("LONGTASK_RUNNER_REDIS_URL") or redis_url,
+        redis_task_users=_bool(env, "LONGTASK_REDIS_TASK_USERS", True),
+        redis_task_key=env.get("LONGTASK_REDIS_TASK_KEY", ""),
         runner_image=env.get("LONGTASK_RUNNER_IMAGE") or DEFAULT_RUNNER_IMAGE,
         runner_service_account=env.get("LONGTASK_RUNNER_SERVICE_ACCOUNT")
         or DEFAULT_RUNNER_SERVICE_ACCOUNT,
@@ -214,7 +233,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
             ),
         ),
         history=history_settings.from_env(env),
-        schedule_seconds=_bool(env, "LONGTASK_SCHEDULE_SECONDS"),
+        schedule_seconds=_bool(env, "LONGTASK_SCHEDULE_SECONDS", False),
         namespace_selector=parse_selector(env.get("LONGTASK_NAMESPACE_SELECTOR", "")),
         runner_cluster_role=env.get("LONGTASK_RUNNER_CLUSTER_ROLE") or DEFAULT_RUNNER_CLUSTER_ROLE,
         allowed_images=tuple(

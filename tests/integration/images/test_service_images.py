@@ -56,7 +56,7 @@ def answers(url: str) -> bool:
 class Service:
     """One detached container of a service image, removed at the end."""
 
-    def __init__(self, image: str, stack: Stack, folder: Path) -> None:
+    def __init__(self, image: str, stack: Stack, folder: Path, redis_env: dict[str, str]) -> None:
         self.image = image
         self.name = f"lt-test-{secrets.token_hex(4)}"
         # The admin kubeconfig, readable by the image's user only.
@@ -65,7 +65,7 @@ class Service:
         uid = image_uid(image)
         os.chown(self.kubeconfig, uid, uid)
         self.kubeconfig.chmod(0o400)
-        self.redis_url = stack.redis_url
+        self.redis_env = redis_env
         # The chart's pods mount an emptyDir at /tmp: the only writable place (the Kubernetes
         # client writes inline certificates of a kubeconfig to temporary files).
         self.tmp = folder / "tmp"
@@ -73,7 +73,7 @@ class Service:
         self.tmp.chmod(0o777)
 
     def start(self, env: dict[str, str]) -> None:
-        env = env | {"KUBECONFIG": KUBECONFIG_MOUNT, "LONGTASK_REDIS_URL": self.redis_url}
+        env = env | {"KUBECONFIG": KUBECONFIG_MOUNT} | self.redis_env
         args = ["run", "-d", "--name", self.name, "--network", "host", *containers.limits()]
         args += ["--read-only", "--read-only-tmpfs=false", "--cap-drop", "ALL"]
         args += ["--security-opt", "no-new-privileges"]
@@ -112,8 +112,11 @@ def service_factory(container_stack: Stack, tmp_path: Path) -> Iterator[list[Ser
 
 
 def make(made: list[Service], image: str, stack: Stack, folder: Path) -> Service:
+    """A service container with its component's Redis settings from the stack."""
     folder.mkdir()
-    service = Service(image, stack, folder)
+    redis_keys = ("LONGTASK_REDIS_URL", "LONGTASK_RUNNER_REDIS_URL", "LONGTASK_REDIS_TASK_KEY")
+    component = stack.operator_env() if "operator" in image else stack.gateway_env()
+    service = Service(image, stack, folder, {k: component[k] for k in redis_keys if k in component})
     made.append(service)
     return service
 

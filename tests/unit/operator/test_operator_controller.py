@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from longtask.core.resource import LongTask
-from longtask.operator import provisioning, publishing
+from longtask.operator import provisioning, publishing, taskusers
 from longtask.operator.controller import Controller
 from longtask.operator.kube import Kube
 from longtask.operator.metrics import Metrics
@@ -31,6 +31,7 @@ class FakeKube:
         self.version = 100
         # ServiceAccounts and RoleBindings by (kind, namespace).
         self.objects: dict[tuple[str, str], dict[str, Any]] = {}
+        self.order: list[str] = []
 
     async def read_service_account(self, namespace: str, name: str) -> dict[str, Any] | None:
         found = self.objects.get(("ServiceAccount", namespace))
@@ -59,8 +60,13 @@ class FakeKube:
             merged["metadata"]["labels"].update(dict(step.body or {})["metadata"]["labels"])
         return copy.deepcopy(self.objects[key])
 
+    async def create_secret(self, manifest: Mapping[str, Any]) -> None:
+        self.writes["create_secret"] += 1
+        self.order.append(f"secret {manifest['metadata']['name']}")
+
     async def create_job(self, manifest: Mapping[str, Any]) -> dict[str, Any] | None:
         self.writes["create_job"] += 1
+        self.order.append(f"job {manifest['metadata']['name']}")
         name = manifest["metadata"]["name"]
         if name in self.jobs:
             return None
@@ -117,6 +123,29 @@ def controller_for(task: LongTask) -> tuple[Controller, FakeKube]:
 
 
 KEY = ("ns", "demo")
+
+
+class FakeUsers:
+    """Stands in for taskusers.TaskUsers: records the users it was asked to create."""
+
+    def __init__(self, order: list[str], redis_up: bool = True) -> None:
+        self.order = order
+        self.redis_up = redis_up
+
+    async def create(self, namespace: str, uid: str) -> bool:
+        self.order.append(f"user {namespace}/{uid}")
+        return self.redis_up
+
+
+def controller_with_users(task: LongTask, redis_up: bool = True) -> tuple[Controller, FakeKube]:
+    fake = FakeKube(task)
+    settings = Settings(redis_url="redis://r/0", redis_task_key="k")
+    users = cast(taskusers.TaskUsers, FakeUsers(fake.order, redis_up))
+    controller = Controller(
+        settings, cast(Kube, fake), publishing.Publisher(""), Metrics(), lambda: T0, users=users
+    )
+    controller.task_event("ADDED", task)
+    return controller, fake
 
 
 async def test_a_new_task_gets_its_job_then_its_status() -> None:
@@ -261,3 +290,22 @@ async def test_a_failed_reconcile_is_retried_rate_limited_and_forgotten_once_it_
     assert calls == [0, 1] and fake.task["status"]["phase"] == "Pending"
     assert controller.queue.num_requeues(KEY) == 0
     assert controller.metrics.reconcile_errors.labels("ns")._value.get() == 1
+
+
+async def test_a_tasks_secret_and_redis_user_come_before_its_job() -> None:
+    controller, fake = controller_with_users(make_task())
+    await controller.handle(KEY)
+    assert fake.order == ["secret longtask-redis-uid-1", "user ns/uid-1", "job demo-1"]
+    assert fake.writes == {
+        "create_secret": 1,
+        "create_job": 1,
+        "patch_status": 1,
+        "create_event": 1,
+    }
+
+
+async def test_a_job_is_created_while_redis_cannot_take_the_user() -> None:
+    controller, fake = controller_with_users(make_task(), redis_up=False)
+    await controller.handle(KEY)
+    assert fake.order[-1] == "job demo-1"
+    assert fake.task["status"]["phase"] == "Pending"

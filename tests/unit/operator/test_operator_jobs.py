@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import json
+import urllib.parse
 
 from longtask.core import resource, runnerenv
-from longtask.operator import jobs
+from longtask.operator import credentials, jobs
 from longtask.operator.settings import Settings
 
 from tests.fixtures.operator import make_task
 
-SETTINGS = Settings(redis_url="redis://r:6379/0", runner_redis_url="redis://r:6379/0")
+SETTINGS = Settings(
+    redis_url="redis://longtask-operator:op@r:6379/0",
+    runner_redis_url="redis://r:6379/0",
+    redis_task_key="k",
+)
+SHARED = dataclasses.replace(SETTINGS, redis_task_users=False)
 
 
 def env_of(job: dict) -> dict[str, str]:  # type: ignore[type-arg]
@@ -82,6 +90,49 @@ def test_command_task_passes_argv_as_json_and_the_contract_env() -> None:
     assert env[runnerenv.UID] == "uid-1"
     assert env[runnerenv.ATTEMPT] == "4"
     assert json.loads(env[runnerenv.PARAMS]) == {"n": 1}
+
+
+def test_the_redis_url_comes_from_the_tasks_secret_never_in_clear() -> None:
+    job = jobs.build_job(make_task(), 1, SETTINGS)
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    (entry,) = [e for e in container["env"] if e["name"] == runnerenv.REDIS_URL]
+    assert entry == {
+        "name": runnerenv.REDIS_URL,
+        "valueFrom": {"secretKeyRef": {"name": "longtask-redis-uid-1", "key": "url"}},
+    }
+    assert credentials.password("k", "uid-1") not in json.dumps(job)
+
+
+def test_the_secret_holds_the_tasks_own_user_and_goes_with_the_task() -> None:
+    secret = jobs.build_redis_secret(make_task(), SETTINGS)
+    assert secret["metadata"]["name"] == "longtask-redis-uid-1"
+    assert secret["metadata"]["namespace"] == "ns"
+    assert (
+        secret["metadata"]["ownerReferences"]
+        == jobs.build_job(make_task(), 1, SETTINGS)["metadata"]["ownerReferences"]
+    )
+    assert secret["immutable"] is True
+    url = urllib.parse.urlsplit(secret["stringData"]["url"])
+    assert (url.hostname, url.port, url.path) == ("r", 6379, "/0")
+    assert url.username == "longtask-task.ns.uid-1"
+    assert url.password == credentials.password("k", "uid-1")
+
+
+def test_a_password_is_derived_from_the_key_and_the_uid() -> None:
+    first = credentials.password("k", "uid-1")
+    assert first == credentials.password("k", "uid-1")  # re-created alike after a restart
+    assert first != credentials.password("k", "uid-2")
+    assert first != credentials.password("other", "uid-1")
+    assert len(base64.urlsafe_b64decode(first + "=")) == 32
+
+
+def test_credentials_replace_those_of_the_runner_url() -> None:
+    url = credentials.with_credentials("rediss://old:pw@[::1]:6380/2", "u", "p/w")
+    assert url == "rediss://u:p%2Fw@[::1]:6380/2"
+
+
+def test_without_task_users_every_pod_gets_the_runner_url() -> None:
+    env = env_of(jobs.build_job(make_task(), 1, SHARED))
     assert env[runnerenv.REDIS_URL] == "redis://r:6379/0"
 
 

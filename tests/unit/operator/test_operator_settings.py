@@ -71,3 +71,17 @@ def test_served_namespaces_follow_kopfs_patterns() -> None:
     assert served.serves("team-a") and served.serves("batch") and not served.serves("kube-system")
     excluding = settings.Settings(namespaces=settings.parse_namespaces("!kube-*"))
     assert excluding.serves("default") and not excluding.serves("kube-system")
+
+
+def test_task_users_are_on_by_default_and_need_redis() -> None:
+    assert settings.from_env({"LONGTASK_REDIS_URL": "redis://r/0"}).task_users
+    assert not settings.from_env({}).task_users
+    off = settings.from_env(
+        {"LONGTASK_REDIS_URL": "redis://r/0", "LONGTASK_REDIS_TASK_USERS": "false"}
+    )
+    assert not off.task_users
+
+
+def test_a_malformed_switch_names_the_variable() -> None:
+    with pytest.raises(ValueError, match="LONGTASK_REDIS_TASK_USERS"):
+        settings.from_env({"LONGTASK_REDIS_TASK_USERS": "maybe"})

@@ -2,14 +2,57 @@
 
 The append-only file is on so that an outage drill (stop, then start on the same port) finds the
 data it left, as a production Redis with persistence would.
+
+ACLs are on as in production: the default user is off; `admin` (the developer's and the tests'
+user: every command, every key) and the operator's and gateway's users of
+`longtask.core.redisusers` are loaded from an ACL file at every start, passwords hashed. Task
+users are not in that file: the operator creates them, and re-creates them after a restart. The
+data folder and the ACL file are the owner's only (a task's process must not read the data
+behind Redis's back).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import secrets
 import shutil
 from pathlib import Path
 
+from longtask.core import redisusers
 from longtask.devstack import procs
+
+ADMIN = "admin"
+
+
+@dataclasses.dataclass(frozen=True)
+class Passwords:
+    """The passwords of the stack's Redis users, and the operator's key for task users."""
+
+    admin: str
+    operator: str
+    gateway: str
+    task_key: str
+
+    @classmethod
+    def generate(cls) -> Passwords:
+        return cls(*(secrets.token_urlsafe(24) for _ in range(4)))
+
+
+def acl_file(passwords: Passwords) -> str:
+    """The ACL file's users: no default user, an admin, the operator and the gateway."""
+    lines = [
+        "user default off",
+        f"user {ADMIN} on {redisusers.password_hash(passwords.admin)} ~* &* +@all",
+        redisusers.acl_line(redisusers.OPERATOR, passwords.operator, redisusers.operator_rules()),
+        redisusers.acl_line(redisusers.GATEWAY, passwords.gateway, redisusers.gateway_rules()),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def url(port: int, user: str = "", password: str = "") -> str:
+    """redis://[user:password@]127.0.0.1:port/0"""
+    auth = f"{user}:{password}@" if user else ""
+    return f"redis://{auth}127.0.0.1:{port}/0"
 
 
 def executable() -> str:
@@ -21,10 +64,14 @@ def executable() -> str:
     return found
 
 
-def start(state: Path, port: int | None = None) -> tuple[procs.Proc, int]:
+def start(state: Path, passwords: Passwords, port: int | None = None) -> tuple[procs.Proc, int]:
     port = port or procs.free_port()
     data = state / "redis"
     data.mkdir(parents=True, exist_ok=True)
+    data.chmod(0o700)
+    users = data / "users.acl"
+    users.touch(mode=0o600)
+    users.write_text(acl_file(passwords))
     proc = procs.start(
         "redis",
         [
@@ -43,6 +90,8 @@ def start(state: Path, port: int | None = None) -> tuple[procs.Proc, int]:
             "everysec",
             "--protected-mode",
             "yes",
+            "--aclfile",
+            str(users),
             "--daemonize",
             "no",
             "--maxclients",

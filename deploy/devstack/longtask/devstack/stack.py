@@ -3,9 +3,10 @@
 `python -m longtask.devstack.stack up|down|run|status` backs `make up`, `make down` and
 `make run`; the test fixtures use `Stack.start()` and `Stack.stop()` from here, so tests run on
 exactly what a developer runs. `up` writes `.longtask/kubeconfig` and `.longtask/env`
-(KUBECONFIG, REDIS_URL, LONGTASK_GATEWAY_URL, LONGTASK_TOKEN, LONGTASK_HISTORY_DSN) and is
-idempotent. With KUBECONFIG pointing at a real cluster, `run` and `up` use that cluster instead
-of starting a control plane and a local node.
+(KUBECONFIG, REDIS_URL with the Redis admin's credentials, LONGTASK_GATEWAY_URL, LONGTASK_TOKEN,
+LONGTASK_HISTORY_DSN) and is idempotent. The operator and the gateway get Redis users of their
+own (`operator_env`, `gateway_env`), never the admin's. With KUBECONFIG pointing at a real
+cluster, `run` and `up` use that cluster instead of starting a control plane and a local node.
 
 The task history is a SQLite file in the state (`history.db`) by default; with
 `LONGTASK_HISTORY_BACKEND=postgresql` (or `start_postgresql()`) the stack starts a PostgreSQL
@@ -34,6 +35,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
+from longtask.core import redisusers
 from longtask.devstack import controlplane, logfollow, pgserver, procs, redisserver
 from longtask.operator import rbac, settings
 
@@ -52,6 +54,7 @@ class Stack:
     redis_url: str
     redis_port: int
     procs: dict[str, procs.Proc]
+    redis_passwords: redisserver.Passwords
     external_cluster: bool = False
     gateway_url: str = ""
     token: str = ""
@@ -84,6 +87,7 @@ class Stack:
         processes run (with `operator`), electing a leader.
         """
         state_dir.mkdir(parents=True, exist_ok=True)
+        state_dir.chmod(0o700)  # the stack's credentials and data: its owner's only
         started: dict[str, procs.Proc] = {}
         stack: Stack | None = None
         try:
@@ -93,14 +97,16 @@ class Stack:
                 kubeconfig = plane.admin_kubeconfig
                 node = _start_local_node(plane, state_dir, node_mode)
                 started[node.name] = node
-            redis, port = redisserver.start(state_dir)
+            passwords = redisserver.Passwords.generate()
+            redis, port = redisserver.start(state_dir, passwords)
             started[redis.name] = redis
             stack = cls(
                 state_dir=state_dir,
                 kubeconfig=kubeconfig,
-                redis_url=f"redis://127.0.0.1:{port}/0",
+                redis_url=redisserver.url(port, redisserver.ADMIN, passwords.admin),
                 redis_port=port,
                 procs=started,
+                redis_passwords=passwords,
                 external_cluster=kubeconfig != state_dir / "kubeconfig",
             )
             if history == "sqlite":
@@ -169,6 +175,28 @@ class Stack:
             env["LONGTASK_HISTORY_DSN"] = self.history_dsn
         return env
 
+    def operator_env(self) -> dict[str, str]:
+        """`env` with the operator's Redis user, the address tasks use and the key of their
+        users' passwords (instead of the admin's credentials)."""
+        env = self.env | {
+            "LONGTASK_REDIS_URL": redisserver.url(
+                self.redis_port, redisusers.OPERATOR, self.redis_passwords.operator
+            ),
+            "LONGTASK_RUNNER_REDIS_URL": redisserver.url(self.redis_port),
+            "LONGTASK_REDIS_TASK_KEY": self.redis_passwords.task_key,
+        }
+        env.pop("REDIS_URL", None)
+        return env
+
+    def gateway_env(self) -> dict[str, str]:
+        """`env` with the gateway's (read-only) Redis user instead of the admin's."""
+        password = self.redis_passwords.gateway
+        env = self.env | {
+            "LONGTASK_REDIS_URL": redisserver.url(self.redis_port, redisusers.GATEWAY, password)
+        }
+        env.pop("REDIS_URL", None)
+        return env
+
     def kubectl(self, *args: str, input: str | None = None) -> str:
         result = subprocess.run(
             [str(self.bin_dir / "kubectl"), f"--kubeconfig={self.kubeconfig}", *args],
@@ -194,7 +222,7 @@ class Stack:
         procs.stop(self.procs["redis"])
 
     def start_redis(self) -> None:
-        proc, _ = redisserver.start(self.state_dir, self.redis_port)
+        proc, _ = redisserver.start(self.state_dir, self.redis_passwords, self.redis_port)
         self.procs["redis"] = proc
         self.save()
 
@@ -290,7 +318,7 @@ class Stack:
         self.operator_urls[name] = f"http://127.0.0.1:{port}/metrics"
         if name == "operator":
             self.operator_metrics_url = self.operator_urls[name]
-        env = self.env | {
+        env = self.operator_env() | {
             "LONGTASK_METRICS_PORT": str(port),
             "LONGTASK_LEASE_IDENTITY": name,
             "PYTHONUNBUFFERED": "1",
@@ -306,7 +334,7 @@ class Stack:
             return
         port = port or procs.free_port()
         self.token = self.token or secrets.token_urlsafe(32)
-        env = self.env | {
+        env = self.gateway_env() | {
             "LONGTASK_AUTH_MODE": "apikey",
             "LONGTASK_API_KEY": self.token,
             "LONGTASK_HOST": "127.0.0.1",
@@ -359,6 +387,7 @@ class Stack:
             "kubeconfig": str(self.kubeconfig),
             "redis_url": self.redis_url,
             "redis_port": self.redis_port,
+            "redis_passwords": dataclasses.asdict(self.redis_passwords),
             "external_cluster": self.external_cluster,
             "gateway_url": self.gateway_url,
             "token": self.token,
@@ -382,12 +411,15 @@ class Stack:
             record = json.loads((state_dir / "stack.json").read_text())
         except (OSError, ValueError):
             return None
+        if "redis_passwords" not in record:
+            return None  # written by an older version; its processes need stopping by hand
         return cls(
             state_dir=state_dir,
             kubeconfig=Path(record["kubeconfig"]),
             redis_url=record["redis_url"],
             redis_port=record["redis_port"],
             procs={n: procs.Proc(**p) for n, p in record["procs"].items()},
+            redis_passwords=redisserver.Passwords(**record["redis_passwords"]),
             external_cluster=record["external_cluster"],
             gateway_url=record.get("gateway_url", ""),
             token=record.get("token", ""),
