@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from longtask.devstack.stack import Stack
 
 from tests.fixtures.operator import OperatorProcess, Tasks
 from tests.fixtures.waiting import wait_for
 
-# Reports progress once its TERM trap is set, then waits; on SIGTERM it writes the marker file.
+# Reports progress once its TERM trap is set, then waits; on SIGTERM it says so in its output
+# (the pod's log: the task's process may not write where the test could read).
+TERMINATED = "terminated by SIGTERM"
 TRAPPING = (
-    'trap "echo term > $MARKER; exit 143" TERM; echo "::progress 10 waiting"; '
+    f'trap "echo {TERMINATED}; exit 143" TERM; echo "::progress 10 waiting"; '
     "while true; do sleep 0.2; done"
 )
+TRAPPING_SPEC = {"command": ["sh", "-c", TRAPPING]}
 
 
-def trapping_spec(marker: Path) -> dict[str, object]:
-    return {
-        "command": ["sh", "-c", TRAPPING],
-        "env": [{"name": "MARKER", "value": str(marker)}],
-    }
+def wait_terminated(stack: Stack, tasks: Tasks, pod: str) -> None:
+    wait_for(
+        lambda: TERMINATED in stack.pod_log(tasks.namespace, pod, "runner"),
+        30,
+        "the task's process to get SIGTERM",
+    )
 
 
 def wait_running_with_progress(tasks: Tasks, name: str) -> None:
@@ -33,17 +37,16 @@ def wait_running_with_progress(tasks: Tasks, name: str) -> None:
 
 
 def test_cancel_while_running_terminates_the_process(
-    operator_proc: OperatorProcess, tasks: Tasks, tmp_path: Path
+    operator_proc: OperatorProcess, tasks: Tasks, stack: Stack
 ) -> None:
-    marker = tmp_path / "terminated"
-    uid = tasks.create("stopme", trapping_spec(marker))["metadata"]["uid"]
+    uid = tasks.create("stopme", TRAPPING_SPEC)["metadata"]["uid"]
     wait_running_with_progress(tasks, "stopme")
+    (pod,) = [p.metadata.name for p in tasks.pods(uid)]
     tasks.patch_spec("stopme", {"cancel": True})
     status = tasks.wait_final("stopme", timeout=30)["status"]
     assert status["phase"] == "Cancelled" and status["reason"] == "CancelRequested"
     assert status["attempts"][0]["outcome"] == "Cancelled"
-    wait_for(marker.exists, 30, "the task's process to get SIGTERM")
-    assert marker.read_text().strip() == "term"
+    wait_terminated(stack, tasks, pod)
     wait_for(lambda: not tasks.jobs(uid) and not tasks.pods(uid), 60, "Job and pod gone")
     cancelled = [c for c in status["conditions"] if c["type"] == "Cancelled"]
     assert cancelled and cancelled[0]["status"] == "True"
@@ -68,13 +71,13 @@ def test_cancel_while_waiting_to_retry_creates_no_new_job(
 
 
 def test_deleting_a_running_task_removes_its_job_and_pod(
-    operator_proc: OperatorProcess, tasks: Tasks, tmp_path: Path
+    operator_proc: OperatorProcess, tasks: Tasks, stack: Stack
 ) -> None:
-    marker = tmp_path / "terminated"
-    uid = tasks.create("gone", trapping_spec(marker))["metadata"]["uid"]
+    uid = tasks.create("gone", TRAPPING_SPEC)["metadata"]["uid"]
     wait_running_with_progress(tasks, "gone")
-    assert tasks.jobs(uid) and tasks.pods(uid)
+    assert tasks.jobs(uid)
+    (pod,) = [p.metadata.name for p in tasks.pods(uid)]
     tasks.delete("gone")
     wait_for(lambda: not tasks.exists("gone"), 30, "the LongTask to be deleted")
     wait_for(lambda: not tasks.jobs(uid) and not tasks.pods(uid), 60, "Job and pod gone")
-    wait_for(marker.exists, 30, "the task's process to get SIGTERM")
+    wait_terminated(stack, tasks, pod)

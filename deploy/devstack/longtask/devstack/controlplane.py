@@ -1,6 +1,6 @@
 """The local Kubernetes control plane: etcd, kube-apiserver and kube-controller-manager on
 loopback with free ports, RBAC on, service-account tokens signed by a local key, and an admin
-kubeconfig.
+kubeconfig. etcd speaks TLS and wants a client certificate of the stack's CA.
 
 The binaries come from `deploy/controlplane/build.sh` (built once from the Go module proxy and
 cached outside the repository) or from `KUBEBUILDER_ASSETS` when that is set. etcd is the Go
@@ -91,12 +91,13 @@ def start(state: Path, bin_dir: Path | None = None) -> ControlPlane:
             "admin": ("longtask-admin", "system:masters"),
             "controller-manager": ("system:kube-controller-manager", None),
             "localnode": ("system:node:localnode", "system:nodes"),
+            "apiserver-etcd-client": ("kube-apiserver-etcd-client", None),
         },
     )
     started: list[procs.Proc] = []
     try:
         etcd_port = procs.free_port()
-        started.append(_start_etcd(bin_dir, state / "etcd", etcd_port, logs))
+        started.append(_start_etcd(bin_dir, pki, state / "etcd", etcd_port, logs))
         server = f"https://127.0.0.1:{procs.free_port()}"
         policy = state / "audit-policy.json"
         policy.write_text(json.dumps(AUDIT_POLICY))
@@ -104,7 +105,7 @@ def start(state: Path, bin_dir: Path | None = None) -> ControlPlane:
             _start_apiserver(
                 bin_dir,
                 pki,
-                f"http://127.0.0.1:{etcd_port}",
+                f"https://127.0.0.1:{etcd_port}",
                 server,
                 logs,
                 [f"--audit-policy-file={policy}", f"--audit-log-path={audit_log(state)}"],
@@ -126,19 +127,27 @@ def start(state: Path, bin_dir: Path | None = None) -> ControlPlane:
         raise
 
 
-def _start_etcd(bin_dir: Path, data_dir: Path, port: int, logs: Path) -> procs.Proc:
-    peer = f"http://127.0.0.1:{procs.free_port()}"
+def _start_etcd(bin_dir: Path, pki: certs.Pki, data_dir: Path, port: int, logs: Path) -> procs.Proc:
+    """etcd on loopback, TLS only, every client and peer with a certificate of the stack's CA:
+    a local process without one (a task's, in the local node's process mode) cannot reach the
+    cluster's data behind the API server's back."""
+    peer = f"https://127.0.0.1:{procs.free_port()}"
+    tls = [f"--cert-file={pki.serving_cert}", f"--key-file={pki.serving_key}"]
+    tls += [f"--trusted-ca-file={pki.ca_cert}", "--client-cert-auth"]
+    tls += [f"--peer-cert-file={pki.serving_cert}", f"--peer-key-file={pki.serving_key}"]
+    tls += [f"--peer-trusted-ca-file={pki.ca_cert}", "--peer-client-cert-auth"]
     etcd = procs.start(
         "etcd",
         [
             str(bin_dir / "etcd"),
             "--name=local",
             f"--data-dir={data_dir}",
-            f"--listen-client-urls=http://127.0.0.1:{port}",
-            f"--advertise-client-urls=http://127.0.0.1:{port}",
+            f"--listen-client-urls=https://127.0.0.1:{port}",
+            f"--advertise-client-urls=https://127.0.0.1:{port}",
             f"--listen-peer-urls={peer}",
             f"--initial-advertise-peer-urls={peer}",
             f"--initial-cluster=local={peer}",
+            *tls,
             "--listen-metrics-urls=",
             # Development data: durability across a power loss is not worth an fsync per write.
             "--unsafe-no-fsync",
@@ -159,6 +168,9 @@ def _start_apiserver(
         [
             str(bin_dir / "kube-apiserver"),
             f"--etcd-servers={etcd}",
+            f"--etcd-cafile={pki.ca_cert}",
+            f"--etcd-certfile={pki.client('apiserver-etcd-client').cert}",
+            f"--etcd-keyfile={pki.client('apiserver-etcd-client').key}",
             "--bind-address=127.0.0.1",
             "--advertise-address=127.0.0.1",
             f"--secure-port={server.rsplit(':', 1)[1]}",

@@ -36,6 +36,7 @@ import os
 import platform
 import shutil
 import signal
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,7 @@ from typing import Any
 from kubernetes_asyncio import client, config, watch
 from kubernetes_asyncio.client.exceptions import ApiException
 from longtask.devstack import containers as podman
-from longtask.devstack import podenv, podstatus
+from longtask.devstack import podenv, podinit, podstatus, sandboxes
 from longtask.devstack.podstatus import Container, now
 
 log = logging.getLogger("localnode")
@@ -53,6 +54,10 @@ HEARTBEAT_SECONDS = 10
 RESYNC_SECONDS = 30
 MERGE_PATCH = "application/merge-patch+json"
 RUNNER_COMMAND = ["longtask-runner"]
+# The container's init (podinit.py), run as a script: without `site` it starts in milliseconds.
+PODINIT = [sys.executable, "-I", "-S", str(Path(podinit.__file__).resolve())]
+# What a pod's own user must reach: the Python installation, the virtualenv, the sources.
+EXPOSED = sorted({sys.base_prefix, sys.prefix, str(Path(__file__).resolve().parents[4])})
 
 
 class LocalNode:
@@ -80,6 +85,10 @@ class LocalNode:
         # Pods whose deletion began, so that a start still in progress kills what it started.
         self.deleting: set[str] = set()
         self.path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+        # Process mode: each pod's folder and user (see sandboxes).
+        self.sandboxes = sandboxes.Sandboxes() if engine is None else None
+        if self.sandboxes is not None:
+            check_users(self.sandboxes)
         self.environment = podenv.PodEnvironment(self.core, server, ca_file, self.path)
 
     # ---- node -----------------------------------------------------------------------------
@@ -232,8 +241,14 @@ class LocalNode:
         meta = pod.metadata
         folder = self.pod_dir(pod)
         containers: list[Container] = []
+        sandbox = None
         try:
-            base_env = await self.environment.node(pod, folder)
+            if self.sandboxes is None:
+                base_env = await self.environment.node(pod, folder)
+            else:
+                sandbox = self.sandboxes.make(meta.namespace, meta.name, meta.uid)
+                base_env = await self.environment.node(pod, sandbox.folder)
+                sandbox.own()
             for spec in pod.spec.containers:
                 own_env = await self.environment.container(pod, spec)
                 container = Container(
@@ -245,13 +260,15 @@ class LocalNode:
                         pod, spec, base_env, own_env, folder, output
                     )
                 else:
+                    assert sandbox is not None
                     container.process = await asyncio.create_subprocess_exec(
+                        *init_argv(sandbox.user),
                         *self.argv(spec),
                         stdin=asyncio.subprocess.DEVNULL,
                         stdout=output,
                         stderr=asyncio.subprocess.STDOUT,
                         env=base_env | own_env,
-                        cwd=spec.working_dir if spec.working_dir else str(folder),
+                        cwd=spec.working_dir if spec.working_dir else str(sandbox.folder),
                         start_new_session=True,
                     )
                 containers.append(container)
@@ -263,6 +280,8 @@ class LocalNode:
                 if container.process and container.process.returncode is None:
                     if self.engine is not None:
                         await self.engine.stop(pod, container.name, 0)
+                    else:
+                        podinit.kill_tree(container.process.pid)
                     container.process.kill()
             await self.patch_status(pod, podstatus.failed_to_start(pod, str(error)))
             return
@@ -355,8 +374,8 @@ class LocalNode:
             for c in running:
                 assert c.process is not None
                 if c.process.returncode is None:
-                    with contextlib.suppress(ProcessLookupError, PermissionError):
-                        os.killpg(c.process.pid, signal.SIGKILL)
+                    # The tree, not its init: the init then reports the main process's end.
+                    podinit.kill_tree(c.process.pid)
                     await c.process.wait()
         if running:
             # The final container states before the pod object goes, as a kubelet reports them.
@@ -377,6 +396,8 @@ class LocalNode:
             if error.status not in (404, 409):
                 log.warning("finishing deletion of %s: %s", meta.name, error.reason)
         self.pods.pop(meta.uid, None)
+        if self.sandboxes is not None:
+            self.sandboxes.remove(meta.namespace, meta.name, meta.uid)
 
     async def shutdown(self) -> None:
         """Stops every process (SIGTERM, then SIGKILL): the node is going away."""
@@ -396,13 +417,49 @@ class LocalNode:
                 await asyncio.wait_for(asyncio.gather(*(p.wait() for p in processes)), 10)
         for process in processes:
             if process.returncode is None:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(process.pid, signal.SIGKILL)
+                podinit.kill_tree(process.pid)
+        if processes:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*(p.wait() for p in processes)), 10)
+        if self.sandboxes is not None:
+            self.sandboxes.close()
 
     async def run(self) -> None:
         await self.register()
         log.info("node %s registered; watching pods", self.node_name)
+        if self.sandboxes is not None and not self.sandboxes.isolated:
+            log.warning(
+                "process mode without root: pods run as this node's user and can read what it "
+                "can (the stack's admin kubeconfig, CA key and Redis admin password); the "
+                "container mode isolates them"
+            )
         await asyncio.gather(self.heartbeats(), self.pods_loop())
+
+
+def init_argv(user: tuple[int, int] | None) -> list[str]:
+    """podinit's command line, up to the container's own argv."""
+    if user is None:
+        return [*PODINIT, "--"]
+    exposed = [arg for path in EXPOSED for arg in ("--expose", path)]
+    return [*PODINIT, "--user", f"{user[0]}:{user[1]}", *exposed, "--"]
+
+
+def check_users(boxes: sandboxes.Sandboxes) -> None:
+    """Per-pod users only where they can run Python: else pods share the node's user."""
+    user = boxes.probe_user()
+    if user is None:
+        return
+    done = subprocess.run(
+        [*init_argv(user), sys.executable, "-I", "-S", "-c", ""],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd="/",
+        check=False,
+    )
+    if done.returncode != 0:
+        log.warning("pods cannot run as users of their own here: %s", done.stderr.strip())
+        boxes.share_users()
 
 
 def append_log(path: Path) -> Any:
