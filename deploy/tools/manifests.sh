@@ -44,10 +44,14 @@ render() {
 # longtask, rendered from charts/longtask with its default values by `make manifests`; do not
 # edit (a test fails when this file and the chart disagree). Install with
 #   kubectl apply --server-side -f deploy/manifests/longtask.yaml
-# after creating the gateway's stream-token key and the history database's password and DSN
-# (the chart generates them; plain manifests cannot):
+# after creating the gateway's stream-token key, the Redis users' passwords and the history
+# database's password and DSN (the chart generates them; plain manifests cannot):
 #   kubectl -n longtask create secret generic longtask-stream-token \
 #     --from-literal=secret="$(head -c 32 /dev/urandom | base64)"
+#   kubectl -n longtask create secret generic longtask-redis-users \
+#     --from-literal=operator-password="$(head -c 30 /dev/urandom | base64 | tr -dc A-Za-z0-9)" \
+#     --from-literal=gateway-password="$(head -c 30 /dev/urandom | base64 | tr -dc A-Za-z0-9)" \
+#     --from-literal=task-key="$(head -c 32 /dev/urandom | base64)"
 #   pw=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
 #   kubectl -n longtask create secret generic longtask-history --from-literal=password="$pw" \
 #     --from-literal=dsn="postgresql://longtask:$pw@longtask-history.longtask.svc:5432/longtask"
@@ -61,7 +65,8 @@ metadata:
 YAML
   "$helm" template longtask "$chart" --namespace longtask \
     --set gateway.streamToken.existingSecret=longtask-stream-token \
-    --set history.bundled.existingSecret=longtask-history
+    --set history.bundled.existingSecret=longtask-history \
+    --set redis.bundled.usersSecret=longtask-redis-users
 }
 
 if $check; then

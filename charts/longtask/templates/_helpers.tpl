@@ -87,21 +87,78 @@ Call with (dict "ctx" $ "image" .Values.operator.image). */}}
 {{- if and .Values.redis.bundled.enabled (not .Values.redis.url) (not .Values.redis.existingSecret.name) }}true{{ end }}
 {{- end }}
 
-{{/* The LONGTASK_REDIS_URL env entry: from the Secret, the external URL or the bundled Redis
-(a fully qualified name, since tasks' pods in other namespaces use it too). */}}
-{{- define "longtask.redisEnv" -}}
-- name: LONGTASK_REDIS_URL
-{{- if .Values.redis.existingSecret.name }}
+{{/* The Secret of the Redis credentials. Bundled Redis: redis.bundled.usersSecret or the chart's
+own (redis-users.yaml), with the keys operator-password, gateway-password and task-key. External
+Redis: redis.existingSecret.name, with operator-url, gateway-url, runner-url and task-key. ""
+when there is none (an external Redis without ACLs, redis.url). */}}
+{{- define "longtask.redis.secretName" -}}
+{{- if include "longtask.redis.bundled" . }}
+{{- .Values.redis.bundled.usersSecret | default (include "longtask.componentName" (dict "ctx" . "component" "redis-users")) }}
+{{- else }}
+{{- .Values.redis.existingSecret.name }}
+{{- end }}
+{{- end }}
+
+{{/* The bundled Redis's address (a fully qualified name: tasks' pods in other namespaces use it). */}}
+{{- define "longtask.redis.bundledHost" -}}
+{{- printf "%s.%s.svc:6379" (include "longtask.componentName" (dict "ctx" . "component" "redis")) .Release.Namespace }}
+{{- end }}
+
+{{/* One Redis URL env entry of a component (operator or gateway; runner: the tasks' address).
+Bundled: its user's password from the Secret, into the URL by the kubelet ($(VAR)), never in the
+pod spec. External: `<component>-url` of redis.existingSecret, or redis.url without ACLs.
+Call with (dict "ctx" $ "name" "LONGTASK_REDIS_URL" "component" "operator"). */}}
+{{- define "longtask.redis.urlEnv" -}}
+{{- $secret := include "longtask.redis.secretName" .ctx -}}
+{{- if include "longtask.redis.bundled" .ctx }}
+{{- if eq .component "runner" }}
+- name: {{ .name }}
+  value: {{ printf "redis://%s/0" (include "longtask.redis.bundledHost" .ctx) | quote }}
+{{- else }}
+- name: REDIS_PASSWORD
   valueFrom:
     secretKeyRef:
-      name: {{ .Values.redis.existingSecret.name }}
-      key: {{ .Values.redis.existingSecret.key }}
-{{- else if .Values.redis.url }}
-  value: {{ .Values.redis.url | quote }}
-{{- else if include "longtask.redis.bundled" . }}
-  value: {{ printf "redis://%s.%s.svc:6379/0" (include "longtask.componentName" (dict "ctx" . "component" "redis")) .Release.Namespace | quote }}
+      name: {{ $secret }}
+      key: {{ .component }}-password
+- name: {{ .name }}
+  value: {{ printf "redis://longtask-%s:$(REDIS_PASSWORD)@%s/0" .component (include "longtask.redis.bundledHost" .ctx) | quote }}
+{{- end }}
+{{- else if $secret }}
+- name: {{ .name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ .component }}-url
+{{- else if .ctx.Values.redis.url }}
+- name: {{ .name }}
+  value: {{ .ctx.Values.redis.url | quote }}
 {{- else }}
-{{- fail "set redis.url, redis.existingSecret.name or redis.bundled.enabled" }}
+{{- fail "set redis.existingSecret.name (or redis.url for a Redis without ACLs), or redis.bundled.enabled" }}
+{{- end }}
+{{- end }}
+
+{{/* The gateway's Redis env: its own read-only user. */}}
+{{- define "longtask.redisEnv.gateway" -}}
+{{- include "longtask.redis.urlEnv" (dict "ctx" . "name" "LONGTASK_REDIS_URL" "component" "gateway") | trim }}
+{{- end }}
+
+{{/* The operator's Redis env: its own user, the address tasks' pods use, and the tasks' own
+users (the key their passwords derive from), unless redis.taskUsers.enabled is false. */}}
+{{- define "longtask.redisEnv.operator" -}}
+{{- $secret := include "longtask.redis.secretName" . -}}
+{{ include "longtask.redis.urlEnv" (dict "ctx" . "name" "LONGTASK_REDIS_URL" "component" "operator") | trim }}
+{{ include "longtask.redis.urlEnv" (dict "ctx" . "name" "LONGTASK_RUNNER_REDIS_URL" "component" "runner") | trim }}
+- name: LONGTASK_REDIS_TASK_USERS
+  value: {{ .Values.redis.taskUsers.enabled | quote }}
+{{- if .Values.redis.taskUsers.enabled }}
+{{- if not $secret }}
+{{- fail "redis.taskUsers.enabled needs redis.existingSecret.name (the operator's Redis user and the key of the tasks' passwords, see docs/install.md); set redis.taskUsers.enabled=false only for a Redis without ACLs" }}
+{{- end }}
+- name: LONGTASK_REDIS_TASK_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: task-key
 {{- end }}
 {{- end }}
 

@@ -3,8 +3,9 @@
 - The operator (`OPERATOR`) writes phase changes, end events, state hashes and dead letters,
   reads heartbeats, and creates and removes the task users; `ACL SETUSER` lets it make any
   user, so its password is as sensitive as an admin's.
-- The gateway (`GATEWAY`) only reads: streams (XRANGE, XREVRANGE, XREAD) and PING; its key
-  pattern is read-only as well (`%R~`), so a command added later cannot write by mistake.
+- The gateway (`GATEWAY`) only reads: streams (XRANGE, XREVRANGE, XREAD, XINFO STREAM, some in
+  a MULTI), large results (STRLEN, GETRANGE) and PING; its key pattern is read-only as well
+  (`%R~`), so a command added later cannot write by mistake.
 - Each task gets a user of its own (`task_username`), created by the operator before the task's
   first Job and removed once it ended: its key pattern is the task's own prefix
   (`longtask:{uid}:*`), its commands the runner's (XADD, HSET, SET, GET, EXPIRE). So a task can
@@ -42,7 +43,18 @@ OPERATOR_COMMANDS: Final = (
     "acl|deluser",
     "acl|users",
 )
-GATEWAY_COMMANDS: Final = ("xrange", "xrevrange", "xread", "ping")
+GATEWAY_COMMANDS: Final = (
+    "xrange",
+    "xrevrange",
+    "xread",
+    "xinfo|stream",
+    "strlen",
+    "getrange",
+    "multi",
+    "exec",
+    "discard",
+    "ping",
+)
 
 
 def _rules(key_pattern: str, commands: tuple[str, ...]) -> list[str]:

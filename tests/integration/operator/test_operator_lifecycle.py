@@ -26,7 +26,14 @@ def test_success_end_to_end(
     operator_proc: OperatorProcess, tasks: Tasks, redis_client: redis.Redis, stack: Any
 ) -> None:
     script = "echo '::progress 40 working'; sleep 1; echo '::result {\"answer\": 42}'"
-    verbs = ("create_job", "patch_status", "create_event", "delete_job", "delete_task")
+    verbs = (
+        "create_secret",
+        "create_job",
+        "patch_status",
+        "create_event",
+        "delete_job",
+        "delete_task",
+    )
     writes_before = {v: operator_proc.metric(WRITES, verb=v) for v in verbs}
     created = tasks.create("ok", {"command": ["sh", "-c", script]})
     uid = created["metadata"]["uid"]
@@ -65,12 +72,13 @@ def test_success_end_to_end(
     operator_proc.wait_metric(
         "longtask_tasks_finished_total", 1, namespace=tasks.namespace, outcome="Succeeded"
     )
-    # The operator's API writes for the whole task (the only task in flight): one Job, a status
+    # The operator's API writes for the whole task (the only task in flight): the Secret of its
+    # Redis credentials, one Job, a status
     # patch per phase (Pending and Running merge when the pod finishes before it is seen
     # running), an Event per transition; none for the runner's progress and result patches.
     operator_proc.wait_metric(WRITES, writes_before["create_event"] + 3, verb="create_event")
     writes = {v: operator_proc.metric(WRITES, verb=v) - writes_before[v] for v in verbs}
-    assert writes["create_job"] == 1 and writes["create_event"] == 3
+    assert writes["create_secret"] == writes["create_job"] == 1 and writes["create_event"] == 3
     assert 2 <= writes["patch_status"] <= 3
     assert writes["delete_job"] == writes["delete_task"] == 0
 

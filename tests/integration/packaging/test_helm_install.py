@@ -355,3 +355,16 @@ def test_uninstall_removes_the_release_and_leaves_the_crd_and_policy(
         assert kubectl(stack, "get", ref).returncode == 0
     gone = kubectl(stack, "get", "deployment", "-n", release.namespace, "-o", "name")
     assert gone.stdout.strip() == ""
+
+
+def test_the_notes_warn_when_tasks_share_redis_credentials(stack: Stack, helm: Path) -> None:
+    done = run(
+        helm_cmd(
+            helm, stack, "install", "pk-notes", CHART, "--dry-run=client",
+            "--namespace", "pk-notes",
+            "--set", "redis.url=redis://redis.example:6379/0",
+            "--set", "redis.taskUsers.enabled=false",
+        )
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "WARNING: redis.taskUsers.enabled is false" in done.stdout

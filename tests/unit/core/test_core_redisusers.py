@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 from longtask.core import keys, redisusers
 
@@ -30,10 +31,26 @@ def test_the_gateway_only_reads() -> None:
     rules = redisusers.gateway_rules()
     assert f"%R~{keys.PREFIX}:*" in rules
     commands = {r[1:] for r in rules if r.startswith("+")}
-    assert commands == {"xrange", "xrevrange", "xread", "ping"}
+    assert commands == {"xrange", "xrevrange", "xread", "xinfo|stream", "strlen", "getrange"} | {
+        "multi",
+        "exec",
+        "discard",
+        "ping",
+    }
 
 
 def test_an_acl_line_holds_the_password_hashed() -> None:
     line = redisusers.acl_line("u", "s3cret", ["~k:*", "+get"])
     assert "s3cret" not in line
     assert line == f"user u on #{hashlib.sha256(b's3cret').hexdigest()} ~k:* +get"
+
+
+def test_the_install_guide_gives_the_acl_lines_of_the_code() -> None:
+    guide = (Path(__file__).resolve().parents[3] / "docs" / "install.md").read_text()
+    for user, password, rules in [
+        (redisusers.OPERATOR, "OPERATOR_PASSWORD", redisusers.operator_rules()),
+        (redisusers.GATEWAY, "GATEWAY_PASSWORD", redisusers.gateway_rules()),
+    ]:
+        assert " ".join(["user", user, "on", f">{password}", *rules]) + "\n" in guide
+    task = " ".join(redisusers.task_rules("<uid>"))
+    assert f"reset on #<sha256>\nresetchannels {task.removeprefix('resetchannels ')}`" in guide

@@ -5,12 +5,13 @@ of the components' environment to the settings their code reads."""
 from __future__ import annotations
 
 import base64
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from longtask.core import resource, schedule
+from longtask.core import redisusers, resource, schedule
 from longtask.operator import rbac as operator_rbac
 
 from tests.fixtures.packaging import (
@@ -98,6 +99,21 @@ def pod_specs(objects: Objects) -> list[tuple[str, dict[str, Any]]]:
 
 def env_of(container: dict[str, Any]) -> dict[str, Any]:
     return {e["name"]: e.get("value", e.get("valueFrom")) for e in container.get("env", [])}
+
+
+def resolved_env(objects: Objects, container: dict[str, Any]) -> dict[str, str]:
+    """The container's environment as the kubelet makes it: Secret references replaced by the
+    chart's Secrets' values, `$(VAR)` by earlier variables."""
+    out: dict[str, str] = {}
+    for name, value in env_of(container).items():
+        if isinstance(value, dict):
+            ref = value["secretKeyRef"]
+            secret = one(objects, "Secret", ref["name"])
+            value = base64.b64decode(secret["data"][ref["key"]]).decode()
+        for earlier, replacement in out.items():
+            value = value.replace(f"$({earlier})", replacement)
+        out[name] = value
+    return out
 
 
 def test_operator_runs_two_replicas_electing_a_leader_one_pod_at_a_time(
@@ -247,34 +263,41 @@ def test_each_binding_grants_its_role_to_its_own_account(rendered: dict[str, Obj
             }
 
 
-def test_no_role_grants_secrets_exec_or_wildcards(rendered: dict[str, Objects]) -> None:
+def test_no_role_reads_secrets_or_grants_exec_or_wildcards(rendered: dict[str, Objects]) -> None:
     for objects in rendered.values():
         for role in find(objects, "Role") + find(objects, "ClusterRole"):
             for group, res, verbs in rules(role):
                 assert "*" not in verbs and res != "*" and group != "*"
-                assert res not in {"secrets", "pods/exec", "pods/attach", "serviceaccounts/token"}
+                assert res not in {"pods/exec", "pods/attach", "serviceaccounts/token"}
                 assert not verbs & {"escalate", "impersonate"}
                 assert "bind" not in verbs or res == "clusterroles"  # by name: see rules()
+                if res == "secrets":  # the operator writes each task's Redis URL, reads none
+                    assert verbs == {"create"}
+                    assert role["metadata"]["name"] == "lt-longtask-operator"
 
 
 def test_operator_environment_is_what_its_settings_read(rendered: dict[str, Objects]) -> None:
     from longtask.operator import leadership, settings
 
-    operator = one(rendered["all-features"], "Deployment", "lt-longtask-operator")
+    objects = rendered["all-features"]
+    operator = one(objects, "Deployment", "lt-longtask-operator")
     container = operator["spec"]["template"]["spec"]["containers"][0]
     env = env_of(container)
-    # The history's DSN holds a password: from a Secret. Every other value is plain.
-    assert env.pop("LONGTASK_HISTORY_DSN") == {
+    # The history's DSN holds a password: from a Secret.
+    assert env["LONGTASK_HISTORY_DSN"] == {
         "secretKeyRef": {"name": "lt-longtask-history", "key": "dsn"}
     }
-    assert all(isinstance(v, str) for v in env.values())
-    read = settings.from_env(env)
+    read = settings.from_env(resolved_env(objects, container))
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert read.metrics_port == ports["metrics"] == 8080
     assert read.liveness_port == ports["health"]
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
     assert read.namespaces == ("team-a", "team-b")
-    assert read.redis_url == "redis://lt-longtask-redis.longtask.svc:6379/0"
+    redis_url = urllib.parse.urlsplit(read.redis_url)
+    assert redis_url.username == redisusers.OPERATOR and len(redis_url.password or "") >= 32
+    assert redis_url.netloc.endswith("@lt-longtask-redis.longtask.svc:6379")
+    assert read.runner_redis_url == "redis://lt-longtask-redis.longtask.svc:6379/0"
+    assert read.task_users and len(read.redis_task_key) >= 32
     assert read.runner_image == "ghcr.io/longtask/longtask-runner:0.1.0"
     assert read.runner_service_account == "longtask-runner"
     assert read.runner_cluster_role == RUNNER_CLUSTER_ROLE
@@ -300,11 +323,13 @@ def test_gateway_environment_is_what_its_settings_read(
     gateway = one(rendered["default"], "Deployment", "lt-longtask-gateway")
     container = gateway["spec"]["template"]["spec"]["containers"][0]
     env = env_of(container)
-    for name, value in env.items():
+    for name in env:
+        if name == "REDIS_PASSWORD":
+            continue  # goes into LONGTASK_REDIS_URL (the kubelet expands $(REDIS_PASSWORD))
         field = name.removeprefix("LONGTASK_").lower()
         assert field in settings.Settings.model_fields, f"the gateway does not read {name}"
-        if isinstance(value, str):
-            monkeypatch.setenv(name, value)
+    for name, value in resolved_env(rendered["default"], container).items():
+        monkeypatch.setenv(name, value)
     read = settings.Settings()
     assert (
         read.metrics_port
@@ -323,6 +348,7 @@ def test_gateway_environment_is_what_its_settings_read(
     ):
         assert env[name] == operator[name]  # the gateway refuses at submit what the operator would
     assert read.image_patterns == ("ghcr.io/longtask/*",)
+    assert urllib.parse.urlsplit(read.redis_url).username == redisusers.GATEWAY
     assert read.auth_mode is settings.AuthMode.KUBERNETES
     assert read.port == container["ports"][0]["containerPort"] == 8000
     assert read.host == "0.0.0.0"
@@ -346,11 +372,62 @@ def test_external_redis_comes_from_the_secret_and_no_redis_is_bundled(
 ) -> None:
     objects = rendered["external-redis"]
     assert find(objects, "StatefulSet") == []
-    for deployment in find(objects, "Deployment"):
+    for component, keys in [
+        (
+            "operator",
+            {"LONGTASK_REDIS_URL": "operator-url", "LONGTASK_RUNNER_REDIS_URL": "runner-url"},
+        ),
+        ("gateway", {"LONGTASK_REDIS_URL": "gateway-url"}),
+    ]:
+        deployment = one(objects, "Deployment", f"lt-longtask-{component}")
         env = env_of(deployment["spec"]["template"]["spec"]["containers"][0])
-        assert env["LONGTASK_REDIS_URL"] == {
-            "secretKeyRef": {"name": "longtask-redis", "key": "url"}
-        }
+        for name, key in keys.items():
+            assert env[name] == {"secretKeyRef": {"name": "longtask-redis", "key": key}}
+    operator = one(objects, "Deployment", "lt-longtask-operator")
+    env = env_of(operator["spec"]["template"]["spec"]["containers"][0])
+    assert env["LONGTASK_REDIS_TASK_KEY"] == {
+        "secretKeyRef": {"name": "longtask-redis", "key": "task-key"}
+    }
+
+
+def test_the_bundled_redis_loads_the_users_of_core_and_no_default_user(
+    rendered: dict[str, Objects],
+) -> None:
+    objects = rendered["default"]
+    redis = one(objects, "StatefulSet", "lt-longtask-redis")
+    container = redis["spec"]["template"]["spec"]["containers"][0]
+    script = container["args"][0]
+    assert [line for line in script.splitlines() if line.startswith("user ")] == [
+        "user default off",
+        " ".join(
+            ["user", redisusers.OPERATOR, "on", ">$OPERATOR_PASSWORD", *redisusers.operator_rules()]
+        ),
+        " ".join(
+            ["user", redisusers.GATEWAY, "on", ">$GATEWAY_PASSWORD", *redisusers.gateway_rules()]
+        ),
+    ]
+    assert container["args"][-2:] == ["--aclfile", "/tmp/users.acl"]
+    passwords = resolved_env(objects, container)
+    for component, user in [("operator", redisusers.OPERATOR), ("gateway", redisusers.GATEWAY)]:
+        deployment = one(objects, "Deployment", f"lt-longtask-{component}")
+        env = resolved_env(objects, deployment["spec"]["template"]["spec"]["containers"][0])
+        url = urllib.parse.urlsplit(env["LONGTASK_REDIS_URL"])
+        assert url.username == user
+        assert url.password == passwords[f"{component.upper()}_PASSWORD"]
+        assert len(url.password or "") >= 32
+
+
+def test_without_task_users_every_pod_shares_the_url(helm: Path) -> None:
+    sets = ["redis.url=redis://redis.example:6379/0", "redis.taskUsers.enabled=false"]
+    objects = render(helm, sets=sets)
+    operator = one(objects, "Deployment", "lt-longtask-operator")
+    env = env_of(operator["spec"]["template"]["spec"]["containers"][0])
+    assert env["LONGTASK_REDIS_TASK_USERS"] == "false" and "LONGTASK_REDIS_TASK_KEY" not in env
+
+
+def test_task_users_with_an_external_redis_need_its_secret(helm: Path) -> None:
+    done = template(helm, sets=["redis.url=redis://redis.example:6379/0"])
+    assert done.returncode != 0 and "redis.existingSecret.name" in done.stderr
 
 
 def test_the_history_database_comes_from_a_secret_to_the_operator_and_the_gateway(

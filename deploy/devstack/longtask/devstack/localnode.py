@@ -10,13 +10,24 @@ to the locally installed runner: the virtualenv's bin folder comes first on the 
 container of a runner image without a command runs `longtask-runner`. It reports Running, then
 Succeeded/Failed with the exit code and reason in the container status, keeps each container's
 output in a log file, and when a pod is deleted sends SIGTERM to the container's main process,
-waits the grace period, sends SIGKILL to its process group and completes the deletion.
+waits the grace period, sends SIGKILL to the container's whole process tree and completes the
+deletion.
 
-What it does not emulate: images and their file systems (the host's files are used), users and
-the security context, resource limits, volumes other than `emptyDir` (an emptyDir mounted at
-/tmp becomes the process's TMPDIR), probes, restart policies other than Never, init and sidecar
-containers, networking (everything is 127.0.0.1), `kubectl logs`/`exec` (the log files are under
-the state folder instead).
+Process mode keeps tasks apart as far as processes can (see `podinit` and `sandboxes`): each
+container runs under an init that is a child subreaper, so its `setsid` children and
+double-forked daemons end with it; when the node runs as root each pod runs as a user of its own,
+in folders only it can enter, with `no_new_privs`, so it cannot read the stack's credentials
+(the state folder is its owner's only) or another pod's environment. What it cannot: without
+root every pod runs as the node's user and can read what the node can (the admin kubeconfig,
+the CA key, the Redis admin's password), and a task that kills its init escapes the tree
+(a warning says so at start); in any case a pod sees the host's world-readable files, the process
+list and every loopback port. Container mode isolates; see deploy/images/README.md.
+
+What it does not emulate: images and their file systems (the host's files are used), the pod's
+user and security context (a pod's own user replaces `runAsUser`), resource limits, volumes other
+than `emptyDir` (an emptyDir mounted at /tmp becomes the process's TMPDIR), probes, restart
+policies other than Never, init and sidecar containers, networking (everything is 127.0.0.1),
+`kubectl logs`/`exec` (the log files are under the state folder instead).
 
 Container mode (`--mode container`, or `auto`: containers when podman and runc work and the
 runner image is built, else processes; default from LONGTASK_NODE_MODE, else `process`) runs each
