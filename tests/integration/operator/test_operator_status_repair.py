@@ -19,9 +19,9 @@ pytestmark = pytest.mark.usefixtures("operator_proc")
 
 
 def test_a_forged_final_phase_is_repaired_from_the_running_job(
-    tasks: Tasks, stack: Stack, tmp_path: Path
+    tasks: Tasks, stack: Stack, pod_visible_dir: Path
 ) -> None:
-    release = tmp_path / "release"
+    release = pod_visible_dir / "release"
     tasks.create("forged", victim(release, {"genuine": True}))
     tasks.wait_phase("forged", {"Running"})
 

@@ -362,6 +362,8 @@ def test_the_notes_warn_when_tasks_share_redis_credentials(stack: Stack, helm: P
         helm_cmd(
             helm, stack, "install", "pk-notes", CHART, "--dry-run=client",
             "--namespace", "pk-notes",
+            # The cluster-wide objects belong to the module's release.
+            "--set", "crds.install=false", "--set", "statusPolicy.install=false",
             "--set", "redis.url=redis://redis.example:6379/0",
             "--set", "redis.taskUsers.enabled=false",
         )

@@ -1,14 +1,16 @@
-"""Python tasks of the Redis attack tests, run in pods through the real runner
+"""Python tasks of the Redis and local-node attack tests, run in pods through the real runner
 (`task: tests.integration.tenancy.redistasks:…`, found through `PYTHONPATH`).
 
-Each task talks to Redis as a hostile task would: with redis-py and the credentials its pod was
-given (`LONGTASK_REDIS_URL`), nothing else.
+Each task acts as a hostile task would: with redis-py and the credentials its pod was given
+(`LONGTASK_REDIS_URL`), and with whatever its process can reach on the node.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import socket
+import ssl
 import subprocess
 import time
 from collections.abc import Callable
@@ -153,3 +155,29 @@ def spawn_and_wait(ctx: TaskContext, params: dict[str, Any]) -> dict[str, Any]:
     ctx.progress(50, "children started")
     wait_released(float(params.get("timeout", 120)))
     return {"left": [f"{token}1", f"{token}2"]}
+
+
+def reach_credentials(ctx: TaskContext, params: dict[str, Any]) -> dict[str, str]:
+    """Tries to read each of `params["files"]` and to talk to etcd (`params["etcd"]`, host:port)
+    without a client certificate; what each attempt gave."""
+    out: dict[str, str] = {}
+    for path in params["files"]:
+        try:
+            Path(path).read_bytes()
+        except OSError as exc:
+            out[path] = type(exc).__name__
+        else:
+            out[path] = "read"
+    host, port = params["etcd"].rsplit(":", 1)
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        raw = socket.create_connection((host, int(port)), timeout=5)
+        with context.wrap_socket(raw) as tls:
+            tls.sendall(b"GET /version HTTP/1.1\r\nHost: etcd\r\n\r\n")
+            answer = tls.recv(200)
+        out["etcd"] = "answered" if answer.startswith(b"HTTP/1.1 200") else "refused"
+    except (OSError, ssl.SSLError) as exc:
+        out["etcd"] = type(exc).__name__
+    return out

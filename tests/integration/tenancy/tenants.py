@@ -23,7 +23,8 @@ def attack(function: str, params: dict[str, Any], **spec: Any) -> dict[str, Any]
 
 def victim(release: Path, result: dict[str, Any]) -> dict[str, Any]:
     """A command task that reports progress, waits until the file `release` exists (the local
-    node runs pods as processes of this machine), then ends with `result`."""
+    node runs pods as processes of this machine: `release` lies in a `pod_visible_dir`), then
+    ends with `result`."""
     script = (
         'echo "::progress 10 waiting"; '
         f'while [ ! -e "{release}" ]; do sleep 0.1; done; '

@@ -15,8 +15,8 @@ from .tenants import attack, victim
 pytestmark = pytest.mark.usefixtures("operator_proc")
 
 
-def test_a_task_cannot_patch_another_tasks_status(tasks: Tasks, tmp_path: Path) -> None:
-    release = tmp_path / "release-victim"
+def test_a_task_cannot_patch_another_tasks_status(tasks: Tasks, pod_visible_dir: Path) -> None:
+    release = pod_visible_dir / "release-victim"
     tasks.create("victim", victim(release, {"genuine": True}))
     tasks.wait_phase("victim", {"Running"})
 

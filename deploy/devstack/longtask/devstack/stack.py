@@ -25,6 +25,7 @@ import dataclasses
 import importlib.util
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -411,15 +412,19 @@ class Stack:
             record = json.loads((state_dir / "stack.json").read_text())
         except (OSError, ValueError):
             return None
-        if "redis_passwords" not in record:
-            return None  # written by an older version; its processes need stopping by hand
         return cls(
             state_dir=state_dir,
             kubeconfig=Path(record["kubeconfig"]),
             redis_url=record["redis_url"],
             redis_port=record["redis_port"],
             procs={n: procs.Proc(**p) for n, p in record["procs"].items()},
-            redis_passwords=redisserver.Passwords(**record["redis_passwords"]),
+            # A stack started before Redis had users has none: it can still be stopped.
+            redis_passwords=redisserver.Passwords(
+                **record.get(
+                    "redis_passwords",
+                    dict.fromkeys(("admin", "operator", "gateway", "task_key"), ""),
+                )
+            ),
             external_cluster=record["external_cluster"],
             gateway_url=record.get("gateway_url", ""),
             token=record.get("token", ""),
@@ -499,7 +504,8 @@ def up(state: Path) -> Stack:
     )
     print(f"longtask stack up in {time.monotonic() - began:.1f}s")
     for key, value in stack.client_env().items():
-        shown = "…" if key == "LONGTASK_TOKEN" else value
+        # Secrets stay in the env file (the owner's only), not on the terminal.
+        shown = "…" if key == "LONGTASK_TOKEN" else re.sub(r"(://[^:/@]+:)[^@]+@", r"\1…@", value)
         print(f"  {key}={shown}")
     print(f"Use it: set -a; source {state / 'env'}; set +a")
     return stack
