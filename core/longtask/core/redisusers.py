@@ -1,8 +1,8 @@
 """Redis ACL users of longtask: their names and rules, the least each component needs.
 
 - The operator (`OPERATOR`) writes phase changes, end events, state hashes and dead letters,
-  reads heartbeats, and creates and removes the task users; `ACL SETUSER` lets it make any
-  user, so its password is as sensitive as an admin's.
+  reads heartbeats and the log tails it archives, and creates and removes the task users;
+  `ACL SETUSER` lets it make any user, so its password is as sensitive as an admin's.
 - The gateway (`GATEWAY`) only reads: streams (XRANGE, XREVRANGE, XREAD, XINFO STREAM, some in
   a MULTI), large results (STRLEN, GETRANGE) and PING; its key pattern is read-only as well
   (`%R~`), so a command added later cannot write by mistake.
@@ -39,6 +39,7 @@ OPERATOR_COMMANDS: Final = (
     "hset",
     "hget",
     "expire",
+    "xrevrange",
     "acl|setuser",
     "acl|deluser",
     "acl|users",
