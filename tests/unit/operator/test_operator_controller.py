@@ -297,6 +297,8 @@ async def test_a_tasks_secret_and_redis_user_come_before_its_job() -> None:
     await controller.handle(KEY)
     assert fake.order == ["secret longtask-redis-uid-1", "user ns/uid-1", "job demo-1"]
     assert fake.writes == {
+        "create_serviceaccount": 1,
+        "create_rolebinding": 1,
         "create_secret": 1,
         "create_job": 1,
         "patch_status": 1,
