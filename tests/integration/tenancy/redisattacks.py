@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from longtask.core import events, keys
+from longtask.core import events, keys, outputs
 
 from tests.fixtures.operator import Tasks
 from tests.fixtures.waiting import wait_for
@@ -60,7 +60,8 @@ class Victim:
         assert status["phase"] == "Succeeded", status
         result = json.loads(str(self.redis.get(status["resultRef"])))
         assert result["secret"] == self.secret
-        assert json.loads(str(self.redis.get(keys.checkpoint(self.uid)))) == {"secret": self.secret}
+        state, _ = outputs.decode_checkpoint(str(self.redis.get(keys.checkpoint(self.uid))))
+        assert json.loads(state) == {"secret": self.secret}
 
         def ended() -> list[dict[str, Any]] | None:
             found = stream(self.redis, self.uid)
