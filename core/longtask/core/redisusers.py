@@ -11,6 +11,12 @@
   (`longtask:{uid}:*`), its commands the runner's (XADD, HSET, SET, GET, EXPIRE). So a task can
   neither read nor write another task's keys nor the dead-letter stream.
 
+- The default user is off (no one can log in as it, and a connection that has not
+  authenticated may run nothing) but keeps every right (`DEFAULT_USER`): Redis replays the
+  transactions of its append-only file as the default user and re-checks their rights at
+  EXEC, so a default user without rights drops every MULTI/EXEC of the operator at a restart,
+  with a log line only (a bug of Redis 7 and Valkey, fixed in their later releases).
+
 A rule list is what `ACL SETUSER <name>` takes after the name, and what an ACL file's
 `user <name>` line holds, minus the password (`acl_line` adds a hashed one).
 """
@@ -22,6 +28,8 @@ from typing import Final
 
 from longtask.core import keys
 
+# The ACL file's line of the default user (see the module docstring).
+DEFAULT_USER: Final = "user default off resetpass ~* &* +@all"
 OPERATOR: Final = "longtask-operator"
 GATEWAY: Final = "longtask-gateway"
 # Task users are `longtask-task.<namespace>.<uid>`: the namespace lets an operator serving some

@@ -390,7 +390,7 @@ def test_external_redis_comes_from_the_secret_and_no_redis_is_bundled(
     }
 
 
-def test_the_bundled_redis_loads_the_users_of_core_and_no_default_user(
+def test_the_bundled_redis_loads_the_users_of_core_and_the_default_user_off(
     rendered: dict[str, Objects],
 ) -> None:
     objects = rendered["default"]
@@ -398,7 +398,7 @@ def test_the_bundled_redis_loads_the_users_of_core_and_no_default_user(
     container = redis["spec"]["template"]["spec"]["containers"][0]
     script = container["args"][0]
     assert [line for line in script.splitlines() if line.startswith("user ")] == [
-        "user default off",
+        redisusers.DEFAULT_USER,
         " ".join(
             ["user", redisusers.OPERATOR, "on", ">$OPERATOR_PASSWORD", *redisusers.operator_rules()]
         ),

@@ -3,12 +3,12 @@
 The append-only file is on so that an outage drill (stop, then start on the same port) finds the
 data it left, as a production Redis with persistence would.
 
-ACLs are on as in production: the default user is off; `admin` (the developer's and the tests'
-user: every command, every key) and the operator's and gateway's users of
-`longtask.core.redisusers` are loaded from an ACL file at every start, passwords hashed. Task
-users are not in that file: the operator creates them, and re-creates them after a restart. The
-data folder and the ACL file are the owner's only (a task's process must not read the data
-behind Redis's back).
+ACLs are on as in production: the default user is off (`redisusers.DEFAULT_USER`); `admin`
+(the developer's and the tests' user: every command, every key) and the operator's and gateway's
+users of `longtask.core.redisusers` are loaded from an ACL file at every start, passwords
+hashed. Task users are not in that file: the operator creates them, and re-creates them after a
+restart. The data folder and the ACL file are the owner's only (a task's process must not read
+the data behind Redis's back).
 """
 
 from __future__ import annotations
@@ -39,9 +39,9 @@ class Passwords:
 
 
 def acl_file(passwords: Passwords) -> str:
-    """The ACL file's users: no default user, an admin, the operator and the gateway."""
+    """The ACL file's users: the default user off, an admin, the operator and the gateway."""
     lines = [
-        "user default off",
+        redisusers.DEFAULT_USER,
         f"user {ADMIN} on {redisusers.password_hash(passwords.admin)} ~* &* +@all",
         redisusers.acl_line(redisusers.OPERATOR, passwords.operator, redisusers.operator_rules()),
         redisusers.acl_line(redisusers.GATEWAY, passwords.gateway, redisusers.gateway_rules()),
