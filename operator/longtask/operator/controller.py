@@ -98,7 +98,7 @@ class Controller:
             lambda: self._now(),
             settings.queue_sync_seconds,
         )
-        metrics.watch_queues(self.queues.figures)
+        metrics.watch_queues(lambda: self.queues.figures() if self._leads() else ())
         self.provisioner = Provisioner(settings, kube, self.busy)
         # UIDs whose phase changes this process wrote to Redis, or checked there (stream repair).
         self._published: set[str] = set()
