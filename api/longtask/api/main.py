@@ -32,6 +32,7 @@ from longtask.api.routers import (
     kubeevents,
     logs,
     outputs,
+    queues,
     results,
     schedules,
     summary,
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         deadletters,
         history,
         schedules,
+        queues,
         health,
     )
     for module in (*routers, dashboard, apidocs):

@@ -236,6 +236,7 @@ def task_view(obj: dict[str, Any]) -> wire.Task:
             "resultRef": status.get("resultRef"),
             "conditions": status.get("conditions") or [],
             "attempts": status.get("attempts") or [],
+            "queuePosition": status.get("queuePosition"),
             "links": links(namespace, name),
         }
     )

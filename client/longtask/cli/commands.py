@@ -416,6 +416,16 @@ def submit(
         int | None, typer.Option("--timeout", min=1, help="Seconds each attempt may run.")
     ] = None,
     image: Annotated[str | None, typer.Option("--image", help="The runner image.")] = None,
+    queue: Annotated[
+        str | None,
+        typer.Option("--queue", help="The LongTaskQueue that admits it (none: starts at once)."),
+    ] = None,
+    priority: Annotated[
+        int | None,
+        typer.Option(
+            "--priority", min=-1000, max=1000, help="Order in its queue: higher goes first."
+        ),
+    ] = None,
     idempotency_key: Annotated[
         str | None,
         typer.Option("--idempotency-key", help="Submitting again with this key is a no-op."),
@@ -449,6 +459,8 @@ def submit(
             "retry": {"maxAttempts": max_attempts} if max_attempts is not None else None,
             "timeoutSeconds": timeout,
             "image": image,
+            "queue": queue,
+            "priority": priority,
         }
         if command or task:
             # The command line's program replaces the file's (they are exclusive in the spec).

@@ -7,7 +7,10 @@ from longtask.core import extras
 
 def main() -> None:
     with extras.needs("the longtask CLI", extras.CLIENT):
-        from longtask.cli import schedulecmds  # registers `longtask schedule …`
+        from longtask.cli import (
+            queuecmds,  # registers `longtask queue …`
+            schedulecmds,  # registers `longtask schedule …`
+        )
         from longtask.cli.commands import app
-    del schedulecmds
+    del queuecmds, schedulecmds
     app()

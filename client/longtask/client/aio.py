@@ -179,6 +179,31 @@ class AsyncClient:
     async def resume(self, name: str, *, namespace: str | None = None) -> wire.Schedule:
         return await self._send(calls.resume(self.config.ns(namespace), name))
 
+    # ---- queues ----------------------------------------------------------------------------
+
+    async def queues(
+        self, *, namespace: str | None = None, page_size: int = 100
+    ) -> AsyncIterator[wire.Queue]:
+        """Every queue of the namespace (see `Client.queues`)."""
+        token: str | None = None
+        while True:
+            call = calls.queues_page(self.config.ns(namespace), limit=page_size, continue_=token)
+            page = await self._send(call)
+            for item in page.items:
+                yield item
+            token = page.continue_
+            if not token:
+                return
+
+    async def queue(self, name: str, *, namespace: str | None = None) -> wire.Queue:
+        return await self._send(calls.get_queue(self.config.ns(namespace), name))
+
+    async def suspend_queue(self, name: str, *, namespace: str | None = None) -> wire.Queue:
+        return await self._send(calls.suspend_queue(self.config.ns(namespace), name))
+
+    async def resume_queue(self, name: str, *, namespace: str | None = None) -> wire.Queue:
+        return await self._send(calls.resume_queue(self.config.ns(namespace), name))
+
     # ---- logs and dead letters -------------------------------------------------------------
 
     async def logs_page(

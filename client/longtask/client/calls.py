@@ -296,3 +296,34 @@ def suspend(namespace: str, name: str) -> Call[wire.Schedule]:
 
 def resume(namespace: str, name: str) -> Call[wire.Schedule]:
     return Call("POST", f"{schedule_path(namespace, name)}/resume", model(wire.Schedule))
+
+
+# Queues ---------------------------------------------------------------------------------------
+
+
+def queue_path(namespace: str, name: str | None = None) -> str:
+    base = f"{API_PREFIX}/namespaces/{_seg(namespace)}/queues"
+    return base if name is None else f"{base}/{_seg(name)}"
+
+
+def queues_page(
+    namespace: str, *, limit: int | None = None, continue_: str | None = None
+) -> Call[wire.QueueList]:
+    params: dict[str, str | int] = {}
+    if limit is not None:
+        params["limit"] = limit
+    if continue_:
+        params["continue"] = continue_
+    return Call("GET", queue_path(namespace), model(wire.QueueList), params=params)
+
+
+def get_queue(namespace: str, name: str) -> Call[wire.Queue]:
+    return Call("GET", queue_path(namespace, name), model(wire.Queue))
+
+
+def suspend_queue(namespace: str, name: str) -> Call[wire.Queue]:
+    return Call("POST", f"{queue_path(namespace, name)}/suspend", model(wire.Queue))
+
+
+def resume_queue(namespace: str, name: str) -> Call[wire.Queue]:
+    return Call("POST", f"{queue_path(namespace, name)}/resume", model(wire.Queue))

@@ -188,6 +188,29 @@ class Client:
         """Resume a suspended schedule; the slots it missed follow its missedRuns."""
         return self._send(calls.resume(self.config.ns(namespace), name))
 
+    # ---- queues ----------------------------------------------------------------------------
+
+    def queues(self, *, namespace: str | None = None, page_size: int = 100) -> Iterator[wire.Queue]:
+        """Every queue of the namespace with its limits and counts, page by page."""
+        token: str | None = None
+        while True:
+            call = calls.queues_page(self.config.ns(namespace), limit=page_size, continue_=token)
+            page = self._send(call)
+            yield from page.items
+            token = page.continue_
+            if not token:
+                return
+
+    def queue(self, name: str, *, namespace: str | None = None) -> wire.Queue:
+        return self._send(calls.get_queue(self.config.ns(namespace), name))
+
+    def suspend_queue(self, name: str, *, namespace: str | None = None) -> wire.Queue:
+        """Suspend a queue: none of its tasks starts (they stay Queued); running ones finish."""
+        return self._send(calls.suspend_queue(self.config.ns(namespace), name))
+
+    def resume_queue(self, name: str, *, namespace: str | None = None) -> wire.Queue:
+        return self._send(calls.resume_queue(self.config.ns(namespace), name))
+
     # ---- logs and dead letters -------------------------------------------------------------
 
     def logs_page(

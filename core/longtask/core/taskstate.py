@@ -54,6 +54,10 @@ class TaskState:
     """`message` or `phase_message`, whichever changed last."""
     ended: bool = False
     """An `end` event arrived: nothing follows in the stream."""
+    queue_position: int | None = None
+    """Its place in its queue while Queued (a `queue` event, or the status's coarse one)."""
+    queue_eta: int | None = None
+    """When it is expected to start while Queued (unix ms), from the latest `queue` event."""
 
     @property
     def final(self) -> bool:
@@ -78,6 +82,11 @@ def absorb(state: TaskState, status: Mapping[str, Any]) -> TaskState:
     phase = _phase(status.get("phase"))
     if phase is not None:
         changes["phase"] = phase
+        if phase is not Phase.QUEUED:
+            changes["queue_position"] = changes["queue_eta"] = None
+    position = status.get("queuePosition")
+    if phase is Phase.QUEUED and _attempt(position) is not None:
+        changes["queue_position"] = position
     percent = _number(status.get("progress"))
     if percent is not None:
         changes["progress"] = percent
@@ -118,6 +127,17 @@ def apply(state: TaskState, event: Mapping[str, Any]) -> TaskState:
             changes["phase_message"] = changes["latest_message"] = message
         if kind == EventType.END:
             changes["ended"] = True
+        if phase is not None and phase is not Phase.QUEUED:
+            changes["queue_position"] = changes["queue_eta"] = None
+    elif kind == SseEvent.QUEUE:
+        position = event.get("position")
+        if _attempt(position) is not None:
+            changes["phase"] = Phase.QUEUED
+            changes["queue_position"] = position
+            eta = event.get("eta")
+            changes["queue_eta"] = eta if isinstance(eta, int) and eta > 0 else None
+            if isinstance(message, str):
+                changes["phase_message"] = changes["latest_message"] = message
     return _changed(state, changes)
 
 

@@ -278,6 +278,11 @@ class Task(_Response):
     result_ref: str | None = None
     conditions: list[Condition] = Field(default_factory=list)
     attempts: list[AttemptStatus] = Field(default_factory=list)
+    queue_position: int | None = Field(
+        None,
+        description="Place in the task's queue while Queued, refreshed coarsely (the task's "
+        "event stream carries the live place as `queue` events).",
+    )
     links: Links
 
 
@@ -579,6 +584,44 @@ class BackfillResult(_Response):
     slots: list[datetime] = Field(description="Every slot from start to end.")
     created: list[Task] = Field(description="Runs created now.")
     existing: list[str] = Field(description="Runs of these slots that existed already.")
+
+
+class QueueLinks(_Response):
+    """Where to go next for this queue (paths on the gateway)."""
+
+    self_: str = Field(alias="self")
+    suspend: str
+    resume: str
+
+
+class Queue(_Response):
+    """A LongTaskQueue as the gateway shows it: its limits and its counts."""
+
+    namespace: str
+    name: str
+    uid: str
+    max_running: int | None = Field(None, description="Tasks with a live attempt at once.")
+    concurrency_key: dict[str, str] | None = Field(
+        None, description="Where a task's key comes from: `label` or `param`."
+    )
+    max_running_per_key: int | None = None
+    rate_limit: dict[str, int] | None = Field(None, description="`starts` per `periodSeconds`.")
+    suspend: bool = False
+    running: int = Field(0, description="Tasks of the queue with a live attempt.")
+    queued: int = Field(0, description="Tasks waiting for admission.")
+    oldest_queued_time: datetime | None = Field(
+        None, description="Since when the longest-waiting task waits."
+    )
+    created_at: datetime | None = None
+    conditions: list[Condition] = Field(default_factory=list)
+    links: QueueLinks
+
+
+class QueueList(_Response):
+    items: list[Queue]
+    continue_: str | None = Field(
+        None, alias="continue", description="Pass as ?continue= to get the next page."
+    )
 
 
 class Error(_Response):

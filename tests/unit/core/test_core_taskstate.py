@@ -95,7 +95,7 @@ def test_an_end_without_phase_still_ends() -> None:
         events.heartbeat(3, 99.0, "old"),
         events.log(3, "a printed line"),
         events.result(3, {"x": 1}),
-        {"type": "queue", "attempt": 3, "position": 2},
+        {"type": "nosuchtype", "attempt": 3, "position": 2},
     ],
     ids=["heartbeat", "log", "result", "unknown type"],
 )
@@ -198,3 +198,24 @@ def test_states_are_immutable() -> None:
     state = TaskState()
     with pytest.raises(dataclasses.FrozenInstanceError):
         state.phase = Phase.RUNNING  # type: ignore[misc]
+
+
+def test_a_queue_event_says_the_place_and_a_start_clears_it() -> None:
+    event = {
+        "type": "queue",
+        "ts": 1,
+        "queue": "q",
+        "position": 4,
+        "queued": 9,
+        "running": 8,
+        "reason": "QueueFull",
+        "eta": 120_000,
+        "message": events.queue_message(4, "q", 120),
+    }
+    state = taskstate.receive(taskstate.TaskState(), "queue", event)
+    assert state.phase is Phase.QUEUED and state.queue_position == 4
+    assert state.queue_eta == 120_000 and state.latest_message == "queued #4 in q · ~2 min"
+    started = taskstate.apply(state, {"type": "status", "phase": "Pending", "attempt": 1})
+    assert started.queue_position is None and started.queue_eta is None
+    snap = taskstate.absorb(taskstate.TaskState(), {"phase": "Queued", "queuePosition": 7})
+    assert snap.queue_position == 7

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from longtask.api import selectors, taskobjects
-from longtask.api.streaming import gaps, sse, streamids, tailing, tracking
-from longtask.api.streaming.hub import Entry, Signal, StreamHub, Subscription
+from longtask.api.streaming import gaps, positions, sse, streamids, tailing, tracking
+from longtask.api.streaming.hub import Entry, Signal, StreamHub, Subscription, rows
 from longtask.api.streaming.watches import WatchEvent, WatchHub
 from longtask.core import events, keys, taskstate
 from redis.asyncio import Redis
@@ -115,6 +115,33 @@ class _Follow:
         self.last_order = streamids.parse(after)
         self.watching = False
         self.done = False
+        self.uid = str(meta.get("uid"))
+        # The task's queue's snapshots while it may wait (see `positions`), and what this
+        # client was told of its place last.
+        self.queue_key = positions.snapshot_key(obj)
+        self.place: tuple[Any, ...] | None = None
+
+    def place_frames(self, entry: Entry) -> list[sse.Frame]:
+        """A `queue` frame when the snapshot moves this task's place (while it waits)."""
+        if self.done or not positions.waits(self.known):
+            return []
+        event = positions.queue_event(entry, self.uid)
+        if event is None:
+            return []
+        place = (event["position"], event["reason"], event["eta"])
+        if place == self.place:
+            return []
+        self.place = place
+        return [positions.frame(event)]
+
+    async def follow_queue(self, sub: Subscription) -> list[sse.Frame]:
+        """Subscribe `sub` to the queue's snapshots; the frame of the latest one."""
+        if self.queue_key is None:
+            return []
+        latest = rows(await self.deps.redis.xrevrange(self.queue_key, count=1))
+        after = latest[0][0] if latest else streamids.START
+        await self.deps.hub.subscribe(self.queue_key, after, sub)
+        return self.place_frames(Entry(self.queue_key, *latest[0])) if latest else []
 
     def accept(self, entries: list[Entry]) -> list[sse.Frame]:
         """Frames of the entries after the last delivered id; stops at `end`."""
@@ -179,6 +206,8 @@ async def follow_task(
             try:
                 async for caught in state.catch_up(cached):
                     yield caught
+                if placed := await state.follow_queue(sub):
+                    yield placed
             except RedisError:
                 deps.hub.report_failure()
                 state.start_watch(sub)
@@ -197,7 +226,9 @@ async def follow_task(
             for item in batch:
                 if state.done:
                     break
-                if isinstance(item, Entry):
+                if isinstance(item, Entry) and item.key == state.queue_key:
+                    frames += state.place_frames(item)
+                elif isinstance(item, Entry):
                     frames += state.accept([item])
                 elif item is Signal.DOWN:
                     state.start_watch(sub)

@@ -260,6 +260,19 @@ class Stack:
         self.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD_DIR))
         # Not `kubectl wait`: it fails instead of waiting while the new CRD has no conditions yet.
         procs.wait_until(self._crds_established, None, "the CRDs", timeout=60)
+        # Established is not yet served: a list answers 429 "storage is (re)initializing" for
+        # a moment, which would fail an operator starting right then.
+        procs.wait_until(self._crds_served, None, "the CRDs' storage", timeout=60)
+
+    def _crds_served(self) -> bool:
+        kinds = ",".join(
+            f"{crd.stem.split('_', 1)[1]}.longtask.io" for crd in sorted(CRD_DIR.glob("*.yaml"))
+        )
+        try:
+            self.kubectl("get", kinds, "--all-namespaces", "--chunk-size=1", "-o", "name")
+        except RuntimeError:
+            return False
+        return True
 
     def _crds_established(self) -> bool:
         jsonpath = '{range .items[*]}{.status.conditions[?(@.type=="Established")].status} {end}'

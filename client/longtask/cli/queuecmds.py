@@ -1,0 +1,169 @@
+"""`longtask queue …`: list, show, suspend and resume LongTaskQueues.
+
+A typer sub-app over the client, built on `commands`'s helpers and registered on its app as
+`queue` when this module is imported (`launch` does). The rows and details are pure functions.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Final
+
+import typer
+from longtask.cli import commands, output
+from longtask.client import errors
+from longtask.core import wire
+
+QUEUE_COLUMNS: Final = (
+    "NAME",
+    "MAX",
+    "RUNNING",
+    "QUEUED",
+    "OLDEST WAIT",
+    "PER KEY",
+    "RATE",
+    "SUSPEND",
+)
+
+app = typer.Typer(
+    name="queue",
+    help="List, show, suspend and resume queues (LongTaskQueues).",
+    no_args_is_help=True,
+)
+commands.app.add_typer(app, name="queue")
+
+
+def _complete_queues(ctx: typer.Context, incomplete: str) -> list[str]:
+    namespace = ctx.params.get("namespace")
+    try:
+        with commands._connection(ctx).client(namespace) as lt:
+            return [q.name for q in lt.queues() if q.name.startswith(incomplete)]
+    except (errors.LongtaskError, ValueError):
+        return []
+
+
+QueueName = Annotated[
+    str,
+    typer.Argument(help="The queue's name.", autocompletion=_complete_queues, show_default=False),
+]
+
+
+# ---- pure views -------------------------------------------------------------------------------
+
+
+def rate(item: wire.Queue) -> str:
+    if not item.rate_limit:
+        return "-"
+    return f"{item.rate_limit.get('starts')}/{item.rate_limit.get('periodSeconds')}s"
+
+
+def per_key(item: wire.Queue) -> str:
+    if item.max_running_per_key is None or not item.concurrency_key:
+        return "-"
+    ((source, field),) = item.concurrency_key.items()
+    return f"{item.max_running_per_key} by {source} {field}"
+
+
+def queue_row(item: wire.Queue, now: datetime | None = None) -> tuple[str, ...]:
+    return (
+        item.name,
+        "-" if item.max_running is None else str(item.max_running),
+        str(item.running),
+        str(item.queued),
+        output.age(item.oldest_queued_time, now) if item.oldest_queued_time else "-",
+        per_key(item),
+        rate(item),
+        "true" if item.suspend else "false",
+    )
+
+
+def queue_details(item: wire.Queue, now: datetime | None = None) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str | None]] = [
+        ("Name", item.name),
+        ("Namespace", item.namespace),
+        ("Max running", "no limit" if item.max_running is None else str(item.max_running)),
+        ("Per key", None if per_key(item) == "-" else per_key(item)),
+        ("Rate limit", None if rate(item) == "-" else rate(item)),
+        ("Suspended", "yes" if item.suspend else "no"),
+        ("Running", str(item.running)),
+        ("Queued", str(item.queued)),
+        (
+            "Oldest wait",
+            output.age(item.oldest_queued_time, now) if item.oldest_queued_time else None,
+        ),
+    ]
+    return [(key, value) for key, value in rows if value]
+
+
+def _details(pairs: list[tuple[str, str]]) -> None:
+    width = max(len(k) for k, _ in pairs)
+    for key, value in pairs:
+        print(f"{key + ':':<{width + 1}} {value}")
+
+
+# ---- commands ---------------------------------------------------------------------------------
+
+
+@app.command("ls")
+def list_queues(
+    ctx: typer.Context,
+    namespace: commands.Namespace = None,
+    fmt: commands.Output = output.Format.TEXT,
+) -> None:
+    """List queues: limits, running and queued tasks, how long the oldest waits."""
+    with commands._reporting(), commands._connection(ctx).client(namespace) as lt:
+        items = list(lt.queues())
+    if fmt is not output.Format.TEXT:
+        commands._emit(output.plain(items), fmt)
+    elif not items:
+        commands._stderr().print("No queues found.", markup=False)
+    else:
+        commands._table(QUEUE_COLUMNS, [queue_row(q) for q in items])
+
+
+@app.command("get")
+def get_queue(
+    ctx: typer.Context,
+    name: QueueName,
+    namespace: commands.Namespace = None,
+    fmt: commands.Output = output.Format.TEXT,
+) -> None:
+    """Show one queue: its limits and counts."""
+    with commands._reporting(), commands._connection(ctx).client(namespace) as lt:
+        item = lt.queue(name)
+    if fmt is not output.Format.TEXT:
+        commands._emit(output.plain(item), fmt)
+    else:
+        _details(queue_details(item))
+
+
+@app.command()
+def suspend(
+    ctx: typer.Context,
+    name: QueueName,
+    namespace: commands.Namespace = None,
+    fmt: commands.Output = output.Format.TEXT,
+) -> None:
+    """Suspend a queue: none of its tasks starts (they stay Queued); running ones finish."""
+    with commands._reporting(), commands._connection(ctx).client(namespace) as lt:
+        item = lt.suspend_queue(name)
+    if fmt is not output.Format.TEXT:
+        commands._emit(output.plain(item), fmt)
+    else:
+        print(f"Queue {item.namespace}/{item.name} suspended.")
+
+
+@app.command()
+def resume(
+    ctx: typer.Context,
+    name: QueueName,
+    namespace: commands.Namespace = None,
+    fmt: commands.Output = output.Format.TEXT,
+) -> None:
+    """Resume a queue: its tasks are admitted again, in order."""
+    with commands._reporting(), commands._connection(ctx).client(namespace) as lt:
+        item = lt.resume_queue(name)
+    if fmt is not output.Format.TEXT:
+        commands._emit(output.plain(item), fmt)
+    else:
+        print(f"Queue {item.namespace}/{item.name} resumed ({item.queued} queued).")
