@@ -4,6 +4,7 @@ once per snapshot for every follower."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from longtask.api.streaming import positions
 from longtask.api.streaming.hub import Entry
@@ -48,7 +49,11 @@ def test_a_broken_snapshot_places_nobody() -> None:
 
 
 def test_only_a_task_of_a_queue_that_may_still_wait_follows_its_snapshots() -> None:
-    task = {"metadata": {"namespace": "ns", "uid": "u"}, "spec": {"queue": "llm"}, "status": {}}
+    task: dict[str, Any] = {
+        "metadata": {"namespace": "ns", "uid": "u"},
+        "spec": {"queue": "llm"},
+        "status": {},
+    }
     assert positions.snapshot_key(task) == keys.queue_snapshots("ns", "llm")
     task["status"] = {"phase": "Running", "attempt": 1}
     assert positions.snapshot_key(task) is None
