@@ -48,6 +48,7 @@ GATEWAY_NAMESPACED_RULES: set[Rule] = {
     ("", "events", frozenset({"list"})),  # a task's Kubernetes Events on the dashboard
     ("longtask.io", "longtaskschedules", frozenset({"get", "list", "patch"})),
     ("longtask.io", "longtaskschedules/finalizers", frozenset({"update"})),  # runs' owner refs
+    ("longtask.io", "longtaskqueues", frozenset({"get", "list", "patch"})),  # counts, suspend
     ("", "serviceaccounts", frozenset({"get"})),  # a task's own account must be marked
 }
 GATEWAY_CLUSTER_RULES: set[Rule] = {
