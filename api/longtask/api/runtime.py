@@ -19,8 +19,9 @@ from longtask.api.settings import AuthMode, Settings
 from longtask.api.streaming.follow import Followers
 from longtask.api.streaming.hub import StreamHub
 from longtask.api.streaming.watches import WatchHub
+from longtask.core import redisurls
 from longtask.history import engines
-from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis
+from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -81,8 +82,9 @@ async def open_runtime(settings: Settings) -> Runtime:
     check(settings)
     dsn = settings.history_dsn.get_secret_value()
     kube = await Kube.connect(settings.kubeconfig)
-    pool = BlockingConnectionPool.from_url(
+    pool = redisurls.pool(
         settings.redis_url,
+        blocking=True,
         decode_responses=True,
         max_connections=settings.redis_max_connections,
         timeout=REDIS_COMMAND_TIMEOUT,
@@ -95,7 +97,7 @@ async def open_runtime(settings: Settings) -> Runtime:
     )
     redis = Redis(connection_pool=pool)
     reader = Redis(
-        connection_pool=ConnectionPool.from_url(
+        connection_pool=redisurls.pool(
             settings.redis_url,
             decode_responses=True,
             max_connections=4,

@@ -1,5 +1,6 @@
-"""A task's Redis credentials, built by pure functions: its user, password and URL (the Secret
-that carries the URL to the pods is built with the Job, in `jobs`).
+"""A task's Redis credentials, built by pure functions: its user and password (core's
+`redisurls` puts them in the runner's address; the Secret that carries the URL to the pods is
+built with the Job, in `jobs`).
 
 Design choices:
 1. One Redis user per task, not per attempt: the keys are the task's (the next attempt reads the
@@ -17,7 +18,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import urllib.parse
 from typing import Final
 
 from longtask.core import redisusers, resource
@@ -36,14 +36,6 @@ def password(key: str, uid: str) -> str:
     """The task user's password: HMAC-SHA256 of the UID, URL-safe base64 (43 characters)."""
     digest = hmac.new(key.encode(), uid.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-
-
-def with_credentials(url: str, username: str, secret: str) -> str:
-    """`url` with its user and password replaced by these."""
-    parts = urllib.parse.urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]
-    userinfo = f"{urllib.parse.quote(username, safe='')}:{urllib.parse.quote(secret, safe='')}"
-    return urllib.parse.urlunsplit(parts._replace(netloc=f"{userinfo}@{host}"))
 
 
 def username(task: resource.LongTask) -> str:

@@ -15,7 +15,7 @@ import hashlib
 import json
 from typing import Any
 
-from longtask.core import admission, resource, runnerenv, taskqueue
+from longtask.core import admission, redisurls, resource, runnerenv, taskqueue
 
 from . import credentials
 from .settings import Settings
@@ -196,9 +196,7 @@ def build_redis_secret(task: resource.LongTask, settings: Settings) -> dict[str,
     the task, immutable (its content is derived from the UID, see `credentials`)."""
     meta = task["metadata"]
     secret = credentials.password(settings.redis_task_key, meta["uid"])
-    url = credentials.with_credentials(
-        settings.runner_redis_url, credentials.username(task), secret
-    )
+    url = redisurls.with_credentials(settings.runner_redis_url, credentials.username(task), secret)
     return {
         "apiVersion": "v1",
         "kind": "Secret",

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, cast
 
 import redis.asyncio as aioredis
-from longtask.core import deadletters, events, keys, resource
+from longtask.core import deadletters, events, keys, redisurls, resource
 from longtask.core.resource import Phase, Reason
 from redis.exceptions import RedisError
 
@@ -114,7 +114,7 @@ class Publisher:
     ) -> None:
         """`may_write`: the leadership guard; writes queued while it says no are dropped."""
         self._client: aioredis.Redis | None = (
-            aioredis.Redis.from_url(
+            redisurls.client(
                 url,
                 decode_responses=True,
                 socket_timeout=SOCKET_TIMEOUT_SECONDS,

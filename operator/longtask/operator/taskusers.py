@@ -28,7 +28,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 
 import redis.asyncio as aioredis
-from longtask.core import redisusers, resource
+from longtask.core import redisurls, redisusers, resource
 from longtask.core.resource import LongTask, Phase
 from redis.exceptions import RedisError
 
@@ -128,7 +128,7 @@ class TaskUsers:
         self._list_uids = list_uids
         self._on_error = on_error
         self._may_write = may_write
-        self._client: aioredis.Redis = aioredis.Redis.from_url(
+        self._client: aioredis.Redis = redisurls.client(
             settings.redis_url,
             decode_responses=True,
             socket_timeout=SOCKET_TIMEOUT_SECONDS,

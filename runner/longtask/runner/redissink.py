@@ -12,7 +12,7 @@ import json
 from typing import Final
 
 import redis.asyncio as aioredis
-from longtask.core import events, keys
+from longtask.core import events, keys, redisurls
 from longtask.runner.outbox import Batch
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -36,7 +36,7 @@ class RedisSink:
         self._attempt = attempt
         self._events_maxlen = events_maxlen
         self._logs_maxlen = logs_maxlen
-        self._client: aioredis.Redis = aioredis.from_url(
+        self._client: aioredis.Redis = redisurls.client(
             url,
             decode_responses=True,
             socket_timeout=SOCKET_TIMEOUT_SECONDS,

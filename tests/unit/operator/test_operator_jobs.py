@@ -126,11 +126,6 @@ def test_a_password_is_derived_from_the_key_and_the_uid() -> None:
     assert len(base64.urlsafe_b64decode(first + "=")) == 32
 
 
-def test_credentials_replace_those_of_the_runner_url() -> None:
-    url = credentials.with_credentials("rediss://old:pw@[::1]:6380/2", "u", "p/w")
-    assert url == "rediss://u:p%2Fw@[::1]:6380/2"
-
-
 def test_without_task_users_every_pod_gets_the_runner_url() -> None:
     env = env_of(jobs.build_job(make_task(), 1, SHARED))
     assert env[runnerenv.REDIS_URL] == "redis://r:6379/0"

@@ -18,7 +18,7 @@ import secrets
 import shutil
 from pathlib import Path
 
-from longtask.core import redisusers
+from longtask.core import redisurls, redisusers
 from longtask.devstack import procs
 
 ADMIN = "admin"
@@ -51,8 +51,8 @@ def acl_file(passwords: Passwords) -> str:
 
 def url(port: int, user: str = "", password: str = "") -> str:
     """redis://[user:password@]127.0.0.1:port/0"""
-    auth = f"{user}:{password}@" if user else ""
-    return f"redis://{auth}127.0.0.1:{port}/0"
+    address = f"redis://127.0.0.1:{port}/0"
+    return redisurls.with_credentials(address, user, password) if user else address
 
 
 def executable() -> str:
