@@ -1,6 +1,7 @@
 """Drills of a pair of operators electing a leader over a Lease (the chart's two replicas):
-the leader SIGKILLed with 50 tasks in flight, a rolling restart (SIGTERM) of both while 20 tasks
-run, and the leader frozen (SIGSTOP) past its lease and resumed (SIGCONT) — a partition.
+the leader SIGKILLed with 60 tasks in flight (running, in backoff, queued), a rolling restart
+(SIGTERM) of both while 20 tasks run, and the leader frozen (SIGSTOP) past its lease and resumed
+(SIGCONT) — a partition.
 
 Who wrote what comes from the API server's audit log (every write to the drill's namespace, with
 the writer's user agent, `longtask-operator/<identity>`): ordered by arrival, the writers must
@@ -26,7 +27,7 @@ from typing import Any
 import pytest
 import redis
 from kubernetes import client
-from longtask.core import events, keys, resource
+from longtask.core import events, keys, resource, taskqueue
 from longtask.devstack import controlplane, procs
 from longtask.devstack.stack import Stack
 from longtask.operator import leadership
@@ -51,6 +52,9 @@ IN_FLIGHT: Groups = {
     "dead": (10, "sleep 1; exit 1", retry(2, 8), PHASE.FAILED, 2),
     "permanent": (5, "sleep 2; exit 3", retry(3, 5), PHASE.FAILED, 1),
 }
+# Tasks of the queue QUEUE (two at a time): most of them wait, Queued, when the leader dies.
+QUEUE = "drill"
+QUEUED: Groups = {"queued": (10, "sleep 6", retry(3, 5), PHASE.SUCCEEDED, 1)}
 RUNNING: Groups = {"long": (20, "sleep 12", retry(2, 5), PHASE.SUCCEEDED, 1)}
 
 
@@ -158,10 +162,23 @@ def wait_up(stack: Stack, name: str) -> None:
     wait_for(lambda: procs.port_open(port), 60, f"{name} serving its metrics")
 
 
-def create(cluster: Cluster, groups: Groups) -> None:
+def create(cluster: Cluster, groups: Groups, **spec: Any) -> None:
     for prefix, (count, script, policy, _, _) in groups.items():
         for index in range(count):
-            cluster.create(f"{prefix}-{index}", {"command": ["sh", "-c", script], "retry": policy})
+            command = {"command": ["sh", "-c", script], "retry": policy}
+            cluster.create(f"{prefix}-{index}", command | spec)
+
+
+def create_queue(cluster: Cluster, name: str, max_running: int) -> None:
+    body = {
+        "apiVersion": taskqueue.API_VERSION,
+        "kind": taskqueue.KIND,
+        "metadata": {"name": name},
+        "spec": {"maxRunning": max_running},
+    }
+    cluster.custom.create_namespaced_custom_object(
+        taskqueue.GROUP, taskqueue.VERSION, cluster.namespace, taskqueue.PLURAL, body
+    )
 
 
 def check_ends(cluster: Cluster, r: redis.Redis, groups: Groups, timeout: float) -> None:
@@ -189,17 +206,23 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def test_leader_sigkilled_with_50_tasks_in_flight_the_standby_takes_over(
+def test_leader_sigkilled_with_60_tasks_in_flight_the_standby_takes_over(
     pair: Pair, cluster: Cluster, drill_redis: redis.Redis
 ) -> None:
     began = now()
+    create_queue(cluster, QUEUE, max_running=2)
+    create(cluster, QUEUED, queue=QUEUE)
     create(cluster, IN_FLIGHT)
 
     def in_flight() -> bool:
         phases = Counter(cluster.phases().values())
-        return phases[PHASE.RUNNING] >= 10 and phases[PHASE.RETRYING] >= 5
+        return (
+            phases[PHASE.RUNNING] >= 10
+            and phases[PHASE.RETRYING] >= 5
+            and phases[PHASE.QUEUED] >= 3
+        )
 
-    wait_for(in_flight, 180, "tasks both running and in backoff")
+    wait_for(in_flight, 180, "tasks running, in backoff and queued")
     leader, standby = pair.holder(), pair.standby()
     assert leader is not None
     pair.kill(leader)
@@ -207,7 +230,7 @@ def test_leader_sigkilled_with_50_tasks_in_flight_the_standby_takes_over(
     took = pair.handover(leader, LEASE.duration_seconds + LEASE.retry_period_seconds + 5)
     print(f"\nSIGKILL handover: {took:.2f} s (lease {LEASE.duration_seconds:.0f} s)")
     assert pair.holder() == standby
-    check_ends(cluster, drill_redis, IN_FLIGHT, 300)
+    check_ends(cluster, drill_redis, IN_FLIGHT | QUEUED, 300)
     writes = pair.writes(cluster.namespace, began)
     assert terms(writes) == [leader, standby], terms(writes)
     check_one_job_create_each(writes)
