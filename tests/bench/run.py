@@ -22,9 +22,28 @@ from tests.bench import common, profiling
 from tests.bench.context import bench_stack
 
 # In this order: the scale benchmark fills the cluster, so it comes last.
-BENCHMARKS = ["admission", "e2e", "submit", "progress", "runner", "history", "scale"]
+BENCHMARKS = [
+    "admission",
+    "e2e",
+    "submit",
+    "progress",
+    "outputs",
+    "runner",
+    "history",
+    "scale",
+]
 # The tables they write, in the order of the issue (progress writes two).
-TABLES = ["admission", "e2e", "progress", "fanout", "submit", "runner", "scale", "history"]
+TABLES = [
+    "admission",
+    "e2e",
+    "progress",
+    "fanout",
+    "outputs",
+    "submit",
+    "runner",
+    "scale",
+    "history",
+]
 
 
 def main() -> int:
