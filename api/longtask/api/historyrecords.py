@@ -3,6 +3,7 @@ its entries → `wire.HistoryTask` / `wire.HistoryRecord`."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any
@@ -92,4 +93,7 @@ def record(detail: querying.Detail) -> wire.HistoryRecord:
             for a in detail.attempts
         ],
         log_tail=[wire.HistoryLogLine(attempt=x.attempt, line=x.line) for x in detail.log_tail],
+        output=None
+        if detail.output is None
+        else wire.HistoryOutput.model_validate(dataclasses.asdict(detail.output)),
     )

@@ -805,3 +805,7 @@ def _show_record(record: wire.HistoryRecord, fmt: output.Format) -> None:
         print(f"\nLast {len(record.log_tail)} log lines:")
         for line in output.log_tail_lines(record):
             print(line)
+    if record.output is not None:
+        cut = " (its start)" if record.output.truncated else ""
+        print(f"\nOutput{cut}, {record.output.chunks} chunks, {record.output.bytes:,} bytes:")
+        print(record.output.text)

@@ -455,6 +455,15 @@ class HistoryDeadLetter(_Response):
     at: datetime | None = None
 
 
+class HistoryOutput(_Response):
+    """The start of a finished task's output, as the history keeps it (bounded)."""
+
+    text: str = Field(description="The output as text (JSON chunks one per line), cut if long.")
+    chunks: int = Field(description="How many chunks the whole output had.")
+    bytes: int = Field(description="UTF-8 bytes of the whole output.")
+    truncated: bool = Field(description="`text` is the start of a longer output.")
+
+
 class HistoryRecord(HistoryTask):
     """One finished task whole (`GET …/history/{uid}`): its spec, result, every attempt and
     the tail of its log."""
@@ -467,6 +476,9 @@ class HistoryRecord(HistoryTask):
     dead_letter: HistoryDeadLetter | None = None
     attempts: list[AttemptStatus] = Field(default_factory=list)
     log_tail: list[HistoryLogLine] = Field(default_factory=list)
+    output: HistoryOutput | None = Field(
+        None, description="The start of the task's output, when it wrote one."
+    )
 
 
 class HistoryList(_Response):

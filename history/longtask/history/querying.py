@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from . import schema, selectors
-from .records import Attempt, LogLine
+from .records import Attempt, LogLine, Output
 
 MAX_LIMIT: Final = 1000
 MAX_CURSOR_CHARS: Final = 200
@@ -73,6 +73,7 @@ class Detail:
     dead_letter: Mapping[str, Any] | None
     attempts: Sequence[Attempt]
     log_tail: Sequence[LogLine]
+    output: Output | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -190,6 +191,9 @@ async def get(engine: AsyncEngine, namespace: str, uid: str) -> Detail | None:
                 sa.select(schema.logs.c.lines).where(schema.logs.c.task_id == row.id)
             )
         ).scalar()
+        output_row = (
+            await conn.execute(sa.select(schema.outputs).where(schema.outputs.c.task_id == row.id))
+        ).first()
     values = row._mapping
     return Detail(
         entry=_entry(values),
@@ -203,6 +207,9 @@ async def get(engine: AsyncEngine, namespace: str, uid: str) -> Detail | None:
         log_tail=[
             LogLine(line=str(x.get("line", "")), attempt=x.get("attempt")) for x in lines or []
         ],
+        output=None
+        if output_row is None
+        else Output(**{k: v for k, v in output_row._mapping.items() if k != "task_id"}),
     )
 
 

@@ -1,8 +1,9 @@
 """A finished LongTask as one archive record (pure: no I/O).
 
-The record is built from the LongTask object alone (plus its log tail, read from Redis by the
-writer), so that any process that sees the object can rebuild the same record: an operator that
-restarts before archiving builds it again, and the database's unique UID keeps one copy.
+The record is built from the LongTask object alone (plus its log tail and its output, read
+from Redis by the writer), so that any process that sees the object can rebuild the same
+record: an operator that restarts before archiving builds it again, and the database's unique
+UID keeps one copy.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from longtask.core import resource
+from longtask.core import outputs, resource
 from longtask.core.resource import ConditionType, LongTask
 
 from .settings import ParamsMode
@@ -44,6 +45,30 @@ class LogLine:
 
     line: str
     attempt: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Output:
+    """The start of the task's output (what it wrote with `ctx.output` or `::output`), bounded."""
+
+    text: str
+    """The output as text (JSON chunks one per line), at most the kept bytes."""
+    chunks: int
+    """How many chunks the whole output had."""
+    bytes: int
+    """UTF-8 bytes of the whole output as text."""
+    truncated: bool
+    """`text` is the start of a longer output."""
+
+
+def output(assembly: outputs.Assembly, max_bytes: int) -> Output | None:
+    """What a record keeps of an output: its first `max_bytes` (cut at a character), or None
+    when there is none (or none is kept)."""
+    if not assembly.chunks or max_bytes <= 0:
+        return None
+    whole = assembly.text().encode()
+    kept = whole[:max_bytes].decode(errors="ignore")
+    return Output(kept, len(assembly.chunks), len(whole), len(whole) > max_bytes)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,6 +108,7 @@ class Record:
     started_at: dt.datetime | None = None
     attempts: Sequence[Attempt] = ()
     log_tail: Sequence[LogLine] = ()
+    output: Output | None = None
 
 
 def parse_time(value: object) -> dt.datetime | None:
@@ -107,6 +133,7 @@ def build(
     log_tail: Sequence[LogLine] = (),
     params: ParamsMode = ParamsMode.FULL,
     now: dt.datetime | None = None,
+    output: Output | None = None,
 ) -> Record:
     """The record of a finished task (its phase must be final)."""
     meta = task["metadata"]
@@ -144,6 +171,7 @@ def build(
         started_at=parse_time(status.get("startTime")),
         attempts=attempts,
         log_tail=tuple(log_tail),
+        output=output,
     )
 
 

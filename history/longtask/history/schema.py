@@ -6,8 +6,10 @@
 - `longtask_history_attempts`: one row per attempt.
 - `longtask_history_labels`: one row per label, so that label selectors are indexed lookups on
   both databases (the labels are also kept whole in the task row, for showing).
-- `longtask_history_logs`: the bounded tail of the task's output, one row per task, read only
+- `longtask_history_logs`: the bounded tail of the task's log, one row per task, read only
   with one record.
+- `longtask_history_outputs`: the bounded start of the task's output (`ctx.output`, `::output`),
+  one row per task that had one, read only with one record.
 Child rows go with their task (ON DELETE CASCADE). Alembic's version table is
 `longtask_history_alembic_version`, so the history can share a database with an application
 that uses Alembic itself. Changing a table here needs a migration in `migrations/versions/`.
@@ -121,4 +123,15 @@ logs = sa.Table(
     sa.Column("task_id", BigId, sa.ForeignKey(tasks.c.id, ondelete="CASCADE"), primary_key=True),
     # [{"attempt": n, "line": "..."}, ...], oldest first.
     sa.Column("lines", Json, nullable=False),
+)
+
+outputs = sa.Table(
+    "longtask_history_outputs",
+    metadata,
+    sa.Column("task_id", BigId, sa.ForeignKey(tasks.c.id, ondelete="CASCADE"), primary_key=True),
+    # The start of the output as text (JSON chunks one per line), at most the kept bytes.
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("chunks", sa.Integer, nullable=False),
+    sa.Column("bytes", sa.BigInteger, nullable=False),
+    sa.Column("truncated", sa.Boolean, nullable=False),
 )

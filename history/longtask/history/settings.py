@@ -6,6 +6,8 @@ Environment variables:
 - `LONGTASK_HISTORY_PARAMS`: `full` keeps each task's params in its record; `digest` keeps only
   their SHA-256 (`sha256:<hex>`), for params that must not outlive the task. Default `full`.
 - `LONGTASK_HISTORY_LOG_LINES`: lines of the log tail kept per task (default 200; 0: none).
+- `LONGTASK_HISTORY_OUTPUT_BYTES`: bytes of the start of a task's output kept per task (default
+  65536; 0: none); a longer output is kept cut, marked as such, with its full size.
 - `LONGTASK_HISTORY_RETENTION_DAYS`: records older than this are pruned (default 90; 0 keeps
   every record).
 - `LONGTASK_HISTORY_MIGRATE`: whether the operator upgrades the schema when it starts (default
@@ -37,6 +39,8 @@ class Settings:
     """Params kept in full, or only their digest."""
     log_lines: int = 200
     """Lines of each task's log kept with its record."""
+    output_bytes: int = 64 * 1024
+    """Bytes of the start of each task's output kept with its record."""
     retention_days: float = 90.0
     """Age (by finish time) after which records are pruned; 0 keeps them all."""
     migrate: bool = True
@@ -79,6 +83,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         dsn=env.get("LONGTASK_HISTORY_DSN", "").strip(),
         params=mode,
         log_lines=int(_number(env, "LONGTASK_HISTORY_LOG_LINES", 200)),
+        output_bytes=int(_number(env, "LONGTASK_HISTORY_OUTPUT_BYTES", 64 * 1024)),
         retention_days=_number(env, "LONGTASK_HISTORY_RETENTION_DAYS", 90.0),
         migrate=migrate not in ("0", "false", "no", "off"),
         prune_interval_seconds=_number(env, "LONGTASK_HISTORY_PRUNE_INTERVAL_SECONDS", 3600.0)

@@ -90,6 +90,7 @@ async def _children(conn: AsyncConnection, records: Iterable[Record], ids: dict[
     attempt_rows: list[dict[str, Any]] = []
     label_rows: list[dict[str, Any]] = []
     log_rows: list[dict[str, Any]] = []
+    output_rows: list[dict[str, Any]] = []
     for record in records:
         task_id = ids[record.uid]
         numbers: set[int] = set()
@@ -108,10 +109,13 @@ async def _children(conn: AsyncConnection, records: Iterable[Record], ids: dict[
         if record.log_tail:
             lines = [{"attempt": line.attempt, "line": line.line} for line in record.log_tail]
             log_rows.append({"task_id": task_id, "lines": lines})
+        if record.output is not None:
+            output_rows.append({"task_id": task_id} | dataclasses.asdict(record.output))
     for table, rows in (
         (schema.attempts, attempt_rows),
         (schema.labels, label_rows),
         (schema.logs, log_rows),
+        (schema.outputs, output_rows),
     ):
         if rows:
             await conn.execute(sa.insert(table), rows)

@@ -16,9 +16,10 @@ Design choices:
    when the database returns.
 4. Memory is bounded by the operator's store: `pending` holds finished tasks not yet written,
    `committed` the UIDs of stored tasks known to be in the history.
-5. Log tails are read from Redis just before writing. While Redis cannot answer, a task that
-   finished less than LOG_WAIT_SECONDS ago waits for it; an older one is archived without its tail
-   rather than held for ever.
+5. Log tails and outputs are read from Redis just before writing. While Redis cannot answer, a
+   task that finished less than LOG_WAIT_SECONDS ago waits for it; an older one is archived
+   without them rather than held for ever. An output is kept bounded (its start,
+   `records.output`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Final
 
-from longtask.core import resource
+from longtask.core import outputs, resource
 from longtask.core.resource import LongTask
 from longtask.history import engines, migrating, pruning, records, writing
 from longtask.history import settings as history_settings
@@ -50,6 +51,11 @@ LOG_WAIT_SECONDS: Final = 60.0
 IDLE_SECONDS: Final = 5.0
 
 LogTails = Callable[[Sequence[str], int], Awaitable[dict[str, list[dict[str, str]]] | None]]
+Outputs = Callable[[Sequence[str]], Awaitable[dict[str, outputs.Assembly] | None]]
+
+
+async def _no_outputs(uids: Sequence[str]) -> dict[str, outputs.Assembly]:
+    return {}
 
 
 class Archiver:
@@ -62,12 +68,15 @@ class Archiver:
         metrics: Metrics,
         now: Callable[[], dt.datetime] = clock.now,
         may_write: Callable[[], bool] = lambda: True,
+        read_outputs: Outputs = _no_outputs,
     ) -> None:
-        """`may_write`: the leadership guard; a round while it says no is retried later."""
+        """`may_write`: the leadership guard; a round while it says no is retried later.
+        `read_outputs`: the tasks' outputs in Redis (None while Redis cannot say)."""
         self.settings = settings
         self._may_write = may_write
         self._engine = engines.create(settings.dsn)
         self._log_tails = log_tails
+        self._read_outputs = read_outputs
         self.on_committed: Callable[[Sequence[LongTask]], None] = lambda tasks: None
         """Told of every batch of tasks whose records are committed (the controller)."""
         self._metrics = metrics
@@ -146,18 +155,23 @@ class Archiver:
     async def _write(self, batch: Sequence[tuple[str, LongTask]]) -> None:
         known = await writing.archived(self._engine, [uid for uid, _ in batch])
         todo = [(uid, task) for uid, task in batch if uid not in known]
-        tails = await self._log_tails([uid for uid, _ in todo], self.settings.log_lines)
+        uids = [uid for uid, _ in todo]
+        tails = await self._log_tails(uids, self.settings.log_lines)
+        found = await self._read_outputs(uids) if self.settings.output_bytes > 0 else {}
         now = self._now()
         built: list[records.Record] = []
         waiting: set[str] = set()
         for uid, task in todo:
             finished = _finished(task) or now
-            if tails is None and (now - finished).total_seconds() < LOG_WAIT_SECONDS:
+            unknown = tails is None or found is None
+            if unknown and (now - finished).total_seconds() < LOG_WAIT_SECONDS:
                 waiting.add(uid)  # design choice 5
                 continue
             lines = [records.log_line(fields) for fields in (tails or {}).get(uid, [])]
+            assembly = (found or {}).get(uid)
+            kept = records.output(assembly, self.settings.output_bytes) if assembly else None
             try:
-                built.append(records.build(task, lines, self.settings.params, now))
+                built.append(records.build(task, lines, self.settings.params, now, kept))
             except ValueError:  # not finished after all: nothing to archive
                 logger.exception("not archived: %s", uid)
                 known.add(uid)

@@ -76,6 +76,7 @@ class Controller:
                 publisher.log_tails,
                 metrics,
                 may_write=guard.holds if guard is not None else lambda: True,
+                read_outputs=publisher.outputs,
             )
         self.archiver = archiver
         self.kube = kube

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, cast
 
 import redis.asyncio as aioredis
-from longtask.core import deadletters, events, keys, redisurls, resource
+from longtask.core import deadletters, events, keys, outputs, redisurls, resource
 from longtask.core.resource import Phase, Reason
 from redis.exceptions import RedisError
 
@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 SOCKET_TIMEOUT_SECONDS = 2.0
 BACKLOG_MAX = 10_000
+OUTPUT_PAGE = 2000  # entries of an output stream per XRANGE, archiving
 
 
 @dataclasses.dataclass(frozen=True)
@@ -253,6 +254,38 @@ class Publisher:
             uid: [dict(fields) for _, fields in reversed(entries or [])]
             for uid, entries in zip(uids, replies, strict=True)
         }
+
+    async def outputs(self, uids: Sequence[str]) -> dict[str, outputs.Assembly] | None:
+        """Each task's output, folded from its output stream (bounded by the runners' output
+        limits); None when Redis cannot say now ({} without Redis). Read newest first with
+        XREVRANGE, the one range read the operator's Redis user has (log tails use it too)."""
+        if self._client is None:
+            return {}
+        found: dict[str, outputs.Assembly] = {}
+        try:
+            for uid in uids:
+                entries: list[tuple[str, dict[str, str]]] = []
+                cursor = "+"
+                while True:
+                    reply = await self._client.xrevrange(
+                        keys.output(uid), max=cursor, count=OUTPUT_PAGE
+                    )
+                    page = cast(list[tuple[str, dict[str, str]]], reply or [])
+                    entries.extend(page)
+                    if len(page) < OUTPUT_PAGE:
+                        break
+                    cursor = "(" + str(page[-1][0])
+                assembly = outputs.Assembly()
+                for _, fields in reversed(entries):
+                    with contextlib.suppress(ValueError):
+                        assembly.apply(events.decode(fields))
+                if assembly.chunks:
+                    found[uid] = assembly
+        except (RedisError, OSError) as exc:
+            self._on_error()
+            logger.warning("redis read of outputs failed: %s", type(exc).__name__)
+            return None
+        return found
 
     async def close(self) -> None:
         if self._client is not None:

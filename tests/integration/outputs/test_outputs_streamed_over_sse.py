@@ -4,11 +4,12 @@ whole output is answered at any time and kept after the end."""
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 from typing import Any
 
 import httpx
-from longtask.client import Client, OutputChunk
+from longtask.client import AsyncClient, Client, OutputChunk
 from longtask.core import keys
 from longtask_examples import generating
 
@@ -74,3 +75,15 @@ def test_the_python_client_follows_the_output_as_it_is_written(lt: Client) -> No
     assert chunks == seen  # nothing was retracted
     assert [c.seq for c in chunks] == list(range(300))
     assert "".join(c.text() for c in chunks) == generating.text(7, 300)
+
+
+def test_the_async_client_follows_the_output_too(gateway: Gateway, lt: Client) -> None:
+    task = lt.submit(generator(200, 200, seed=9))
+
+    async def follow_async() -> list[Any]:
+        async with AsyncClient(gateway.url, gateway.key, namespace=task.namespace) as alt:
+            return [change async for change in alt.outputs(task.name)]
+
+    seen = asyncio.run(follow_async())
+    assert [c.seq for c in seen if isinstance(c, OutputChunk)] == list(range(200))
+    assert "".join(c.text() for c in seen if isinstance(c, OutputChunk)) == generating.text(9, 200)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from longtask.core import resource
+from longtask.core import events, outputs, resource
 from longtask.history import records
 from longtask.history.settings import ParamsMode
 
@@ -65,3 +65,20 @@ def test_log_lines_from_the_stream_are_bounded():
     line = records.log_line({"line": "x" * 10_000, "attempt": "2"})
     assert len(line.line) == records.LOG_LINE_MAX_CHARS and line.attempt == 2
     assert records.log_line({"line": "y"}).attempt is None
+
+
+def test_a_record_keeps_the_start_of_a_long_output_cut_at_a_character():
+    assembly = outputs.assemble(
+        [events.output(1, 0, "héllo "), events.output(1, 1, {"n": 1}, is_json=True)]
+    )
+    kept = records.output(assembly, max_bytes=2)
+    assert kept == records.Output(
+        text="h", chunks=2, bytes=len('héllo {"n":1}\n'.encode()), truncated=True
+    )
+    whole = records.output(assembly, max_bytes=1000)
+    assert whole is not None and whole.text == 'héllo {"n":1}\n' and not whole.truncated
+
+
+def test_no_output_is_kept_when_there_is_none_or_none_is_wanted():
+    assert records.output(outputs.Assembly(), 1000) is None
+    assert records.output(outputs.assemble([events.output(1, 0, "x")]), 0) is None

@@ -227,6 +227,19 @@ async function showRecord(ctx, uid) {
     section("Params", h("pre.json", {}, json((record.spec || {}).params ?? record.paramsDigest ?? null))),
     section("Result", h("pre.json", {}, record.resultRef ? record.resultRef : json(record.result ?? null))),
     section("Last log lines", log ? h("pre.log", { tabindex: "0" }, log) : h("p.muted", {}, "No log kept.")),
+    section("Output", outputOf(record.output)),
+  );
+}
+
+// The start of the task's output, as the history keeps it.
+function outputOf(output) {
+  if (!output) return h("p.muted", {}, "No output kept.");
+  const size = `${output.chunks} chunks, ${output.bytes.toLocaleString()} bytes`;
+  return h(
+    "div",
+    {},
+    h("p.muted", {}, output.truncated ? `The start of the output (${size} in all).` : size),
+    h("pre.output#history-output", { tabindex: "0", "aria-label": "Output" }, output.text),
   );
 }
 
