@@ -38,6 +38,8 @@ class Follower:
     arrivals: dict[int, tuple[float, float]] = dataclasses.field(default_factory=dict)
     connected: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
     error: str = ""
+    resumed: int = 0
+    """Times the gateway cut it off (it fell behind) and it resumed by Last-Event-ID."""
 
     def note(self, item: str, received: float) -> None:
         try:
@@ -74,7 +76,9 @@ def run(bench: Bench) -> list[common.Result]:
         "Latency = receipt by the client - the time of the ctx.output()/ctx.progress() call "
         "(same clock). Seen = distinct items a client received / items written (worst client). "
         "Delivered = distinct items per second per client, first call to last receipt. "
-        "Progress is coalesced by design (newest wins), outputs never are."
+        "Progress is coalesced by design (newest wins), outputs never are. A client that falls "
+        "more than 2,000 events behind is cut off by the gateway and resumes by Last-Event-ID "
+        "(counted as resumes), as the Python client and browsers do."
     )
     return [result]
 
@@ -125,6 +129,8 @@ async def _one(
     result.add(f"{prefix}: delivered, all clients", system, "1/s", sum(rates))
     target = "100 %" if kind == "output" else ""
     result.add(f"{prefix}: seen (worst client)", system, "%", 100 * worst, target)
+    resumes = sum(f.resumed for f in followers) / len(followers)
+    result.add(f"{prefix}: resumes per client (cut off, behind)", system, "", resumes)
     errors = [f.error for f in followers if f.error]
     if errors:
         result.notes.append(f"{name}: {len(errors)} client errors, e.g. {errors[0]}")
@@ -141,24 +147,38 @@ def _delivered(follower: Follower) -> float:
 async def _follow(
     url: str, headers: dict[str, str], kind: str, follower: Follower, gate: asyncio.Semaphore
 ) -> None:
+    """Follows until the `end` event, resuming with Last-Event-ID as real clients do when the
+    gateway cuts off a client that fell too far behind (its queue of pending events is full)."""
+    last_id: str | None = None
+    ended = False
+
     def got(event: sseclient.Event) -> None:
+        nonlocal last_id, ended
+        if event.id is not None:
+            last_id = event.id
         if event.event == "snapshot":
             follower.connected.set()
+        elif event.event == "end":
+            ended = True
         elif event.event == kind:
             data = json.loads(event.data)
-            follower.note(
-                str(data.get("chunk" if kind == "output" else "message", "")), event.received
-            )
+            item = data.get("chunk" if kind == "output" else "message", "")
+            follower.note(str(item), event.received)
 
-    opened = asyncio.Event()
-    try:
-        async with gate:
-            stream = asyncio.create_task(sseclient.stream(url, got, headers, opened))
-            await asyncio.wait(
-                [stream, asyncio.create_task(opened.wait())],
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-        await stream
-    except (OSError, asyncio.IncompleteReadError, sseclient.StreamError) as exc:
-        follower.error = f"{type(exc).__name__}: {exc}"
-        follower.connected.set()
+    while not ended:
+        opened = asyncio.Event()
+        resume = {"Last-Event-ID": last_id} if last_id else {}
+        try:
+            async with gate:
+                stream = asyncio.create_task(sseclient.stream(url, got, headers | resume, opened))
+                await asyncio.wait(
+                    [stream, asyncio.create_task(opened.wait())],
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+            await stream
+        except (OSError, asyncio.IncompleteReadError, sseclient.StreamError) as exc:
+            follower.error = f"{type(exc).__name__}: {exc}"
+            follower.connected.set()
+            return
+        if not ended:
+            follower.resumed += 1
