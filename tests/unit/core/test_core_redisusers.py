@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import pytest
 from longtask.core import keys, redisusers
 
 
@@ -45,12 +46,21 @@ def test_an_acl_line_holds_the_password_hashed() -> None:
     assert line == f"user u on #{hashlib.sha256(b's3cret').hexdigest()} ~k:* +get"
 
 
-def test_the_install_guide_gives_the_acl_lines_of_the_code() -> None:
-    guide = (Path(__file__).resolve().parents[3] / "docs" / "install.md").read_text()
+REPO = Path(__file__).resolve().parents[3]
+
+
+@pytest.mark.parametrize("doc", ["docs/install.md", "charts/longtask/README.md"])
+def test_the_docs_give_the_acl_lines_of_the_code(doc: str) -> None:
+    guide = (REPO / doc).read_text()
     for user, password, rules in [
         (redisusers.OPERATOR, "OPERATOR_PASSWORD", redisusers.operator_rules()),
         (redisusers.GATEWAY, "GATEWAY_PASSWORD", redisusers.gateway_rules()),
     ]:
         assert " ".join(["user", user, "on", f">{password}", *rules]) + "\n" in guide
+    assert f"{redisusers.DEFAULT_USER}" in guide
+
+
+def test_the_install_guide_gives_the_task_users_rules() -> None:
+    guide = (REPO / "docs" / "install.md").read_text()
     task = " ".join(redisusers.task_rules("<uid>"))
     assert f"reset on #<sha256>\nresetchannels {task.removeprefix('resetchannels ')}`" in guide
