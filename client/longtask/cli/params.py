@@ -12,7 +12,7 @@ from typing import Any, Final
 
 import pydantic
 import yaml
-from longtask.core import resource, wire
+from longtask.core import resource, schedule, wire
 
 # A LongTask file is a manifest of a few KiB; params alone are capped at 64 KiB.
 FILE_MAX_BYTES: Final = 1024 * 1024
@@ -67,6 +67,11 @@ def body_of_manifest(document: Mapping[str, Any]) -> dict[str, Any]:
     if "spec" not in document and "kind" not in document:
         return dict(document)
     kind = document.get("kind", resource.KIND)
+    if kind == schedule.KIND:
+        raise ValueError(
+            f"this is a {schedule.KIND}: create it with `kubectl apply -f FILE` (its runs are "
+            "LongTasks the operator starts); `longtask submit` takes LongTasks"
+        )
     if kind != resource.KIND:
         raise ValueError(f"kind is {kind!r}, expected {resource.KIND}")
     spec = document.get("spec") or {}

@@ -71,6 +71,7 @@ def test_a_bare_body_file_is_taken_as_is(tmp_path: Path) -> None:
     ("text", "message"),
     [
         ("kind: Job\nspec: {}\n", "expected LongTask"),
+        ("kind: LongTaskSchedule\nspec: {}\n", "kubectl apply -f"),
         ("- a\n- b\n", "mapping"),
         ("a: [\n", "not YAML"),
     ],
