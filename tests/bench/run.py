@@ -30,6 +30,7 @@ BENCHMARKS = [
     "outputs",
     "runner",
     "history",
+    "queues",
     "scale",
 ]
 # The tables they write, in the order of the issue (progress writes two).
@@ -43,6 +44,7 @@ TABLES = [
     "runner",
     "scale",
     "history",
+    "queues",
 ]
 
 

@@ -5,6 +5,7 @@
 import { register, start } from "./lib/router.js";
 import history from "./views/history.js";
 import overview from "./views/overview.js";
+import queues from "./views/queues.js";
 import schedules from "./views/schedules.js";
 import task from "./views/task.js";
 import tasks from "./views/tasks.js";
@@ -13,6 +14,7 @@ register(overview);
 register(tasks);
 register(task);
 register(schedules);
+register(queues);
 register(history);
 
 start();

@@ -126,6 +126,13 @@ async function resultView(ctx, task) {
   );
 }
 
+// A queued task's place: the live `queue` event's words, else the status's coarse place.
+function queuedText(state, task) {
+  if (state.queueMessage) return state.queueMessage;
+  const queue = task.spec?.queue || "its queue";
+  return task.queuePosition ? `queued #${task.queuePosition} in ${queue}` : `queued in ${queue}`;
+}
+
 // The live part: phase, bar, ETA, message and the buttons.
 function liveHeader(ctx, name) {
   const badge = h("span");
@@ -157,6 +164,7 @@ function liveHeader(ctx, name) {
     }
     const left = state.phase === "Running" ? eta(percent(state), started) : null;
     if (left !== null) parts.push(`ETA ${duration(left)}`);
+    if (state.phase === "Queued") parts.push(queuedText(state, task));
     timing.textContent = parts.filter(Boolean).join(" · ");
     cancel.hidden = FINAL.has(state.phase) || task.cancelRequested;
     retry.hidden = !["Failed", "Cancelled"].includes(state.phase);
@@ -280,6 +288,10 @@ export default {
         },
         progress: (event) => {
           state = { ...state, progress: event.progress, message: event.message, attempt: event.attempt };
+          header.show(state, task);
+        },
+        queue: (event) => {
+          state = { ...state, phase: "Queued", queueMessage: event.message, queuePosition: event.position };
           header.show(state, task);
         },
         status: (event) => {
