@@ -154,7 +154,7 @@ def test_kubectl_explain_prints_descriptions(stack: Stack) -> None:
     assert "Multiplier per further attempt" in backoff
 
 
-def test_printer_columns_show_phase_progress_attempt_message(
+def test_printer_columns_show_phase_position_progress_attempt_message(
     stack: Stack, objects: client.CustomObjectsApi, namespace: str
 ) -> None:
     create(objects, namespace, VALID)
@@ -168,5 +168,6 @@ def test_printer_columns_show_phase_progress_attempt_message(
     )
     table = stack.kubectl("get", "lt", "valid", "-n", namespace)
     header, row = table.splitlines()[:2]
-    assert header.split() == ["NAME", "PHASE", "PROGRESS", "ATTEMPT", "MESSAGE", "AGE"]
+    assert header.split() == ["NAME", "PHASE", "POSITION", "PROGRESS", "ATTEMPT", "MESSAGE", "AGE"]
+    # No place outside a queue: kubectl leaves the cell empty.
     assert row.split()[:5] == ["valid", "Running", "42.5", "2", "halfway"]

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 from kubernetes import client, config
-from longtask.core import resource, schedule
+from longtask.core import resource, schedule, taskqueue
 from longtask.devstack.stack import Stack
 from longtask.operator import provisioning
 from longtask.operator.settings import Settings
@@ -53,6 +53,7 @@ def helm_cmd(helm: Path, stack: Stack, *args: str | Path) -> list[str | Path]:
 STACK_OBJECTS = (
     f"crd/{resource.CRD_NAME}",
     f"crd/{schedule.CRD_NAME}",
+    f"crd/{taskqueue.CRD_NAME}",
     "validatingadmissionpolicy/longtask-status-writers",
     "validatingadmissionpolicybinding/longtask-status-writers",
 )
@@ -258,6 +259,7 @@ def test_gateway_can_do_only_what_it_uses(stack: Stack, release: Release) -> Non
         ("get", "serviceaccounts", tasks),  # a task's own account must be marked
         ("list", "events", tasks),  # a task's Kubernetes Events on the dashboard
         ("get", "namespaces", None),  # 404 for an unknown namespace
+        *((v, "longtaskqueues.longtask.io", tasks) for v in ("get", "list", "patch")),
     ]
     forbidden = [
         ("create", "events", tasks),
@@ -274,6 +276,7 @@ def test_gateway_can_do_only_what_it_uses(stack: Stack, release: Release) -> Non
         ("create", "pods/exec", tasks),
         ("list", "pods", tasks),
         ("create", "serviceaccounts/token", tasks),
+        ("patch", "longtaskqueues.longtask.io/status", tasks),  # the operator's
     ]
     check_rights(stack, account, allowed, forbidden)
 
