@@ -9,6 +9,7 @@ writes and migrates it).
 
 from __future__ import annotations
 
+import functools
 import secrets
 from dataclasses import dataclass
 
@@ -116,6 +117,9 @@ async def open_runtime(settings: Settings) -> Runtime:
         queue_size=settings.client_queue_size,
         retry_seconds=settings.redis_retry_seconds,
         linger_seconds=settings.xread_linger_ms / 1000,
+        master=functools.partial(redisurls.master_address, reader)
+        if redisurls.is_managed(reader)
+        else None,
     )
     hub.start()
     watches = WatchHub(kube)

@@ -434,6 +434,8 @@ class Controller:
         while True:
             await asyncio.sleep(self.settings.stall_sweep_seconds)
             try:
+                if await self.publisher.failed_over():  # the last writes may be gone: check all
+                    self._published.clear()
                 await self.repair_streams_once()
             except Exception:  # the repair must outlive any one bad round
                 logger.exception("stream repair failed")
@@ -443,7 +445,8 @@ class Controller:
 
         The status is patched before the Redis write is queued, so an operator killed between
         the two leaves a task whose stream lacks its last phase change, and a finished task
-        whose SSE followers would never see `end`. Each task is checked once per process."""
+        whose SSE followers would never see `end`. Each task is checked once per process, and
+        once more after a Redis failover (the new master may lack the last phase changes)."""
         tasks = {t["metadata"]["uid"]: t for t in self.store.tasks()}
         self._published &= tasks.keys()
         unchecked = [uid for uid in tasks if uid not in self._published]

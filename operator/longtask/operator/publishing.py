@@ -127,6 +127,7 @@ class Publisher:
         self._backlog: collections.deque[Command] = collections.deque(maxlen=BACKLOG_MAX)
         self._on_error = on_error
         self._may_write = may_write
+        self._master: tuple[str, int] | None = None
         self._wakeup = asyncio.Event()
 
     @property
@@ -286,6 +287,19 @@ class Publisher:
             logger.warning("redis read of outputs failed: %s", type(exc).__name__)
             return None
         return found
+
+    async def failed_over(self) -> bool:
+        """Whether Redis's master changed since the last call (Sentinel; False otherwise): the
+        new master may lack the last writes, so every stream deserves another look."""
+        if self._client is None or not redisurls.is_managed(self._client):
+            return False
+        try:
+            master = await redisurls.master_address(self._client)
+        except (RedisError, OSError):
+            return False
+        changed = self._master is not None and master != self._master
+        self._master = master
+        return changed
 
     async def close(self) -> None:
         if self._client is not None:

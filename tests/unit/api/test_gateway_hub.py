@@ -134,3 +134,30 @@ async def test_unsubscribe_forgets_the_stream(hub_and_redis: Any) -> None:
     assert hub.streams == 2
     hub.unsubscribe(a)
     assert hub.streams == 0
+
+
+async def test_an_outage_that_ends_on_another_master_signals_a_failover_first() -> None:
+    fake = FakeRedis()
+    where = [("10.0.0.1", 6379)]
+
+    async def master() -> tuple[str, int]:
+        return where[0]
+
+    hub = StreamHub(fake, fake, block_ms=50, retry_seconds=0.01, master=master)  # type: ignore[arg-type]
+    hub.start()
+    try:
+        sub, _ = await hub.subscribe("s", streamids.START)
+        await fake.xadd("s", {"n": "0"})
+        await drain(sub, 1)
+        fake.down = True
+        assert await drain(sub, 1) == [Signal.DOWN]
+        fake.down = False  # the same master back (a restart): nothing said lost
+        assert await drain(sub, 1) == [Signal.UP]
+        fake.down = True
+        assert await drain(sub, 1) == [Signal.DOWN]
+        where[0] = ("10.0.0.2", 6379)  # the Sentinels promoted the replica
+        fake.down = False
+        assert await drain(sub, 2) == [Signal.FAILOVER, Signal.UP]
+        assert hub.failovers == 1
+    finally:
+        await hub.stop()

@@ -4,7 +4,9 @@
 task's event stream after the resume id, read from the hub (see `hub`), until the `end` event.
 A tail follow starts from the task's current state instead (`tailing`).
 While Redis is unreachable it follows a watch of the LongTask instead (`tracking`) and goes back
-to the stream when Redis returns, reading on from the last stream id it delivered. The SSE and
+to the stream when Redis returns, reading on from the last stream id it delivered. When it
+returns as another master (a Sentinel failover), the entries written just before it may be lost
+(asynchronous replication): the client gets a `gap` after its last id, without a count. The SSE and
 WebSocket routes only encode these batches.
 """
 
@@ -115,6 +117,7 @@ class _Follow:
         self.last_order = streamids.parse(after)
         self.watching = False
         self.done = False
+        self.failed_over = False  # Redis came back as another master: say what may be lost
         self.uid = str(meta.get("uid"))
         # The task's queue's snapshots while it may wait (see `positions`), and what this
         # client was told of its place last.
@@ -162,15 +165,23 @@ class _Follow:
             if replay := self.accept(cached):
                 yield replay
             return
+        # After a failover, what followed the last id may be gone: one gap says so first.
+        lost, self.failed_over = self.failed_over and not self.done, False
+        after = self.last
         async for page in read_after(self.deps.redis, self.key, self.last):
             if isinstance(page, list):
                 frames = self.accept(page)
-            else:
+                if lost:
+                    frames.insert(0, gap_frame(events.gap(after, page[0].id)))
+            else:  # entries trimmed away: this gap covers the failover's too
                 frames = [] if self.done else [gap_frame(page)]
+            lost = False
             if frames:
                 yield frames
             if self.done:
                 return
+        if lost:
+            yield [gap_frame(events.gap(after, None))]
 
     def start_watch(self, sub: Subscription) -> None:
         if not self.watching:
@@ -232,6 +243,8 @@ async def follow_task(
                     frames += state.accept([item])
                 elif item is Signal.DOWN:
                     state.start_watch(sub)
+                elif item is Signal.FAILOVER:
+                    state.failed_over = True
                 elif item is Signal.UP and state.watching:
                     state.stop_watch(sub)
                     try:

@@ -14,7 +14,10 @@ Design choices (later code points back to them):
    Registration comes before that read, so nothing falls between them; duplicates are
    filtered by id on the subscriber's side.
 4. When Redis fails, every subscriber gets `Signal.DOWN` (and follows the LongTask instead),
-   and `Signal.UP` once a read succeeds again.
+   and `Signal.UP` once a read succeeds again. Through Sentinel, a read that succeeds on another
+   master than before is a failover: subscribers get `Signal.FAILOVER` before `Signal.UP`, since
+   the entries the old master had not yet passed to its replica are gone (asynchronous
+   replication) and they must say so (a `gap`).
 5. After a read that returned entries the reader lingers a few milliseconds before the next
    one, so that entries written in quick succession arrive together: every client then gets
    them in one write (the per-write cost dominates a gateway with many clients).
@@ -27,6 +30,7 @@ import contextlib
 import enum
 import logging
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -65,6 +69,7 @@ class Entry:
 
 class Signal(enum.Enum):
     DOWN = "down"  # Redis became unreachable
+    FAILOVER = "failover"  # it answers again from another master: recent entries may be lost
     UP = "up"  # Redis answers again
 
 
@@ -122,7 +127,10 @@ class StreamHub:
         queue_size: int = 2000,
         retry_seconds: float = 1.0,
         linger_seconds: float = 0.0,
+        master: Callable[[], Awaitable[tuple[str, int] | None]] | None = None,
     ) -> None:
+        """`master`: where the reader's master is now (through Sentinel), to tell a failover
+        from an outage (design choice 4); None without Sentinel."""
         self._reader = reader  # the XREAD connection (design choice 1)
         self._client = client  # short commands (tail lookups)
         self._block_ms = block_ms
@@ -135,6 +143,9 @@ class StreamHub:
         self._task: asyncio.Task[None] | None = None
         self.available = True
         self.reads = 0  # XREAD calls issued, for tests and debugging
+        self.failovers = 0  # masters changed under the reader (Sentinel)
+        self._where = master
+        self._master: tuple[str, int] | None = None
 
     @property
     def streams(self) -> int:
@@ -199,15 +210,33 @@ class StreamHub:
             return None
         return last[0][0] if last else streamids.START
 
-    def _set_available(self, available: bool) -> None:
+    def _set_available(self, available: bool, failover: bool = False) -> None:
         if available == self.available:
             return
         self.available = available
         log.warning("Redis is %s", "reachable again" if available else "unreachable")
-        signal = Signal.UP if available else Signal.DOWN
+        signals = [Signal.UP] if available else [Signal.DOWN]
+        if failover:
+            signals.insert(0, Signal.FAILOVER)
         subscribers = {sub for stream in self._streams.values() for sub in stream.subscribers}
         for sub in subscribers:
-            sub.offer(signal)
+            for signal in signals:
+                sub.offer(signal)
+
+    async def _failed_over(self) -> bool:
+        """Whether the master changed since the last look (always False without Sentinel)."""
+        if self._where is None:
+            return False
+        try:
+            master = await self._where()
+        except (RedisError, OSError):
+            return False  # the Sentinels cannot say now: the next look will
+        changed = master != self._master and None not in (master, self._master)
+        self._master = master
+        if changed:
+            self.failovers += 1
+            log.warning("Redis failed over to %s:%s; recent entries may be lost", *master or ())
+        return changed
 
     async def _run(self) -> None:
         while True:
@@ -228,7 +257,8 @@ class StreamHub:
                 log.warning("XREAD refused: %s", exc)
                 await asyncio.sleep(self._retry_seconds)
                 continue
-            self._set_available(True)
+            if not self.available or (self._where is not None and self._master is None):
+                self._set_available(True, await self._failed_over())
             if reply:
                 self._fan_out(reply)
                 if self._linger_seconds:

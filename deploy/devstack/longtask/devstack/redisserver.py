@@ -92,6 +92,11 @@ def start(state: Path, passwords: Passwords, port: int | None = None) -> tuple[p
             "yes",
             "--aclfile",
             str(users),
+            # Should the Sentinels make it a replica (redissentinel), it syncs as the admin.
+            "--masteruser",
+            ADMIN,
+            "--masterauth",
+            passwords.admin,
             "--daemonize",
             "no",
             "--maxclients",

@@ -13,6 +13,9 @@ The task history is a SQLite file in the state (`history.db`) by default; with
 server of its own (`pgserver`) and the operator and gateway use that instead. The stack brings
 the database it chose to the newest schema when it starts, before any component.
 
+With `LONGTASK_REDIS_SENTINEL=true` (or `Stack.start(sentinel=True)`) Redis runs as a master, a
+replica and three Sentinels (`redissentinel`), and every component gets a `redis+sentinel://` URL.
+
 With `LONGTASK_OPERATORS=2` (or `Stack.start(operators=2)`) two operators run, `operator` and
 `operator-2`, electing a leader over a Lease as the chart's replicas do; each names itself in the
 Lease by its process name, so a restarted one takes its own unexpired Lease back at once.
@@ -37,7 +40,14 @@ from pathlib import Path
 from typing import Any
 
 from longtask.core import redisusers
-from longtask.devstack import controlplane, logfollow, pgserver, procs, redisserver
+from longtask.devstack import (
+    controlplane,
+    logfollow,
+    pgserver,
+    procs,
+    redissentinel,
+    redisserver,
+)
 from longtask.operator import rbac, settings
 
 REPO = controlplane.REPO
@@ -66,6 +76,8 @@ class Stack:
     bin_dir: Path = BIN
     operator_urls: dict[str, str] = dataclasses.field(default_factory=dict)
     """Metrics URL of each operator process, by its name."""
+    redis_ports: dict[str, int] = dataclasses.field(default_factory=dict)
+    """Port of each Redis process but the first (replica, Sentinels), by its name."""
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -79,13 +91,15 @@ class Stack:
         node_mode: str | None = None,
         history: str = "sqlite",
         operators: int = 1,
+        sentinel: bool = False,
     ) -> Stack:
         """Starts every part; with `kubeconfig` (a real cluster) only Redis and the components.
 
         `node_mode` is the local node's `--mode` (process, container or auto; default: its own).
         `history` is the history's database: `sqlite` (a file in the state), `postgresql` (a
         server of the stack's own) or empty (no history). `operators` is how many operator
-        processes run (with `operator`), electing a leader.
+        processes run (with `operator`), electing a leader. `sentinel` adds a replica and three
+        Sentinels to Redis, and hands out a Sentinel URL.
         """
         state_dir.mkdir(parents=True, exist_ok=True)
         state_dir.chmod(0o700)  # the stack's credentials and data: its owner's only
@@ -110,6 +124,8 @@ class Stack:
                 redis_passwords=passwords,
                 external_cluster=kubeconfig != state_dir / "kubeconfig",
             )
+            if sentinel:
+                stack.start_sentinels()
             if history == "sqlite":
                 stack.history_dsn = f"sqlite:///{state_dir.resolve() / 'history.db'}"
             elif history == "postgresql":
@@ -141,6 +157,8 @@ class Stack:
             *sorted(n for n in self.procs if n.startswith("operator")),
             "localnode",
             "postgresql",
+            *sorted(n for n in self.procs if n.startswith("redis-sentinel")),
+            "redis-replica",
             "redis",
             "kube-controller-manager",
             "kube-apiserver",
@@ -180,10 +198,10 @@ class Stack:
         """`env` with the operator's Redis user, the address tasks use and the key of their
         users' passwords (instead of the admin's credentials)."""
         env = self.env | {
-            "LONGTASK_REDIS_URL": redisserver.url(
-                self.redis_port, redisusers.OPERATOR, self.redis_passwords.operator
+            "LONGTASK_REDIS_URL": self.redis_address(
+                redisusers.OPERATOR, self.redis_passwords.operator
             ),
-            "LONGTASK_RUNNER_REDIS_URL": redisserver.url(self.redis_port),
+            "LONGTASK_RUNNER_REDIS_URL": self.redis_address(),
             "LONGTASK_REDIS_TASK_KEY": self.redis_passwords.task_key,
         }
         env.pop("REDIS_URL", None)
@@ -192,9 +210,7 @@ class Stack:
     def gateway_env(self) -> dict[str, str]:
         """`env` with the gateway's (read-only) Redis user instead of the admin's."""
         password = self.redis_passwords.gateway
-        env = self.env | {
-            "LONGTASK_REDIS_URL": redisserver.url(self.redis_port, redisusers.GATEWAY, password)
-        }
+        env = self.env | {"LONGTASK_REDIS_URL": self.redis_address(redisusers.GATEWAY, password)}
         env.pop("REDIS_URL", None)
         return env
 
@@ -225,6 +241,62 @@ class Stack:
     def start_redis(self) -> None:
         proc, _ = redisserver.start(self.state_dir, self.redis_passwords, self.redis_port)
         self.procs["redis"] = proc
+        self.save()
+
+    # ---- Redis Sentinel ----------------------------------------------------------------
+
+    def start_sentinels(self) -> None:
+        """A replica and three Sentinels around the stack's Redis; its URLs become theirs."""
+        passwords = self.redis_passwords
+        replica, self.redis_ports["redis-replica"] = redissentinel.start_replica(
+            self.state_dir, self.redis_port, passwords
+        )
+        self.procs[replica.name] = replica
+        for index in range(1, redissentinel.SENTINELS + 1):
+            proc, port = redissentinel.start_sentinel(
+                self.state_dir, index, self.redis_port, passwords
+            )
+            self.procs[proc.name] = proc
+            self.redis_ports[proc.name] = port
+        ports = self.sentinel_ports
+        procs.wait_until(
+            lambda: all(redissentinel.ready(p) for p in ports), None, "Sentinels", timeout=60
+        )
+        self.redis_url = self.redis_address(redisserver.ADMIN, passwords.admin)
+        self.save()
+
+    def redis_address(self, user: str = "", password: str = "") -> str:
+        """The stack's Redis URL for a user: to the server, or to its Sentinels."""
+        if self.sentinel_ports:
+            return redissentinel.url(self.sentinel_ports, user, password)
+        return redisserver.url(self.redis_port, user, password)
+
+    @property
+    def sentinel_ports(self) -> list[int]:
+        return [p for n, p in sorted(self.redis_ports.items()) if n.startswith("redis-sentinel")]
+
+    def redis_master(self) -> str:
+        """The name of the Redis process that is the master now (the Sentinels' view)."""
+        port = redissentinel.master_port(self.sentinel_ports[0])
+        ports = {"redis": self.redis_port, **self.redis_ports}
+        return next(name for name, p in ports.items() if p == port)
+
+    def restart_redis_process(self, name: str) -> None:
+        """Start a stopped Redis process again on its port and data (it rejoins as a replica:
+        the Sentinels reconfigure it)."""
+        if name == "redis":
+            self.start_redis()
+            return
+        port = self.redis_ports[name]
+        passwords = self.redis_passwords
+        if name == "redis-replica":
+            proc, _ = redissentinel.start_replica(self.state_dir, self.redis_port, passwords, port)
+        else:
+            index = int(name.rsplit("-", 1)[1])
+            proc, _ = redissentinel.start_sentinel(
+                self.state_dir, index, self.redis_port, passwords, port
+            )
+        self.procs[name] = proc
         self.save()
 
     # ---- the history's PostgreSQL ----------------------------------------------------------
@@ -407,6 +479,7 @@ class Stack:
             "token": self.token,
             "operator_metrics_url": self.operator_metrics_url,
             "operator_urls": self.operator_urls,
+            "redis_ports": self.redis_ports,
             "history_dsn": self.history_dsn,
             "postgres_port": self.postgres_port,
             "postgres_dsn": self.postgres_dsn,
@@ -443,6 +516,7 @@ class Stack:
             token=record.get("token", ""),
             operator_metrics_url=record.get("operator_metrics_url", ""),
             operator_urls=record.get("operator_urls", {}),
+            redis_ports=record.get("redis_ports", {}),
             history_dsn=record.get("history_dsn", ""),
             postgres_port=record.get("postgres_port", 0),
             postgres_dsn=record.get("postgres_dsn", ""),
@@ -507,6 +581,7 @@ def up(state: Path) -> Stack:
     began = time.monotonic()
     history = os.environ.get("LONGTASK_HISTORY_BACKEND", "sqlite")
     operators = int(os.environ.get("LONGTASK_OPERATORS", "1") or 1)
+    sentinel = os.environ.get("LONGTASK_REDIS_SENTINEL", "").lower() in ("1", "true", "yes")
     stack = Stack.start(
         state,
         _external_kubeconfig(state),
@@ -514,6 +589,7 @@ def up(state: Path) -> Stack:
         gateway=True,
         history=history,
         operators=operators,
+        sentinel=sentinel,
     )
     print(f"longtask stack up in {time.monotonic() - began:.1f}s")
     for key, value in stack.client_env().items():
