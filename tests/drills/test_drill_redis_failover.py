@@ -1,10 +1,11 @@
 """Drill: the Redis master is SIGKILLed mid-task under Sentinel (a stack of its own: a master, a
 replica, three Sentinels; every component holds a `redis+sentinel://` URL). The Sentinels promote
 the replica; the runners, the operator and the gateway reach it on their own; every task ends
-with its phase and result; every SSE follower reaches `end` and is told, with a `gap`, that the
-entries written just before the failover may be lost. Prints the failover time (kill → the
-Sentinels name the new master → a write through them succeeds) and the entries the followers had
-received that the new master lacks (lost to asynchronous replication).
+with its phase and result, its runner writing on to the new master; every SSE follower reaches
+`end` and is told, with a `gap`, that the entries written just before the failover may be lost.
+Prints the failover time (kill → the Sentinels name the new master → a write through them
+succeeds) and the entries the followers had received that the new master lacks (lost to
+asynchronous replication).
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ def test_redis_master_killed_mid_task_sentinel_fails_over_and_losses_are_announc
         wait_for(lambda: all(len(c.events) > 3 for c in clients.values()), 60, "progress events")
 
         old = stack.redis_master()
+        killed_ms = int(time.time() * 1000)
         killed = time.monotonic()
         os.kill(stack.procs[old].pid, signal.SIGKILL)
         wait_for(lambda: stack.redis_master() != old, 60, "the Sentinels naming a new master")
@@ -115,10 +117,17 @@ def test_redis_master_killed_mid_task_sentinel_fails_over_and_losses_are_announc
             assert gaps, (name, [e.event for e in follower.events][-20:])  # never silent
             assert json.loads(gaps[0].data)["after"] in {e.id for e in follower.events if e.id}
             stream = {i for i, _ in new.xrange(keys.events(uid), "-", "+")}
-            kinds = Counter(json.loads(f["data"])["type"] for _, f in new.xrange(keys.events(uid)))
+            found = [json.loads(f["data"]) for _, f in new.xrange(keys.events(uid))]
+            kinds = Counter(event["type"] for event in found)
             assert kinds[events.EventType.END] == 1, (name, kinds)  # repaired if it was lost
+            # The runner reached the new master (as its own user, which the operator made again
+            # there: ACL users do not replicate).
+            later = [e for e in found if e["type"] == "progress" and e["ts"] > killed_ms + 5000]
+            assert later, (name, kinds)
             received[name] = {e.id for e in follower.events if e.id} - stream
         lost = sum(len(ids) for ids in received.values())
+        log = (stack.state_dir / "logs" / "operator.log").read_text(errors="replace")
+        assert "sync failed" not in log  # task users made again on the new master, no error
         print(
             f"\nRedis failover: master {old} killed; new master named after {promoted:.2f} s, "
             f"writable after {writable:.2f} s; entries followers had received that the new "

@@ -185,7 +185,7 @@ class TaskUsers:
                 "redis task users: %d created, %d removed",
                 len(todo.create),
                 len(remove),
-                extra={"created": len(todo.create), "removed": len(remove)},
+                extra={"users_created": len(todo.create), "users_removed": len(remove)},
             )
         self._last_error = ""
 
