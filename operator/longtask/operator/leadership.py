@@ -22,8 +22,9 @@ client-go's `leaderelection` package, so it reads the same to anyone who knows i
 4. The clock is CLOCK_BOOTTIME where there is one (Linux): it keeps counting while the process
    is stopped (SIGSTOP) and while the machine sleeps, so a resumed holder finds its term over.
 5. On SIGTERM the holder stops its loops, flushes what it owes Redis, closes its guard and then
-   releases the Lease (holder cleared), so a standby takes it at its next read: a rolling update
-   hands over within one `retry_period`.
+   releases the Lease (holder cleared). A standby waits between its tries on a watch of the Lease
+   and tries at once when it sees it released: a rolling update hands over in the time of one
+   try after the release, not up to a whole `retry_period`.
 6. A holder whose guard closed goes back to being a candidate with its stores still warm; it
    never needs a restart.
 """
@@ -42,7 +43,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast
 
-from kubernetes_asyncio import client
+from kubernetes_asyncio import client, watch
 from kubernetes_asyncio.client.exceptions import ApiException
 
 logger = logging.getLogger(__name__)
@@ -212,7 +213,32 @@ class Elector:
             delay = self.settings.retry_period_seconds
             if self.leading:  # wake when the guard closes, to resign at once
                 delay = min(delay, max(0.0, self.leadership.until - self._clock()))
-            await asyncio.sleep(delay)
+                await asyncio.sleep(delay)
+            else:
+                await self.wait_for_release(delay)
+
+    async def wait_for_release(self, seconds: float) -> None:
+        """Wait `seconds`, or less when the Lease is released meanwhile (a watch of it): a
+        standby takes a released Lease at once instead of at its next try (design choice 5)."""
+        began = self._clock()
+        try:
+            async with asyncio.timeout(seconds):
+                stream = watch.Watch().stream(
+                    self.leases.list_namespaced_lease,
+                    self.namespace,
+                    field_selector=f"metadata.name={self.settings.name}",
+                    timeout_seconds=max(1, math.ceil(seconds)),
+                )
+                async with stream:
+                    async for event in stream:
+                        lease = event["object"]
+                        if event["type"] != "DELETED" and not lease.spec.holder_identity:
+                            return
+        except TimeoutError:
+            return
+        except Exception as exc:  # no watch: the period's try finds the release instead
+            logger.debug("lease watch: %s: %s", type(exc).__name__, exc)
+        await asyncio.sleep(max(0.0, seconds - (self._clock() - began)))
 
     async def try_once(self) -> None:
         """One try at taking or renewing the Lease, and what follows from it."""

@@ -115,10 +115,15 @@ RULES: Final[list[Rule]] = [
 ]
 
 # Leader election (leadership.py), in the operator's own namespace only: create the Lease (create
-# cannot be limited to a name), then read and renew it by name.
+# cannot be limited to a name), then read, renew and watch it (a standby sees it released) by
+# name.
 LEASE_RULES: Final[list[Rule]] = [
     {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
-    {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "update"]},
+    {
+        "apiGroups": ["coordination.k8s.io"],
+        "resources": ["leases"],
+        "verbs": ["get", "update", "list", "watch"],
+    },
 ]
 
 # The runner's ClusterRole: read its own LongTask (the status admission policy keeps its status

@@ -86,23 +86,26 @@ async def read_lease(api: client.ApiClient, lease: leadership.LeaseSettings) -> 
     return dict(api.sanitize_for_serialization(found))
 
 
-async def test_one_of_two_leads_and_a_release_hands_over_at_the_next_try(
+async def test_one_of_two_leads_and_a_release_hands_over_at_once(
     api: client.ApiClient, lease: leadership.LeaseSettings
 ) -> None:
-    # A long lease: b would wait 60 s for it to expire, a release lets it in at its next try.
-    lease = dataclasses.replace(lease, duration_seconds=60, renew_deadline_seconds=30)
+    # A long lease and long tries: b would wait 60 s for the lease to expire, or 8 s for its next
+    # try; it watches the Lease and takes it as soon as it is released.
+    lease = dataclasses.replace(
+        lease, duration_seconds=60, renew_deadline_seconds=30, retry_period_seconds=8
+    )
     a, b = Replica(api, lease, "a"), Replica(api, lease, "b")
     a.start()
     await until(a.leading, 10, "a leading")
     b.start()
-    await asyncio.sleep(4 * lease.retry_period_seconds)
+    await asyncio.sleep(1)  # b's first try found a holding the Lease
     assert a.guard.holds() and not b.guard.holds()
     assert (await read_lease(api, lease))["spec"]["holderIdentity"] == "a"
 
     await a.halt()
     await a.elector.release()
     assert not a.guard.holds()
-    await until(b.leading, 10, "b leading")
+    await until(b.leading, 4, "b leading, well before its next try")
     spec = (await read_lease(api, lease))["spec"]
     assert (spec["holderIdentity"], spec["leaseTransitions"]) == ("b", 1)
     await b.halt()

@@ -73,14 +73,14 @@ RUNNER_RULES: set[Rule] = {
 
 def rules(role: dict[str, Any]) -> set[Rule]:
     """A role's rules as (group, resource, verbs), one per group and resource; a rule naming
-    objects may only be the operator's `bind` of the runner's ClusterRole or its reading and
-    renewing of its Lease."""
+    objects may only be the operator's `bind` of the runner's ClusterRole or its reading,
+    renewing and watching of its Lease."""
     out: set[Rule] = set()
     for rule in role["rules"]:
         assert "nonResourceURLs" not in rule
         if "resourceNames" in rule and rule["resources"] == ["leases"]:
             assert rule["resourceNames"] == ["lt-longtask-operator"]
-            assert rule["verbs"] == ["get", "update"]
+            assert rule["verbs"] == ["get", "update", "list", "watch"]
         elif "resourceNames" in rule:
             assert rule["resourceNames"] == [RUNNER_CLUSTER_ROLE]
             assert (rule["resources"], rule["verbs"]) == (["clusterroles"], ["bind"])
