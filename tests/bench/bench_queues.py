@@ -1,4 +1,4 @@
-"""Benchmark 8, queues: 1,000 LongTasks into one LongTaskQueue of maxRunning 50, against the
+"""Benchmark 9, queues: 1,000 LongTasks into one LongTaskQueue of maxRunning 50, against the
 same 1,000 without a queue (same-run baseline). Time until all succeeded, the operator's CPU and
 its Kubernetes API writes per task (per admitted task with the queue), Redis commands, and the
 most live attempts seen (from the Jobs' own times).
@@ -31,7 +31,7 @@ def run(bench: Bench) -> common.Result:
     limit = bench.size(50, 10)
     result = common.Result(
         "queues",
-        "8. Queues: 1,000 tasks into one queue of maxRunning 50",
+        "9. Queues: 1,000 tasks into one queue of maxRunning 50",
         {"tasks": count, "maxRunning": limit, "threads": THREADS},
     )
     # One repetition of each: a drain of 1,000 real pods takes minutes on two cores.
