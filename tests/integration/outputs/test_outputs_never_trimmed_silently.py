@@ -1,4 +1,7 @@
-"""The event stream is trimmed; the output stream is not. A follower that reads a task whose
+"""Outputs on the wire without a runner: the event stream is trimmed, the output stream is not;
+the WebSocket carries output and retract events as SSE does.
+
+The event stream is trimmed; the output stream is not. A follower that reads a task whose
 event stream lost its first output events is told (`gap`) and still ends with the exact
 output: the client reads the missing chunks from the output stream (`GET …/output`).
 
@@ -7,11 +10,13 @@ The runner's writes are played here (the task runs in no pod), so the trim is ex
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
 from longtask.client import Client, OutputChunk
 from longtask.core import events, keys, resource
+from websockets.sync.client import connect as ws_connect
 
 from tests.fixtures.gateway import Gateway, create_task, iter_sse
 
@@ -47,3 +52,34 @@ def test_a_trimmed_event_stream_is_announced_and_the_output_stays_whole(
         assert [c.seq for c in changes] == list(range(CHUNKS))
         assert "".join(c.text() for c in changes) == expected
         assert lt.output("long").text() == expected
+
+
+def test_the_websocket_carries_output_and_retract_events(
+    gateway: Gateway, namespace: str, redis_client: Any
+) -> None:
+    uid = create_task(gateway, namespace, name="sock")["uid"]
+    written = [
+        events.output(1, 0, "a"),
+        events.output(1, 1, {"n": 1}, is_json=True),
+        events.retract(2, 1, 1, resumed=True),
+        events.output(2, 1, "b"),
+        events.end(2, resource.Phase.SUCCEEDED),
+    ]
+    for event in written:
+        fields: Any = events.encode(event)
+        redis_client.xadd(keys.events(uid), fields)
+    path = f"/v1/namespaces/{namespace}/tasks/sock"
+    with gateway.client() as http:
+        token = http.post(f"{path}/stream-token").json()["token"]
+    url = gateway.url.replace("http://", "ws://")
+    with ws_connect(f"{url}{path}/ws?token={token}") as ws:
+        messages = [json.loads(raw) for raw in ws]
+    assert [m["event"] for m in messages] == [
+        "snapshot",
+        "output",
+        "output",
+        "retract",
+        "output",
+        "end",
+    ]
+    assert [m["data"] for m in messages[1:-1]] == [dict(e) for e in written[:-1]]

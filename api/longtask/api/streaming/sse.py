@@ -23,7 +23,14 @@ _EVENT_NAME_RE: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
 # Events a client must never miss: a queue overflow drops the client (it resumes by id), never
 # these events. Progress and heartbeats are just as kept; the set names what matters most.
 ESSENTIAL: Final = frozenset(
-    {events.EventType.STATUS, events.EventType.RESULT, events.EventType.LOG, events.EventType.END}
+    {
+        events.EventType.STATUS,
+        events.EventType.RESULT,
+        events.EventType.LOG,
+        events.EventType.OUTPUT,
+        events.EventType.RETRACT,
+        events.EventType.END,
+    }
 )
 
 
