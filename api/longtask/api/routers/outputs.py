@@ -8,6 +8,7 @@ reads the chunks it missed.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Query
@@ -21,6 +22,11 @@ from redis.exceptions import RedisError
 router = APIRouter(tags=["tasks"])
 
 PAGE: Final = 2000
+# Whole-output reads at once per gateway process; more wait their turn. Many followers read the
+# output together when a trimmed stream left them all the same hole, and each read holds a Redis
+# connection of the shared pool (which refuses, not waits, past its size) for many pages.
+CONCURRENT_READS: Final = 8
+_reads = asyncio.Semaphore(CONCURRENT_READS)
 ERRORS: Final[dict[int | str, dict[str, Any]]] = {
     code: {"model": wire.Error} for code in (401, 403, 404, 422, 503)
 }
@@ -58,7 +64,8 @@ async def task_output(
     obj = await runtime.kube.get(namespace, name)
     uid = str((obj.get("metadata") or {}).get("uid"))
     try:
-        assembly = await read_output(runtime.redis, uid)
+        async with _reads:
+            assembly = await read_output(runtime.redis, uid)
     except RedisError:
         raise ApiError(503, "redis_unavailable", "outputs live in Redis, unreachable now") from None
     return wire.TaskOutput(
