@@ -276,6 +276,10 @@ def test_dead_letters(http: httpx.Client, namespace: str, redis_client: redis.Re
         "/v1/deadletters", params={"namespace": namespace, "before": found["next"]}
     ).json()
     assert [d["name"] for d in older["items"]] == ["dead0"]
+    # Nothing is older than a stream's start; a blank `before` is no bound at all.
+    assert http.get("/v1/deadletters", params={"before": "0-0"}).json()["items"] == []
+    blank = http.get("/v1/deadletters", params={"namespace": namespace, "before": "\t"}).json()
+    assert [d["name"] for d in blank["items"]] == ["dead2", "dead1", "dead0"]
 
 
 def test_events_stream_snapshot_then_entries_then_end(

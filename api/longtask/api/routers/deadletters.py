@@ -51,10 +51,15 @@ async def list_dead_letters(
 ) -> wire.DeadLetterList:
     # Without a namespace the caller must be allowed to list tasks in every namespace.
     await deps.authorise(runtime, principal, "list", namespace)
-    try:
-        end = f"({streamids.resume_point(None, before)}" if before else "+"
-    except ValueError as exc:
-        raise ApiError(422, "invalid", f"before: {exc}") from None
+    end = "+"
+    if before is not None and before.strip():
+        try:
+            point = streamids.resume_point(None, before)
+        except ValueError as exc:
+            raise ApiError(422, "invalid", f"before: {exc}") from None
+        if point == streamids.START:
+            return wire.DeadLetterList(items=[], next=None)  # nothing is older than the start
+        end = f"({point}"
     items: list[wire.DeadLetter] = []
     last: str | None = None
     more = True
