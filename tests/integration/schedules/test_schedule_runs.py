@@ -150,8 +150,13 @@ TRAPPING = (
 
 
 def test_replace_cancels_the_active_run_with_sigterm_and_starts_the_new_one(
-    sched_operator: OperatorProcess, schedules: Schedules, tmp_path: Path
+    sched_operator: OperatorProcess, schedules: Schedules, pod_visible_dir: Path
 ) -> None:
+    # The runs write their markers here: pods run as users of their own, so the folder lets
+    # anyone create a file in it (sticky, like /tmp) but not list it.
+    tmp_path = pod_visible_dir / "markers"
+    tmp_path.mkdir()
+    tmp_path.chmod(0o1733)
     schedules.create(
         "replace",
         schedule="*/6 * * * * *",
