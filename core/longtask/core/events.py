@@ -51,6 +51,10 @@ class SseEvent(enum.StrEnum):
     TASK = "task"
     # Namespace stream: a task was deleted (its name and uid).
     DELETED = "deleted"
+    # Namespace stream without a snapshot: the gateway's watch has listed (first, and again
+    # after a reconnect or a new LIST), so every later change follows as `task`/`deleted`. A
+    # client reads what it shows (a list page) after this event, never before. Data `{}`.
+    READY = "ready"
     # A stream entry that holds no event, or whose type is no valid event name.
     UNKNOWN = "unknown"
     # Entries are missing between two ids: the reader's resume point (or log offset) is older

@@ -85,9 +85,10 @@ def test_namespace_stream_without_snapshot_and_by_label(
     ):
         assert response.status_code == 200
         stream = iter_sse(response)
+        assert next(stream)["event"] == "ready"  # no snapshot: the watch has listed
         patch_status(k8s, namespace, "theirs", phase="Running", progress=1)
         patch_status(k8s, namespace, "mine", phase="Running", progress=2)
-        first = next(stream)  # no snapshot, nothing of `theirs`
+        first = next(stream)  # nothing of `theirs`
         assert (first["event"], first["data"]["name"]) == ("task", "mine")
     with httpx.Client(base_url=gateway.url, headers=gateway.headers) as http:
         bad = http.get(path, params={"labelSelector": "team in (a"})

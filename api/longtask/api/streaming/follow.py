@@ -280,7 +280,8 @@ class NamespaceView:
     """What one client of the namespace stream asked to see."""
 
     snapshot: bool = True
-    """Start with (and, after the watch lists again, resend) the snapshot of every task."""
+    """Start with (and, after the watch lists again, resend) the snapshot of every task; when
+    False, a `ready` event instead: changes from there on follow (the client lists then)."""
     selector: selectors.Selector = selectors.EVERYTHING
     """Only tasks whose labels match (deletions are always sent: the client may show them)."""
 
@@ -295,7 +296,9 @@ def namespace_frame(event: WatchEvent, view: NamespaceView = EVERY_TASK) -> sse.
     """The frame of a change in the namespace for a client with `view`; None: nothing for it."""
     if event.kind == "LIST":
         if not view.snapshot:
-            return None
+            # Only now is every later change sure to follow: what changed before this LIST is
+            # in it, and a client that listed earlier would never hear of it (READY's comment).
+            return sse.frame(events.SseEvent.READY, {})
         items = [
             taskobjects.task_view(item).model_dump(mode="json", by_alias=True)
             for item in event.obj.get("items") or []
@@ -318,9 +321,9 @@ def namespace_frame(event: WatchEvent, view: NamespaceView = EVERY_TASK) -> sse.
 async def follow_namespace(
     deps: Followers, namespace: str, view: NamespaceView = EVERY_TASK
 ) -> Batches:
-    """The namespace-wide stream for dashboards: `snapshot` (every task, unless the view asks
-    for none), then `task` and `deleted` events from the namespace's shared watch (no ids: a
-    reconnect gets a fresh snapshot). With a selector, only the matching tasks."""
+    """The namespace-wide stream for dashboards: `snapshot` (every task; `ready` when the view
+    asks for none), then `task` and `deleted` events from the namespace's shared watch (no ids:
+    a reconnect gets a fresh snapshot or `ready`). With a selector, only the matching tasks."""
     sub = Subscription(deps.queue_size)
     deps.watches.subscribe(namespace, sub)
     try:

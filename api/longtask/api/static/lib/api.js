@@ -104,6 +104,9 @@ export function taskPath(namespace, name) {
 //   on: {eventName: (data, event) => …}; onLive(bool); onError(ApiError) for what retrying
 //   cannot fix (the task or namespace is gone, access refused). Stops when `signal` aborts or
 //   when close() is called (a handler calls it after `end`).
+// A stream that says `ready` (the namespace stream without a snapshot) is live once the `ready`
+// handler has finished reading what the view shows (it returns false when that failed), not
+// when it opens: only from then on is no change missed.
 export function follow({ path, tokenPath, query = {}, on, onLive, onError, signal }) {
   let source = null;
   let lastId = null;
@@ -138,11 +141,12 @@ export function follow({ path, tokenPath, query = {}, on, onLive, onError, signa
     const params = new URLSearchParams({ ...query, token: token.token });
     if (lastId) params.set("lastEventId", lastId);
     source = new EventSource(`${path}?${params}`);
-    source.addEventListener("open", () => onLive?.(true));
+    if (!on.ready) source.addEventListener("open", () => onLive?.(true));
     for (const [name, handler] of Object.entries(on)) {
-      source.addEventListener(name, (event) => {
+      source.addEventListener(name, async (event) => {
         if (event.lastEventId) lastId = event.lastEventId;
-        handler(JSON.parse(event.data), event);
+        const handled = handler(JSON.parse(event.data), event);
+        if (name === "ready" && (await handled) !== false && !closed) onLive?.(true);
       });
     }
     source.addEventListener("error", () => {

@@ -69,7 +69,8 @@ export default {
       path: `/v1/namespaces/${encodeURIComponent(ctx.namespace)}/events`,
       tokenPath: `/v1/namespaces/${encodeURIComponent(ctx.namespace)}/stream-token`,
       query: { snapshot: "false" },
-      on: { task: refresh, deleted: refresh },
+      // Read again once the watch has listed (`ready`), then on every change.
+      on: { ready: refresh, task: refresh, deleted: refresh },
       onLive: ctx.live,
       onError: (err) => fill(total, errorBox(err)),
       signal: ctx.signal,

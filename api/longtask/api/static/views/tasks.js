@@ -1,8 +1,8 @@
 // The task list: filters (phase, label selector, a name search), pages in name order, and live
-// rows. The page comes from the list API (the gateway fills exact pages whatever the filters);
-// the namespace stream (changes only, by the same label selector) then keeps the rows up to date:
-// a changed task is redrawn, a deleted one removed, and a task that appears or starts matching
-// is inserted when its name falls on this page.
+// rows. The page comes from the list API (the gateway fills exact pages whatever the filters),
+// read once the namespace stream (changes only, by the same label selector) is ready; the stream
+// keeps the rows up to date: a changed task is redrawn, a deleted one removed, and a task that
+// appears or starts matching is inserted when its name falls on this page.
 
 import * as api from "../lib/api.js";
 import { fill, h } from "../lib/dom.js";
@@ -126,22 +126,9 @@ class Rows {
   }
 }
 
-// Everything of one set of filters: the page, the pager and the live rows; stops with `signal`.
-async function showPage(ctx, filters, { status, body, pager }, signal) {
-  const query = new URLSearchParams({ limit: String(PAGE) });
-  for (const name of ["phase", "labelSelector", "nameContains", "continue", "limit"]) {
-    if (filters[name]) query.set(name, filters[name]);
-  }
+// One page on screen: its rows, what it says, its pager; `task` and `deleted` apply a change.
+function drawPage(ctx, filters, { status, body, pager }, page) {
   body.replaceChildren();
-  pager.replaceChildren();
-  status.textContent = "Loading…";
-  let page;
-  try {
-    page = await api.get(`${api.tasksPath(ctx.namespace)}?${query}`, { signal });
-  } catch (err) {
-    if (err.name !== "AbortError") fill(status, errorBox(err));
-    return;
-  }
   const rows = new Rows(ctx, body);
   page.items.forEach((task) => rows.draw(task));
   const filtered = filters.phase || filters.labelSelector || filters.nameContains;
@@ -169,6 +156,61 @@ async function showPage(ctx, filters, { status, body, pager }, signal) {
   const onPage = (name) =>
     (first || (names.length > 0 && name >= names[0])) &&
     (last || (names.length > 0 && name <= names[names.length - 1]));
+  return {
+    task(task) {
+      if (rows.rows.has(task.name) || (matches(task, filters) && onPage(task.name))) {
+        rows.draw(task);
+        describe();
+      }
+    },
+    deleted(name) {
+      rows.remove(name);
+      describe();
+    },
+  };
+}
+
+// Everything of one set of filters: the page, the pager and the live rows; stops with `signal`.
+// The namespace stream (changes only, by the same label selector) opens first, and the page is
+// read each time it says `ready` (its watch has listed: on connecting, reconnecting, or listing
+// anew). Changes that arrive while the page loads wait and are applied after it: a page read
+// before `ready` would miss what changed until the watch listed.
+function showPage(ctx, filters, parts, signal) {
+  const query = new URLSearchParams({ limit: String(PAGE) });
+  for (const name of ["phase", "labelSelector", "nameContains", "continue", "limit"]) {
+    if (filters[name]) query.set(name, filters[name]);
+  }
+  parts.body.replaceChildren();
+  parts.pager.replaceChildren();
+  parts.status.textContent = "Loading…";
+  let shown = null; // the page on screen
+  let waiting = null; // changes that arrived while a page loads (null: none loads)
+  let loads = 0;
+  const change = (apply) => {
+    if (waiting) waiting.push(apply);
+    else if (shown) apply(shown);
+  };
+
+  async function load() {
+    const mine = ++loads;
+    waiting = [];
+    let page;
+    try {
+      page = await api.get(`${api.tasksPath(ctx.namespace)}?${query}`, { signal });
+    } catch (err) {
+      if (mine !== loads || err.name === "AbortError") return false;
+      waiting = null;
+      fill(parts.status, errorBox(err));
+      return false;
+    }
+    if (mine !== loads) return false; // a later `ready` reads a newer page
+    shown = drawPage(ctx, filters, parts, page);
+    const changes = waiting;
+    waiting = null;
+    changes.forEach((apply) => apply(shown));
+    return true;
+  }
+
   const stream = { snapshot: "false" };
   if (filters.labelSelector) stream.labelSelector = filters.labelSelector;
   api.follow({
@@ -176,19 +218,12 @@ async function showPage(ctx, filters, { status, body, pager }, signal) {
     tokenPath: `/v1/namespaces/${encodeURIComponent(ctx.namespace)}/stream-token`,
     query: stream,
     on: {
-      task: (task) => {
-        if (rows.rows.has(task.name) || (matches(task, filters) && onPage(task.name))) {
-          rows.draw(task);
-          describe();
-        }
-      },
-      deleted: ({ name }) => {
-        rows.remove(name);
-        describe();
-      },
+      ready: load,
+      task: (task) => change((view) => view.task(task)),
+      deleted: ({ name }) => change((view) => view.deleted(name)),
     },
     onLive: ctx.live,
-    onError: (err) => fill(status, errorBox(err)),
+    onError: (err) => fill(parts.status, errorBox(err)),
     signal,
   });
 }
