@@ -17,6 +17,7 @@ from longtask.api import apikeys, auth, namespaces, streamtokens
 from longtask.api import observability as obs
 from longtask.api.kube import Kube
 from longtask.api.settings import AuthMode, Settings
+from longtask.api.streaming import sse
 from longtask.api.streaming.follow import Followers
 from longtask.api.streaming.hub import StreamHub
 from longtask.api.streaming.watches import WatchHub
@@ -116,7 +117,7 @@ async def open_runtime(settings: Settings) -> Runtime:
         count=max(1, min(settings.xread_count, settings.client_queue_size // 2)),
         queue_size=settings.client_queue_size,
         retry_seconds=settings.redis_retry_seconds,
-        linger_seconds=settings.xread_linger_ms / 1000,
+        conflate=lambda entry: sse.is_progress(entry.fields),
         master=functools.partial(redisurls.master_address, reader)
         if redisurls.is_managed(reader)
         else None,

@@ -73,9 +73,6 @@ class Settings(BaseSettings):
     )
     xread_block_ms: int = Field(1000, ge=10, le=30000, description="Block time of the XREAD.")
     xread_count: int = Field(1000, ge=1, description="Entries per stream and XREAD.")
-    xread_linger_ms: int = Field(
-        10, ge=0, le=1000, description="Pause after a read with entries, to batch bursts."
-    )
     redis_max_connections: int = Field(50, ge=2, le=100)
     redis_retry_seconds: float = Field(1.0, gt=0, description="Reconnect interval when down.")
     final_end_grace_seconds: float = Field(

@@ -7,15 +7,18 @@ from typing import Any
 
 import pytest
 from longtask.api.streaming import streamids
-from longtask.api.streaming.hub import Entry, Signal, StreamHub, Subscription
+from longtask.api.streaming.hub import Entry, Gap, Signal, StreamHub, Subscription
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 
 
 class FakeRedis:
-    """XADD/XREAD/XREVRANGE over in-memory streams; `down` makes every call fail."""
+    """XADD/XREAD/XREVRANGE/XINFO STREAM (several in a pipeline) over in-memory streams;
+    `trim` drops a stream's oldest entries as MAXLEN does; `down` makes every call fail."""
 
     def __init__(self) -> None:
         self.streams: dict[str, list[tuple[str, dict[str, str]]]] = {}
+        self.added: dict[str, int] = {}
         self.changed = asyncio.Condition()
         self.xread_calls = 0
         self.down = False
@@ -25,6 +28,7 @@ class FakeRedis:
         self._seq += 1
         entry_id = f"{self._seq}-0"
         self.streams.setdefault(key, []).append((entry_id, fields))
+        self.added[key] = self.added.get(key, 0) + 1
         async with self.changed:
             self.changed.notify_all()
         return entry_id
@@ -32,13 +36,29 @@ class FakeRedis:
     def _after(self, key: str, after: str) -> list[tuple[str, dict[str, str]]]:
         return [e for e in self.streams.get(key, []) if streamids.is_after(e[0], after)]
 
+    def trim(self, key: str, keep: int) -> None:
+        self.streams[key] = self.streams[key][-keep:]
+
+    def ready(self, streams: dict[str, str], count: int) -> list[Any]:
+        return [[k, self._after(k, i)[:count]] for k, i in streams.items() if self._after(k, i)]
+
+    def info(self, key: str) -> Any:
+        kept = self.streams.get(key)
+        if kept is None:
+            return ResponseError("no such key")
+        first = kept[0] if kept else None
+        return {"length": len(kept), "entries-added": self.added[key], "first-entry": first}
+
+    def pipeline(self, transaction: bool) -> FakePipeline:
+        return FakePipeline(self)
+
     async def xread(self, streams: dict[str, str], count: int, block: int) -> Any:
         self.xread_calls += 1
         if self.down:
             raise RedisConnectionError("down")
 
         def ready() -> list[Any]:
-            return [[k, self._after(k, i)[:count]] for k, i in streams.items() if self._after(k, i)]
+            return self.ready(streams, count)
 
         if not ready():
             async with self.changed:
@@ -52,6 +72,22 @@ class FakeRedis:
         if self.down:
             raise RedisConnectionError("down")
         return list(reversed(self.streams.get(key, [])))[:count]
+
+
+class FakePipeline:
+    """Several XINFO STREAM in one round trip."""
+
+    def __init__(self, fake: FakeRedis) -> None:
+        self.fake = fake
+        self.keys: list[str] = []
+
+    def xinfo_stream(self, key: str) -> None:
+        self.keys.append(key)
+
+    async def execute(self, raise_on_error: bool = True) -> list[Any]:
+        if self.fake.down:
+            raise RedisConnectionError("down")
+        return [self.fake.info(key) for key in self.keys]
 
 
 async def drain(sub: Subscription, n: int) -> list[object]:
@@ -161,3 +197,38 @@ async def test_an_outage_that_ends_on_another_master_signals_a_failover_first() 
         assert hub.failovers == 1
     finally:
         await hub.stop()
+
+
+async def test_a_trim_behind_the_reader_becomes_a_gap_before_the_entries_after_it() -> None:
+    fake = FakeRedis()
+    hub = StreamHub(fake, fake, block_ms=50, count=10, queue_size=100, retry_seconds=0.01)  # type: ignore[arg-type]
+    sub, _ = await hub.subscribe("s", streamids.START)
+    hub.start()
+    try:
+        ids = [await fake.xadd("s", {"n": str(i)}) for i in range(10)]
+        assert [e.id for e in await drain(sub, 10) if isinstance(e, Entry)] == ids
+        # The reader stalls while 30 more entries arrive and the stream keeps only the last
+        # 15 of all 40: its next read comes back full (10), starting after a hole.
+        await hub.stop()
+        ids += [await fake.xadd("s", {"n": str(i)}) for i in range(10, 40)]
+        fake.trim("s", 15)
+        hub.start()
+        items = await drain(sub, 16)
+    finally:
+        await hub.stop()
+    assert isinstance(items[0], Gap)
+    assert items[0].event["after"] == ids[9] and items[0].event["before"] == ids[25]
+    assert [e.id for e in items[1:] if isinstance(e, Entry)] == ids[25:]
+    assert hub.gaps == 1
+
+
+async def test_a_reader_that_keeps_up_never_checks_for_trims(hub_and_redis: Any) -> None:
+    hub, fake = hub_and_redis
+    sub, _ = await hub.subscribe("s", streamids.START)
+    for i in range(20):
+        await fake.xadd("s", {"n": str(i)})
+        await drain(sub, 1)
+    fake.trim("s", 5)  # trimming what was read already is no gap
+    await fake.xadd("s", {"n": "last"})
+    assert [e.fields["n"] for e in await drain(sub, 1) if isinstance(e, Entry)] == ["last"]
+    assert hub.gaps == 0

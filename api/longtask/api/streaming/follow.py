@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from longtask.api import selectors, taskobjects
 from longtask.api.streaming import gaps, positions, sse, streamids, tailing, tracking
-from longtask.api.streaming.hub import Entry, Signal, StreamHub, Subscription, rows
+from longtask.api.streaming.hub import Entry, Gap, Signal, StreamHub, Subscription, rows
 from longtask.api.streaming.watches import WatchEvent, WatchHub
 from longtask.core import events, keys, taskstate
 from redis.asyncio import Redis
@@ -160,6 +160,14 @@ class _Follow:
                 self.done = True
         return frames
 
+    def trimmed(self, gap: events.GapEvent) -> list[sse.Frame]:
+        """The hub's reader found entries trimmed before it read them (hub design choice 6):
+        a `gap` from this client's last id, unless it already holds what follows the hole."""
+        before = gap["before"]
+        if self.done or (before is not None and not streamids.is_after(before, self.last)):
+            return []
+        return [gap_frame(events.gap(self.last, before))]
+
     async def catch_up(self, cached: list[Entry] | None) -> Batches:
         if cached is not None:
             if replay := self.accept(cached):
@@ -241,6 +249,8 @@ async def follow_task(
                     frames += state.place_frames(item)
                 elif isinstance(item, Entry):
                     frames += state.accept([item])
+                elif isinstance(item, Gap) and item.key == state.key:
+                    frames += state.trimmed(item.event)
                 elif item is Signal.DOWN:
                     state.start_watch(sub)
                 elif item is Signal.FAILOVER:

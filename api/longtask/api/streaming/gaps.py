@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from longtask.api.streaming import streamids
-from longtask.api.streaming.hub import rows
+from longtask.api.streaming.streamids import rows
 from longtask.core import events
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError

@@ -8,7 +8,12 @@ Design choices (later code points back to them):
    than the block would cut every idle read.
 2. Each client has a bounded queue. The reader never waits for a client: a full queue marks
    the client overflowed and the client is dropped (it resumes by Last-Event-ID), so no event
-   is ever skipped silently and one slow client cannot hold the others back.
+   is ever skipped silently and one slow client cannot hold the others back. Progress is
+   conflated per client: a progress entry replaces the older progress of the same stream still
+   queued for that client (it moves to the end of the queue, so the ids a client receives only
+   grow). A client that keeps up gets every update; one that falls behind (the whole process
+   is busy, or its socket is slow) gets the newest, and its queue holds at most one progress
+   entry per stream. No other entry, signal or watch event is ever conflated.
 3. A new stream starts at its current tail; a subscriber reads what it missed itself (paced by
    its own sends) unless the stream's recent entries are still in the hub's ring buffer.
    Registration comes before that read, so nothing falls between them; duplicates are
@@ -18,9 +23,17 @@ Design choices (later code points back to them):
    master than before is a failover: subscribers get `Signal.FAILOVER` before `Signal.UP`, since
    the entries the old master had not yet passed to its replica are gone (asynchronous
    replication) and they must say so (a `gap`).
-5. After a read that returned entries the reader lingers a few milliseconds before the next
-   one, so that entries written in quick succession arrive together: every client then gets
-   them in one write (the per-write cost dominates a gateway with many clients).
+5. No pause between reads: an entry goes out as soon as Redis has it (one viewer sees it at
+   once). Batching happens only under load, by itself: while clients' sends keep the process
+   busy, the next read's entries queue up behind them and each client takes all of its pending
+   entries (conflated, choice 2) in one write.
+6. Trims the reader did not see: the runner writes with `MAXLEN ~`, so a reader that falls
+   further behind than a stream keeps would go on from what remains as if nothing were
+   missing. Such a hole always comes back as a full reply (`count` entries of that stream: all
+   it keeps lies after the cursor, and it keeps more than `count`), so only a full reply is
+   checked, with the stream's `XINFO STREAM`: when the first entry kept is after the cursor the
+   read came from, and entries were trimmed, every subscriber gets a `Gap` before the entries,
+   as a resume from a trimmed id does (`gaps`). A reader that keeps up pays nothing for it.
 """
 
 from __future__ import annotations
@@ -34,7 +47,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from longtask.api.streaming import streamids
+from longtask.api.streaming import gaps, streamids
+from longtask.api.streaming.streamids import rows as rows
+from longtask.core import events
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
@@ -44,11 +59,6 @@ log = logging.getLogger(__name__)
 
 RING_SIZE: Final = 1000
 _OUTAGE_ERRORS: Final = (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError)
-
-
-def rows(reply: Any) -> list[tuple[str, dict[str, Any]]]:
-    """(id, fields) pairs of an XRANGE/XREVRANGE reply (a deleted entry has no fields)."""
-    return [(str(entry_id), dict(fields or {})) for entry_id, fields in reply or []]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,37 +83,65 @@ class Signal(enum.Enum):
     UP = "up"  # Redis answers again
 
 
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """Entries of stream `key` after the reader's cursor were trimmed before it read them
+    (design choice 6): `event` says between which ids."""
+
+    key: str
+    event: events.GapEvent
+
+
 class Subscription:
-    """One client's view of one stream: a bounded queue the hub fills (design choice 2)."""
+    """One client's view of its streams: a bounded, conflating queue the hub fills (design
+    choice 2)."""
 
     def __init__(self, maxsize: int) -> None:
         self.keys: set[str] = set()
-        self.queue: asyncio.Queue[object] = asyncio.Queue(maxsize)
+        self.maxsize = maxsize
         self.overflowed = False
+        self.conflated = 0  # progress entries replaced by a newer one before they were taken
+        # Pending items by arrival number: a dict keeps insertion order and deletes in O(1).
+        self._pending: dict[int, object] = {}
+        self._progress: dict[str, int] = {}  # stream key → arrival number of its queued progress
+        self._arrivals = 0
+        self._ready = asyncio.Event()
 
-    def offer(self, item: object) -> None:
-        """Queue an item without waiting; a full queue marks the client overflowed."""
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def offer(self, item: object, conflate: bool = False) -> None:
+        """Queue an item without waiting; a full queue marks the client overflowed. With
+        `conflate` (a progress entry), the older progress of its stream still queued goes."""
         if self.overflowed:
             return
-        try:
-            self.queue.put_nowait(item)
-        except asyncio.QueueFull:
+        older = self._progress.pop(item.key, None) if conflate and isinstance(item, Entry) else None
+        if older is not None:
+            del self._pending[older]
+            self.conflated += 1
+        elif len(self._pending) >= self.maxsize:
             self.overflowed = True
+            return
+        if conflate and isinstance(item, Entry):
+            self._progress[item.key] = self._arrivals
+        self._pending[self._arrivals] = item
+        self._arrivals += 1
+        self._ready.set()
 
     async def next_batch(self, wait: float | None = None) -> list[object]:
-        """Every pending item (at least one): one write for all of them; TimeoutError after
-        `wait`."""
-        if wait is None:
-            first = await self.queue.get()  # the common case, without a timeout's cost
-        else:
-            async with asyncio.timeout(wait):
-                first = await self.queue.get()
-        batch = [first]
-        while True:
-            try:
-                batch.append(self.queue.get_nowait())
-            except asyncio.QueueEmpty:
-                return batch
+        """Every pending item (at least one), conflated: one write for all of them;
+        TimeoutError after `wait`."""
+        if not self._pending:
+            if wait is None:
+                await self._ready.wait()  # the common case, without a timeout's cost
+            else:
+                async with asyncio.timeout(wait):
+                    await self._ready.wait()
+        batch = list(self._pending.values())
+        self._pending.clear()
+        self._progress.clear()
+        self._ready.clear()
+        return batch
 
 
 @dataclass
@@ -126,24 +164,27 @@ class StreamHub:
         count: int = 1000,
         queue_size: int = 2000,
         retry_seconds: float = 1.0,
-        linger_seconds: float = 0.0,
+        conflate: Callable[[Entry], bool] | None = None,
         master: Callable[[], Awaitable[tuple[str, int] | None]] | None = None,
     ) -> None:
-        """`master`: where the reader's master is now (through Sentinel), to tell a failover
-        from an outage (design choice 4); None without Sentinel."""
+        """`conflate`: which entries a newer one of the same stream may replace in a client's
+        queue (progress, design choice 2); none without it. `master`: where the reader's
+        master is now (through Sentinel), to tell a failover from an outage (design choice 4);
+        None without Sentinel."""
         self._reader = reader  # the XREAD connection (design choice 1)
         self._client = client  # short commands (tail lookups)
         self._block_ms = block_ms
         self._count = count
         self._queue_size = queue_size
         self._retry_seconds = retry_seconds
-        self._linger_seconds = linger_seconds
+        self._conflate = conflate
         self._streams: dict[str, _Stream] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.available = True
         self.reads = 0  # XREAD calls issued, for tests and debugging
         self.failovers = 0  # masters changed under the reader (Sentinel)
+        self.gaps = 0  # trims the reader found it had not read (design choice 6)
         self._where = master
         self._master: tuple[str, int] | None = None
 
@@ -248,6 +289,11 @@ class StreamHub:
             try:
                 self.reads += 1
                 reply = await self._reader.xread(cursors, count=self._count, block=self._block_ms)
+                pairs = [
+                    (str(k), rows(e))
+                    for k, e in (reply.items() if isinstance(reply, dict) else reply or [])
+                ]
+                infos = await self._infos([k for k, found in pairs if len(found) >= self._count])
             except _OUTAGE_ERRORS as exc:
                 log.debug("XREAD failed: %s", type(exc).__name__)
                 self._set_available(False)
@@ -259,24 +305,41 @@ class StreamHub:
                 continue
             if not self.available or (self._where is not None and self._master is None):
                 self._set_available(True, await self._failed_over())
-            if reply:
-                self._fan_out(reply)
-                if self._linger_seconds:
-                    await asyncio.sleep(self._linger_seconds)  # design choice 5
+            for key, found in pairs:
+                self._fan_out(key, found, infos.get(key), str(cursors.get(key, found[0][0])))
 
-    def _fan_out(self, reply: Any) -> None:
-        pairs = reply.items() if isinstance(reply, dict) else reply
-        for key, entries in pairs:
-            stream = self._streams.get(str(key))
-            if stream is None:
-                continue  # nobody follows it any more
-            for entry_id, fields in rows(entries):
-                if not streamids.is_after(entry_id, stream.cursor):
-                    continue
-                entry = Entry(str(key), entry_id, fields)
-                if len(stream.ring) == stream.ring.maxlen:
-                    stream.ring_base = stream.ring[0].id
-                stream.ring.append(entry)
-                stream.cursor = entry.id
-                for sub in stream.subscribers:
-                    sub.offer(entry)
+    async def _infos(self, keys: list[str]) -> dict[str, Any]:
+        """`XINFO STREAM` of the streams whose read came back full (design choice 6)."""
+        if not keys:
+            return {}
+        pipe = self._reader.pipeline(transaction=False)
+        for key in keys:
+            pipe.xinfo_stream(key)
+        return dict(zip(keys, await pipe.execute(raise_on_error=False), strict=True))
+
+    def _fan_out(
+        self, key: str, found: list[tuple[str, dict[str, Any]]], info: Any, read_after: str
+    ) -> None:
+        stream = self._streams.get(key)
+        if stream is None or not found:
+            return  # nobody follows it any more
+        gap = gaps.gap_of(info, read_after) if info is not None else None
+        if gap is not None and streamids.is_after(found[0][0], read_after):
+            self.gaps += 1
+            log.warning("%s was trimmed past the reader's cursor %s", key, read_after)
+            # The ring must not serve a late subscriber across the hole.
+            stream.ring.clear()
+            stream.ring_base = gap["before"] = found[0][0]  # where every subscriber goes on
+            for sub in stream.subscribers:
+                sub.offer(Gap(key, gap))
+        for entry_id, fields in found:
+            if not streamids.is_after(entry_id, stream.cursor):
+                continue
+            entry = Entry(key, entry_id, fields)
+            if len(stream.ring) == stream.ring.maxlen:
+                stream.ring_base = stream.ring[0].id
+            stream.ring.append(entry)
+            stream.cursor = entry.id
+            conflate = self._conflate is not None and self._conflate(entry)
+            for sub in stream.subscribers:
+                sub.offer(entry, conflate)

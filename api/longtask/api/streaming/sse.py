@@ -81,6 +81,15 @@ def entry_frame(entry_id: str, fields: Mapping[Any, Any]) -> Frame:
     return Frame(event_name(event.get("type")), dumps(event), entry_id, event)
 
 
+def is_progress(fields: Mapping[Any, Any]) -> bool:
+    """Whether a stream entry is a progress event: the only kind a newer one may replace in a
+    client's queue (`hub`, design choice 2)."""
+    try:
+        return bool(events.decode(fields).get("type") == events.EventType.PROGRESS)
+    except ValueError:
+        return False
+
+
 def frame(event: str, data: Mapping[str, Any], id: str | None = None) -> Frame:
     payload = dict(data)
     return Frame(event_name(event), dumps(payload), id, payload)

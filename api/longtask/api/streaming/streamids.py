@@ -1,4 +1,5 @@
-"""Redis stream ids as resume points: parsing, ordering and picking the client's resume id.
+"""Redis stream ids as resume points: parsing, ordering, picking the client's resume id, and
+the (id, fields) rows of a range reply.
 
 A stream id is `<ms>-<seq>`; a client resumes after the id of the last event it received.
 The `Last-Event-ID` header wins over `?lastEventId=`: a browser reconnecting replays the
@@ -8,7 +9,7 @@ original URL (with its original query) but sends the newer id in the header.
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import Any, Final
 
 START: Final = "0-0"
 MAX_LEN: Final = 41
@@ -40,3 +41,8 @@ def resume_point(header: str | None, query: str | None) -> str:
             ms, seq = parse(value)
             return f"{ms}-{seq}"
     return START
+
+
+def rows(reply: Any) -> list[tuple[str, dict[str, Any]]]:
+    """(id, fields) pairs of an XRANGE/XREVRANGE reply (a deleted entry has no fields)."""
+    return [(str(entry_id), dict(fields or {})) for entry_id, fields in reply or []]
