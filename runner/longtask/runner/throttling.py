@@ -61,19 +61,22 @@ class Cursor(Generic[T]):
 
 
 class Throttle:
-    """At most one action per `interval` seconds: `delay()` says how long to wait before the next
-    one, `mark()` records that it happened."""
+    """At most one action per `interval` seconds on average, and at most `burst` in a row after
+    a quiet spell (a token bucket, kept as the time it is full again): `delay()` says how long
+    to wait before the next action, `mark()` records that it happened. With `burst` 1, actions
+    are at least `interval` apart."""
 
-    def __init__(self, interval: float, clock: Clock = time.monotonic) -> None:
+    def __init__(self, interval: float, clock: Clock = time.monotonic, burst: int = 1) -> None:
         self.interval = interval
         self._clock = clock
-        self._last = -math.inf
+        self._slack = (burst - 1) * interval
+        self._full_at = -math.inf  # when the bucket holds `burst` tokens again
 
     def delay(self) -> float:
-        return max(0.0, self._last + self.interval - self._clock())
+        return max(0.0, self._full_at - self._slack - self._clock())
 
     def mark(self) -> None:
-        self._last = self._clock()
+        self._full_at = max(self._full_at, self._clock()) + self.interval
 
 
 class Backoff:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from longtask.runner import throttling
 
 
@@ -73,6 +74,33 @@ def test_throttled_actions_over_a_minute_stay_within_the_bound() -> None:
             throttle.mark()
             actions += 1
     assert actions <= 60 / 2.0 + 1
+
+
+def test_a_burst_goes_at_once_after_a_quiet_spell_and_the_average_stays_bounded() -> None:
+    clock = FakeClock()
+    throttle = throttling.Throttle(0.02, clock, burst=3)
+    for _ in range(3):  # three at once after a quiet spell
+        assert throttle.delay() == 0.0
+        throttle.mark()
+    assert throttle.delay() == pytest.approx(0.02)
+    actions = 0
+    for _ in range(60_000):  # a report every millisecond for a minute
+        clock.now += 0.001
+        if throttle.delay() == 0.0:
+            throttle.mark()
+            actions += 1
+    assert actions <= 60 / 0.02 + 3
+
+
+def test_a_burst_lets_calls_at_the_rate_through_at_once_despite_jitter() -> None:
+    clock = FakeClock()
+    throttle = throttling.Throttle(0.02, clock, burst=2)
+    waited = 0.0
+    for n in range(1000):  # 50 calls/s, each up to 5 ms early or late
+        clock.now = 100 + n * 0.02 + (0.005 if n % 2 else -0.005)
+        waited += throttle.delay()
+        throttle.mark()
+    assert waited == 0.0
 
 
 def test_backoff_grows_to_its_maximum_and_resets() -> None:
