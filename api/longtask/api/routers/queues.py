@@ -1,7 +1,7 @@
 """Queues: list and get LongTaskQueues with their counts, suspend and resume them.
 
 Authorised with SubjectAccessReviews on `longtaskqueues`: list and get need those verbs on it,
-suspend and resume `patch` (they set spec.suspend, as `kubectl patch ltq` would).
+suspend and resume `patch` (they set spec.suspend, as `kubectl patch ltq` would; `suspending`).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
-from longtask.api import deps, queueobjects
+from longtask.api import deps, queueobjects, suspending
 from longtask.api.runtime import Runtime
 from longtask.core import taskqueue, wire
 
@@ -18,9 +18,8 @@ router = APIRouter(prefix="/v1/namespaces/{namespace}", tags=["queues"])
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": wire.Error} for code in (400, 401, 403, 404, 422, 503)
 }
-QueueName = Annotated[
-    str, Path(pattern=wire.NAME_PATTERN, max_length=253, description="The queue's name.")
-]
+NAME = Path(pattern=wire.NAME_PATTERN, max_length=253, description="The queue's name.")
+QueueName = Annotated[str, NAME]
 PLURAL = taskqueue.PLURAL
 
 
@@ -58,36 +57,20 @@ async def get_queue(
     return queueobjects.queue_view(await runtime.kube.get(namespace, name, plural=PLURAL))
 
 
-async def _suspend(runtime: Runtime, namespace: str, name: str, value: bool) -> wire.Queue:
-    patched = await runtime.kube.patch(namespace, name, {"spec": {"suspend": value}}, plural=PLURAL)
-    return queueobjects.queue_view(patched)
+async def _view(runtime: Runtime, obj: dict[str, Any]) -> wire.Queue:
+    return queueobjects.queue_view(obj)
 
 
-@router.post(
-    "/queues/{name}/suspend",
+suspending.add_routes(
+    router,
+    "queues",
+    plural=PLURAL,
+    name=NAME,
+    view=_view,
     response_model=wire.Queue,
     responses=ERRORS,
-    summary="Suspend the queue (no task of it starts; running ones finish)",
+    summaries=(
+        "Suspend the queue (no task of it starts; running ones finish)",
+        "Resume the queue (its tasks are admitted again, in order)",
+    ),
 )
-async def suspend(
-    namespace: deps.Namespace,
-    name: QueueName,
-    runtime: deps.RuntimeDep,
-    _: Annotated[object, Depends(deps.allow("patch", PLURAL))],
-) -> wire.Queue:
-    return await _suspend(runtime, namespace, name, True)
-
-
-@router.post(
-    "/queues/{name}/resume",
-    response_model=wire.Queue,
-    responses=ERRORS,
-    summary="Resume the queue (its tasks are admitted again, in order)",
-)
-async def resume(
-    namespace: deps.Namespace,
-    name: QueueName,
-    runtime: deps.RuntimeDep,
-    _: Annotated[object, Depends(deps.allow("patch", PLURAL))],
-) -> wire.Queue:
-    return await _suspend(runtime, namespace, name, False)

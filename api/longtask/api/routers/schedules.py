@@ -1,8 +1,9 @@
 """Schedules: list, get, trigger a run now, backfill past slots, suspend and resume.
 
 Authorised like tasks, with SubjectAccessReviews on `longtaskschedules`: list and get need those
-verbs on it; suspend and resume `patch`; a trigger or a backfill `get` on the schedule and
-`create` on `longtasks` (what they make), as `kubectl create job --from=cronjob/…` needs.
+verbs on it; suspend and resume `patch` (routes from `suspending`); a trigger or a backfill `get`
+on the schedule and `create` on `longtasks` (what they make), as `kubectl create job
+--from=cronjob/…` needs.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Response, status
 from kubernetes_asyncio.client.exceptions import ApiException
-from longtask.api import deps, scheduleobjects, taskobjects
+from longtask.api import deps, scheduleobjects, suspending, taskobjects
 from longtask.api.runtime import Runtime
 from longtask.core import schedule, wire
 from longtask.core.wire import ApiError
@@ -23,14 +24,12 @@ router = APIRouter(prefix="/v1/namespaces/{namespace}", tags=["schedules"])
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": wire.Error} for code in (400, 401, 403, 404, 409, 413, 422, 503)
 }
-ScheduleName = Annotated[
-    str,
-    Path(
-        pattern=wire.NAME_PATTERN,
-        max_length=schedule.NAME_MAX_CHARS,
-        description="The schedule's name.",
-    ),
-]
+NAME = Path(
+    pattern=wire.NAME_PATTERN,
+    max_length=schedule.NAME_MAX_CHARS,
+    description="The schedule's name.",
+)
+ScheduleName = Annotated[str, NAME]
 PLURAL = schedule.PLURAL
 RUNS_SELECTOR = schedule.LABEL_SCHEDULE
 
@@ -162,36 +161,16 @@ async def backfill(
     return wire.BackfillResult(slots=found, created=created, existing=existing)
 
 
-async def _suspend(runtime: Runtime, namespace: str, name: str, value: bool) -> wire.Schedule:
-    patched = await runtime.kube.patch(namespace, name, {"spec": {"suspend": value}}, plural=PLURAL)
-    return await _view(runtime, patched)
-
-
-@router.post(
-    "/schedules/{name}/suspend",
+suspending.add_routes(
+    router,
+    "schedules",
+    plural=PLURAL,
+    name=NAME,
+    view=_view,
     response_model=wire.Schedule,
     responses=ERRORS,
-    summary="Suspend the schedule (no slot starts until it is resumed)",
+    summaries=(
+        "Suspend the schedule (no slot starts until it is resumed)",
+        "Resume the schedule (missed slots follow its missedRuns)",
+    ),
 )
-async def suspend(
-    namespace: deps.Namespace,
-    name: ScheduleName,
-    runtime: deps.RuntimeDep,
-    _: Annotated[object, Depends(deps.allow("patch", PLURAL))],
-) -> wire.Schedule:
-    return await _suspend(runtime, namespace, name, True)
-
-
-@router.post(
-    "/schedules/{name}/resume",
-    response_model=wire.Schedule,
-    responses=ERRORS,
-    summary="Resume the schedule (missed slots follow its missedRuns)",
-)
-async def resume(
-    namespace: deps.Namespace,
-    name: ScheduleName,
-    runtime: deps.RuntimeDep,
-    _: Annotated[object, Depends(deps.allow("patch", PLURAL))],
-) -> wire.Schedule:
-    return await _suspend(runtime, namespace, name, False)
