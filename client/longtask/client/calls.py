@@ -253,23 +253,40 @@ def history_record(namespace: str, uid: str) -> Call[wire.HistoryRecord]:
     return Call("GET", history_path(namespace, uid), model(wire.HistoryRecord))
 
 
-# Schedules ------------------------------------------------------------------------------------
+# Schedules and queues: both are paged the same way and suspended and resumed the same way ------
 
 
-def schedule_path(namespace: str, name: str | None = None) -> str:
-    base = f"{API_PREFIX}/namespaces/{_seg(namespace)}/schedules"
+def _path(plural: str, namespace: str, name: str | None = None) -> str:
+    """The path of the collection `plural` of the namespace, or of one resource of it."""
+    base = f"{API_PREFIX}/namespaces/{_seg(namespace)}/{plural}"
     return base if name is None else f"{base}/{_seg(name)}"
 
 
-def schedules_page(
-    namespace: str, *, limit: int | None = None, continue_: str | None = None
-) -> Call[wire.ScheduleList]:
+def _page(
+    plural: str, kind: type[M], namespace: str, limit: int | None, continue_: str | None
+) -> Call[M]:
     params: dict[str, str | int] = {}
     if limit is not None:
         params["limit"] = limit
     if continue_:
         params["continue"] = continue_
-    return Call("GET", schedule_path(namespace), model(wire.ScheduleList), params=params)
+    return Call("GET", _path(plural, namespace), model(kind), params=params)
+
+
+def _suspension(plural: str, kind: type[M], namespace: str, name: str, suspended: bool) -> Call[M]:
+    """Suspend (or resume) a resource of `plural`: the gateway sets its spec.suspend."""
+    action = "suspend" if suspended else "resume"
+    return Call("POST", f"{_path(plural, namespace, name)}/{action}", model(kind))
+
+
+def schedule_path(namespace: str, name: str | None = None) -> str:
+    return _path("schedules", namespace, name)
+
+
+def schedules_page(
+    namespace: str, *, limit: int | None = None, continue_: str | None = None
+) -> Call[wire.ScheduleList]:
+    return _page("schedules", wire.ScheduleList, namespace, limit, continue_)
 
 
 def get_schedule(namespace: str, name: str) -> Call[wire.Schedule]:
@@ -291,30 +308,21 @@ def backfill(namespace: str, name: str, body: wire.Backfill) -> Call[wire.Backfi
 
 
 def suspend(namespace: str, name: str) -> Call[wire.Schedule]:
-    return Call("POST", f"{schedule_path(namespace, name)}/suspend", model(wire.Schedule))
+    return _suspension("schedules", wire.Schedule, namespace, name, True)
 
 
 def resume(namespace: str, name: str) -> Call[wire.Schedule]:
-    return Call("POST", f"{schedule_path(namespace, name)}/resume", model(wire.Schedule))
-
-
-# Queues ---------------------------------------------------------------------------------------
+    return _suspension("schedules", wire.Schedule, namespace, name, False)
 
 
 def queue_path(namespace: str, name: str | None = None) -> str:
-    base = f"{API_PREFIX}/namespaces/{_seg(namespace)}/queues"
-    return base if name is None else f"{base}/{_seg(name)}"
+    return _path("queues", namespace, name)
 
 
 def queues_page(
     namespace: str, *, limit: int | None = None, continue_: str | None = None
 ) -> Call[wire.QueueList]:
-    params: dict[str, str | int] = {}
-    if limit is not None:
-        params["limit"] = limit
-    if continue_:
-        params["continue"] = continue_
-    return Call("GET", queue_path(namespace), model(wire.QueueList), params=params)
+    return _page("queues", wire.QueueList, namespace, limit, continue_)
 
 
 def get_queue(namespace: str, name: str) -> Call[wire.Queue]:
@@ -322,8 +330,8 @@ def get_queue(namespace: str, name: str) -> Call[wire.Queue]:
 
 
 def suspend_queue(namespace: str, name: str) -> Call[wire.Queue]:
-    return Call("POST", f"{queue_path(namespace, name)}/suspend", model(wire.Queue))
+    return _suspension("queues", wire.Queue, namespace, name, True)
 
 
 def resume_queue(namespace: str, name: str) -> Call[wire.Queue]:
-    return Call("POST", f"{queue_path(namespace, name)}/resume", model(wire.Queue))
+    return _suspension("queues", wire.Queue, namespace, name, False)
