@@ -104,7 +104,7 @@ class AsyncClient:
         )
         return await self._send(call)
 
-    async def list(
+    def list(
         self,
         *,
         namespace: str | None = None,
@@ -112,15 +112,20 @@ class AsyncClient:
         label_selector: str | None = None,
         page_size: int = 100,
     ) -> AsyncIterator[wire.Task]:
+        ns = self.config.ns(namespace)
+        return self._every(
+            lambda token: calls.list_page(
+                ns, phase=phase, label_selector=label_selector, limit=page_size, continue_=token
+            )
+        )
+
+    async def _every(
+        self, page_call: Callable[[str | None], calls.Call[base.Page[T]]]
+    ) -> AsyncIterator[T]:
+        """Every item of a paged list: `page_call(token)` reads the page after `token`."""
         token: str | None = None
         while True:
-            page = await self.list_page(
-                namespace=namespace,
-                phase=phase,
-                label_selector=label_selector,
-                limit=page_size,
-                continue_=token,
-            )
+            page = await self._send(page_call(token))
             for item in page.items:
                 yield item
             token = page.continue_
@@ -142,19 +147,12 @@ class AsyncClient:
 
     # ---- schedules -------------------------------------------------------------------------
 
-    async def schedules(
+    def schedules(
         self, *, namespace: str | None = None, page_size: int = 100
     ) -> AsyncIterator[wire.Schedule]:
         """Every schedule of the namespace (see `Client.schedules`)."""
-        token: str | None = None
-        while True:
-            call = calls.schedules_page(self.config.ns(namespace), limit=page_size, continue_=token)
-            page = await self._send(call)
-            for item in page.items:
-                yield item
-            token = page.continue_
-            if not token:
-                return
+        ns = self.config.ns(namespace)
+        return self._every(lambda token: calls.schedules_page(ns, limit=page_size, continue_=token))
 
     async def schedule(self, name: str, *, namespace: str | None = None) -> wire.Schedule:
         return await self._send(calls.get_schedule(self.config.ns(namespace), name))
@@ -181,19 +179,12 @@ class AsyncClient:
 
     # ---- queues ----------------------------------------------------------------------------
 
-    async def queues(
+    def queues(
         self, *, namespace: str | None = None, page_size: int = 100
     ) -> AsyncIterator[wire.Queue]:
         """Every queue of the namespace (see `Client.queues`)."""
-        token: str | None = None
-        while True:
-            call = calls.queues_page(self.config.ns(namespace), limit=page_size, continue_=token)
-            page = await self._send(call)
-            for item in page.items:
-                yield item
-            token = page.continue_
-            if not token:
-                return
+        ns = self.config.ns(namespace)
+        return self._every(lambda token: calls.queues_page(ns, limit=page_size, continue_=token))
 
     async def queue(self, name: str, *, namespace: str | None = None) -> wire.Queue:
         return await self._send(calls.get_queue(self.config.ns(namespace), name))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Final
+from collections.abc import Mapping, Sequence
+from typing import Any, Final, Protocol, TypeVar
 
 import httpx
 from longtask.client import streams
 from longtask.client.config import Config
 from longtask.core import events, wire
+
+T_co = TypeVar("T_co", covariant=True)
 
 DEFAULT_TIMEOUT: Final = httpx.Timeout(30.0, connect=5.0)
 # After the `end` event the LongTask status may lag the stream for a moment: how long `wait`
@@ -67,3 +69,13 @@ def stream_timeout(remaining: float | None) -> httpx.Timeout:
     if remaining is not None:
         read = max(0.05, min(read, remaining))
     return httpx.Timeout(10.0, connect=5.0, read=read)
+
+
+class Page(Protocol[T_co]):
+    """One page of a list the gateway pages with `limit` and `continue`."""
+
+    @property
+    def items(self) -> Sequence[T_co]: ...
+
+    @property
+    def continue_(self) -> str | None: ...

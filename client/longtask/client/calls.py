@@ -20,7 +20,8 @@ from longtask.client import errors
 from longtask.core import resource, wire
 from typing_extensions import Unpack
 
-T = TypeVar("T")
+# Covariant: a Call[TaskList] is a Call[base.Page[Task]] (the clients page any list alike).
+T_co = TypeVar("T_co", covariant=True)
 M = TypeVar("M", bound=pydantic.BaseModel)
 
 API_PREFIX: Final = "/v1"
@@ -29,12 +30,12 @@ ERROR_BODY_MAX_BYTES: Final = 64 * 1024
 
 
 @dataclass(frozen=True)
-class Call(Generic[T]):
+class Call(Generic[T_co]):
     """One request to the gateway and the parser of its response."""
 
     method: str
     path: str
-    parse: Callable[[httpx.Response], T]
+    parse: Callable[[httpx.Response], T_co]
     params: Mapping[str, str | int | list[str]] = field(default_factory=dict)
     """Query parameters; a list value repeats the parameter (`?phase=A&phase=B`)."""
     json: Any = None

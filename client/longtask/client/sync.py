@@ -115,15 +115,18 @@ class Client:
         page_size: int = 100,
     ) -> Iterator[wire.Task]:
         """Every task (matching the filters), reading page after page as it is iterated."""
+        ns = self.config.ns(namespace)
+        return self._every(
+            lambda token: calls.list_page(
+                ns, phase=phase, label_selector=label_selector, limit=page_size, continue_=token
+            )
+        )
+
+    def _every(self, page_call: Callable[[str | None], calls.Call[base.Page[T]]]) -> Iterator[T]:
+        """Every item of a paged list: `page_call(token)` reads the page after `token`."""
         token: str | None = None
         while True:
-            page = self.list_page(
-                namespace=namespace,
-                phase=phase,
-                label_selector=label_selector,
-                limit=page_size,
-                continue_=token,
-            )
+            page = self._send(page_call(token))
             yield from page.items
             token = page.continue_
             if not token:
@@ -151,14 +154,8 @@ class Client:
         self, *, namespace: str | None = None, page_size: int = 100
     ) -> Iterator[wire.Schedule]:
         """Every schedule of the namespace with its next slot and its runs, page by page."""
-        token: str | None = None
-        while True:
-            call = calls.schedules_page(self.config.ns(namespace), limit=page_size, continue_=token)
-            page = self._send(call)
-            yield from page.items
-            token = page.continue_
-            if not token:
-                return
+        ns = self.config.ns(namespace)
+        return self._every(lambda token: calls.schedules_page(ns, limit=page_size, continue_=token))
 
     def schedule(self, name: str, *, namespace: str | None = None) -> wire.Schedule:
         return self._send(calls.get_schedule(self.config.ns(namespace), name))
@@ -192,14 +189,8 @@ class Client:
 
     def queues(self, *, namespace: str | None = None, page_size: int = 100) -> Iterator[wire.Queue]:
         """Every queue of the namespace with its limits and counts, page by page."""
-        token: str | None = None
-        while True:
-            call = calls.queues_page(self.config.ns(namespace), limit=page_size, continue_=token)
-            page = self._send(call)
-            yield from page.items
-            token = page.continue_
-            if not token:
-                return
+        ns = self.config.ns(namespace)
+        return self._every(lambda token: calls.queues_page(ns, limit=page_size, continue_=token))
 
     def queue(self, name: str, *, namespace: str | None = None) -> wire.Queue:
         return self._send(calls.get_queue(self.config.ns(namespace), name))
