@@ -19,15 +19,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from longtask.cli import live, output, params, times
 from longtask.cli.exitcodes import Exit
 from longtask.client import Client, OutputChunk, Retraction, TaskEvent, calls, errors
 from longtask.core import events, wire
+from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
+
+M = TypeVar("M", bound=BaseModel)
 
 # The gateway's error code for a cancel of a task that already finished.
 FINISHED = "finished"
@@ -166,6 +169,30 @@ def _reporting() -> Iterator[None]:
 
 def _emit(data: Any, fmt: output.Format) -> None:
     print(output.dump(data, fmt))
+
+
+def _answer(
+    ctx: typer.Context,
+    namespace: str | None,
+    fmt: output.Format,
+    ask: Callable[[Client], M],
+    show: Callable[[M], None],
+) -> None:
+    """Ask the gateway (`ask`, with a client of `namespace`) and print its answer: as `show`
+    prints it for text, else as `fmt`."""
+    with _reporting(), _connection(ctx).client(namespace) as lt:
+        item = ask(lt)
+    if fmt is not output.Format.TEXT:
+        _emit(output.plain(item), fmt)
+    else:
+        show(item)
+
+
+def _details(pairs: list[tuple[str, str]]) -> None:
+    """`Key: value` lines, the values aligned."""
+    width = max(len(k) for k, _ in pairs)
+    for key, value in pairs:
+        print(f"{key + ':':<{width + 1}} {value}")
 
 
 def _table(headers: Sequence[str], rows: list[tuple[str, ...]]) -> None:

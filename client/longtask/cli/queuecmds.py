@@ -95,12 +95,6 @@ def queue_details(item: wire.Queue, now: datetime | None = None) -> list[tuple[s
     return [(key, value) for key, value in rows if value]
 
 
-def _details(pairs: list[tuple[str, str]]) -> None:
-    width = max(len(k) for k, _ in pairs)
-    for key, value in pairs:
-        print(f"{key + ':':<{width + 1}} {value}")
-
-
 # ---- commands ---------------------------------------------------------------------------------
 
 
@@ -129,12 +123,13 @@ def get_queue(
     fmt: commands.Output = output.Format.TEXT,
 ) -> None:
     """Show one queue: its limits and counts."""
-    with commands._reporting(), commands._connection(ctx).client(namespace) as lt:
-        item = lt.queue(name)
-    if fmt is not output.Format.TEXT:
-        commands._emit(output.plain(item), fmt)
-    else:
-        _details(queue_details(item))
+    commands._answer(
+        ctx,
+        namespace,
+        fmt,
+        lambda lt: lt.queue(name),
+        lambda q: commands._details(queue_details(q)),
+    )
 
 
 @app.command()
@@ -145,12 +140,13 @@ def suspend(
     fmt: commands.Output = output.Format.TEXT,
 ) -> None:
     """Suspend a queue: none of its tasks starts (they stay Queued); running ones finish."""
-    with commands._reporting(), commands._connection(ctx).client(namespace) as lt:
-        item = lt.suspend_queue(name)
-    if fmt is not output.Format.TEXT:
-        commands._emit(output.plain(item), fmt)
-    else:
-        print(f"Queue {item.namespace}/{item.name} suspended.")
+    commands._answer(
+        ctx,
+        namespace,
+        fmt,
+        lambda lt: lt.suspend_queue(name),
+        lambda q: print(f"Queue {q.namespace}/{q.name} suspended."),
+    )
 
 
 @app.command()
@@ -161,9 +157,10 @@ def resume(
     fmt: commands.Output = output.Format.TEXT,
 ) -> None:
     """Resume a queue: its tasks are admitted again, in order."""
-    with commands._reporting(), commands._connection(ctx).client(namespace) as lt:
-        item = lt.resume_queue(name)
-    if fmt is not output.Format.TEXT:
-        commands._emit(output.plain(item), fmt)
-    else:
-        print(f"Queue {item.namespace}/{item.name} resumed ({item.queued} queued).")
+    commands._answer(
+        ctx,
+        namespace,
+        fmt,
+        lambda lt: lt.resume_queue(name),
+        lambda q: print(f"Queue {q.namespace}/{q.name} resumed ({q.queued} queued)."),
+    )

@@ -128,12 +128,6 @@ def run_rows(
     ]
 
 
-def _details(pairs: list[tuple[str, str]]) -> None:
-    width = max(len(k) for k, _ in pairs)
-    for key, value in pairs:
-        print(f"{key + ':':<{width + 1}} {value}")
-
-
 # ---- commands ---------------------------------------------------------------------------------
 
 
@@ -167,7 +161,7 @@ def get_schedule(
     if fmt is not output.Format.TEXT:
         commands._emit(output.plain(item), fmt)
         return
-    _details(schedule_details(item))
+    commands._details(schedule_details(item))
     if item.runs:
         print()
         commands._table(RUN_COLUMNS, run_rows(item.runs))
@@ -246,12 +240,13 @@ def suspend(
     fmt: commands.Output = output.Format.TEXT,
 ) -> None:
     """Suspend a schedule: no slot starts until it is resumed."""
-    with commands._reporting(), commands._connection(ctx).client(namespace) as lt:
-        item = lt.suspend(name)
-    if fmt is not output.Format.TEXT:
-        commands._emit(output.plain(item), fmt)
-    else:
-        print(f"Schedule {item.namespace}/{item.name} suspended.")
+    commands._answer(
+        ctx,
+        namespace,
+        fmt,
+        lambda lt: lt.suspend(name),
+        lambda s: print(f"Schedule {s.namespace}/{s.name} suspended."),
+    )
 
 
 @app.command()
@@ -262,11 +257,12 @@ def resume(
     fmt: commands.Output = output.Format.TEXT,
 ) -> None:
     """Resume a schedule; the slots it missed meanwhile follow its missedRuns."""
-    with commands._reporting(), commands._connection(ctx).client(namespace) as lt:
-        item = lt.resume(name)
-    if fmt is not output.Format.TEXT:
-        commands._emit(output.plain(item), fmt)
-    else:
-        print(
-            f"Schedule {item.namespace}/{item.name} resumed ({item.missed_runs} for missed slots)."
-        )
+    commands._answer(
+        ctx,
+        namespace,
+        fmt,
+        lambda lt: lt.resume(name),
+        lambda s: print(
+            f"Schedule {s.namespace}/{s.name} resumed ({s.missed_runs} for missed slots)."
+        ),
+    )
