@@ -1,6 +1,8 @@
 // Pieces every view shows the same way: phase badges, progress bars, tables, errors, the
-// confirmation dialog, and a throttle for refreshing on bursts of events.
+// confirmation dialog, a throttle for refreshing on bursts of events, action buttons (busy while
+// they work) and the Suspend/Resume button of queues and schedules.
 
+import { post } from "./api.js";
 import { $, fill, h } from "./dom.js";
 import { percent } from "./format.js";
 
@@ -84,4 +86,31 @@ export function throttle(fn, ms) {
 export function section(title, ...children) {
   const id = `s-${title.toLowerCase().replace(/[^a-z0-9]+/g, "-")}`;
   return h("section.card", { "aria-labelledby": id }, h("h2", { id }, title), ...children);
+}
+
+// A click handler for an action button: the button is disabled while `work` and then `reload`
+// run; an error is shown at the end of the view.
+export function busy(ctx, button, work, reload) {
+  return async () => {
+    button.disabled = true;
+    try {
+      await work();
+      await reload();
+    } catch (err) {
+      if (err.name !== "AbortError") ctx.root.append(errorBox(err));
+    } finally {
+      button.disabled = false;
+    }
+  };
+}
+
+// Suspend or Resume for a resource that has `suspend` (a queue, a schedule): `plural` is its
+// collection in the API path; after the action the view reloads.
+export function suspendButton(ctx, plural, item, reload) {
+  const action = item.suspend ? "resume" : "suspend";
+  const label = item.suspend ? "Resume" : "Suspend";
+  const button = h("button", { type: "button", dataset: { action }, "aria-label": `${label}: ${item.name}` }, label);
+  const path = `/v1/namespaces/${encodeURIComponent(ctx.namespace)}/${plural}/${encodeURIComponent(item.name)}/${action}`;
+  button.addEventListener("click", busy(ctx, button, () => post(path, undefined, { signal: ctx.signal }), reload));
+  return button;
 }

@@ -4,7 +4,7 @@
 
 import * as api from "../lib/api.js";
 import { fill, h } from "../lib/dom.js";
-import { errorBox, section, table, throttle } from "../lib/widgets.js";
+import { errorBox, section, suspendButton, table, throttle } from "../lib/widgets.js";
 
 const REFRESH_MS = 5_000;
 
@@ -35,23 +35,6 @@ function state(item) {
   return h("span.badge.phase-Running", { dataset: { state: "active" } }, "Admitting");
 }
 
-function toggle(ctx, item, reload) {
-  const action = item.suspend ? "resume" : "suspend";
-  const button = h("button", { type: "button", dataset: { action }, "aria-label": `${item.suspend ? "Resume" : "Suspend"}: ${item.name}` }, item.suspend ? "Resume" : "Suspend");
-  button.addEventListener("click", async () => {
-    button.disabled = true;
-    try {
-      await api.post(`${queuesPath(ctx.namespace)}/${encodeURIComponent(item.name)}/${action}`, undefined, { signal: ctx.signal });
-      await reload();
-    } catch (err) {
-      if (err.name !== "AbortError") ctx.root.append(errorBox(err));
-    } finally {
-      button.disabled = false;
-    }
-  });
-  return button;
-}
-
 function rows(ctx, items, reload) {
   return items.map((item) => [
     h("span.name", { dataset: { queue: item.name } }, item.name),
@@ -60,7 +43,7 @@ function rows(ctx, items, reload) {
     h("span", { dataset: { queued: String(item.queued) } }, String(item.queued)),
     item.oldestQueuedTime ? h("span", { title: item.oldestQueuedTime }, since(item.oldestQueuedTime)) : h("span.muted", {}, "–"),
     state(item),
-    toggle(ctx, item, reload),
+    suspendButton(ctx, "queues", item, reload),
   ]);
 }
 

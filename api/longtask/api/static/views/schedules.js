@@ -7,7 +7,7 @@
 import * as api from "../lib/api.js";
 import { fill, h } from "../lib/dom.js";
 import { dateTime } from "../lib/format.js";
-import { errorBox, phaseBadge, section, table, throttle } from "../lib/widgets.js";
+import { busy, errorBox, phaseBadge, section, suspendButton, table, throttle } from "../lib/widgets.js";
 
 const LAST_RUNS = 5;
 const REFRESH_MS = 15_000;
@@ -56,17 +56,6 @@ function lastRuns(ctx, item) {
 }
 
 function actions(ctx, item, reload) {
-  const busy = (button, work) => async () => {
-    button.disabled = true;
-    try {
-      await work();
-      await reload();
-    } catch (err) {
-      if (err.name !== "AbortError") ctx.root.append(errorBox(err));
-    } finally {
-      button.disabled = false;
-    }
-  };
   const base = `${schedulesPath(ctx.namespace)}/${encodeURIComponent(item.name)}`;
   const refused = item.ready === false && REFUSED.has(item.reason);
   const run = h(
@@ -74,20 +63,12 @@ function actions(ctx, item, reload) {
     { type: "button", dataset: { action: "trigger" }, "aria-label": `Run now: ${item.name}`, disabled: refused, title: refused ? item.message : undefined },
     "Run now",
   );
-  run.addEventListener(
-    "click",
-    busy(run, async () => {
-      const started = await api.post(`${base}/trigger`, undefined, { signal: ctx.signal });
-      location.hash = ctx.link("task", ctx.namespace, [started.name]);
-    }),
-  );
-  const toggle = h(
-    "button",
-    { type: "button", dataset: { action: item.suspend ? "resume" : "suspend" }, "aria-label": `${item.suspend ? "Resume" : "Suspend"}: ${item.name}` },
-    item.suspend ? "Resume" : "Suspend",
-  );
-  toggle.addEventListener("click", busy(toggle, () => api.post(`${base}/${item.suspend ? "resume" : "suspend"}`, undefined, { signal: ctx.signal })));
-  return h("span.actions", {}, run, toggle);
+  const trigger = async () => {
+    const started = await api.post(`${base}/trigger`, undefined, { signal: ctx.signal });
+    location.hash = ctx.link("task", ctx.namespace, [started.name]);
+  };
+  run.addEventListener("click", busy(ctx, run, trigger, reload));
+  return h("span.actions", {}, run, suspendButton(ctx, "schedules", item, reload));
 }
 
 function rows(ctx, items, reload) {
