@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated, Final
 
 import typer
-from longtask.cli import commands, output
+from longtask.cli import commands, output, suspension
 from longtask.client import errors
 from longtask.core import wire
 
@@ -42,10 +42,8 @@ def _complete_queues(ctx: typer.Context, incomplete: str) -> list[str]:
         return []
 
 
-QueueName = Annotated[
-    str,
-    typer.Argument(help="The queue's name.", autocompletion=_complete_queues, show_default=False),
-]
+NAME = typer.Argument(help="The queue's name.", autocompletion=_complete_queues, show_default=False)
+QueueName = Annotated[str, NAME]
 
 
 # ---- pure views -------------------------------------------------------------------------------
@@ -132,35 +130,13 @@ def get_queue(
     )
 
 
-@app.command()
-def suspend(
-    ctx: typer.Context,
-    name: QueueName,
-    namespace: commands.Namespace = None,
-    fmt: commands.Output = output.Format.TEXT,
-) -> None:
-    """Suspend a queue: none of its tasks starts (they stay Queued); running ones finish."""
-    commands._answer(
-        ctx,
-        namespace,
-        fmt,
-        lambda lt: lt.suspend_queue(name),
-        lambda q: print(f"Queue {q.namespace}/{q.name} suspended."),
-    )
-
-
-@app.command()
-def resume(
-    ctx: typer.Context,
-    name: QueueName,
-    namespace: commands.Namespace = None,
-    fmt: commands.Output = output.Format.TEXT,
-) -> None:
-    """Resume a queue: its tasks are admitted again, in order."""
-    commands._answer(
-        ctx,
-        namespace,
-        fmt,
-        lambda lt: lt.resume_queue(name),
-        lambda q: print(f"Queue {q.namespace}/{q.name} resumed ({q.queued} queued)."),
-    )
+suspension.add_commands(
+    app,
+    "queues",
+    name=NAME,
+    helps=(
+        "Suspend a queue: none of its tasks starts (they stay Queued); running ones finish.",
+        "Resume a queue: its tasks are admitted again, in order.",
+    ),
+    resumed=lambda q: f"{q.queued} queued",
+)

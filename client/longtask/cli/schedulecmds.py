@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Final
 
 import typer
-from longtask.cli import commands, output
+from longtask.cli import commands, output, suspension
 from longtask.client import errors
 from longtask.core import wire
 
@@ -49,12 +49,10 @@ def _complete_schedules(ctx: typer.Context, incomplete: str) -> list[str]:
         return []
 
 
-ScheduleName = Annotated[
-    str,
-    typer.Argument(
-        help="The schedule's name.", autocompletion=_complete_schedules, show_default=False
-    ),
-]
+NAME = typer.Argument(
+    help="The schedule's name.", autocompletion=_complete_schedules, show_default=False
+)
+ScheduleName = Annotated[str, NAME]
 
 
 # ---- pure views -------------------------------------------------------------------------------
@@ -232,37 +230,13 @@ def backfill(
         print(f"  started {run.name}")
 
 
-@app.command()
-def suspend(
-    ctx: typer.Context,
-    name: ScheduleName,
-    namespace: commands.Namespace = None,
-    fmt: commands.Output = output.Format.TEXT,
-) -> None:
-    """Suspend a schedule: no slot starts until it is resumed."""
-    commands._answer(
-        ctx,
-        namespace,
-        fmt,
-        lambda lt: lt.suspend(name),
-        lambda s: print(f"Schedule {s.namespace}/{s.name} suspended."),
-    )
-
-
-@app.command()
-def resume(
-    ctx: typer.Context,
-    name: ScheduleName,
-    namespace: commands.Namespace = None,
-    fmt: commands.Output = output.Format.TEXT,
-) -> None:
-    """Resume a schedule; the slots it missed meanwhile follow its missedRuns."""
-    commands._answer(
-        ctx,
-        namespace,
-        fmt,
-        lambda lt: lt.resume(name),
-        lambda s: print(
-            f"Schedule {s.namespace}/{s.name} resumed ({s.missed_runs} for missed slots)."
-        ),
-    )
+suspension.add_commands(
+    app,
+    "schedules",
+    name=NAME,
+    helps=(
+        "Suspend a schedule: no slot starts until it is resumed.",
+        "Resume a schedule; the slots it missed meanwhile follow its missedRuns.",
+    ),
+    resumed=lambda s: f"{s.missed_runs} for missed slots",
+)
