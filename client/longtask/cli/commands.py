@@ -30,7 +30,8 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
-M = TypeVar("M", bound=BaseModel)
+# What the gateway answers: a resource, or a list of them.
+M = TypeVar("M", bound=BaseModel | Sequence[BaseModel])
 
 # The gateway's error code for a cancel of a task that already finished.
 FINISHED = "finished"
@@ -186,6 +187,20 @@ def _answer(
         _emit(output.plain(item), fmt)
     else:
         show(item)
+
+
+def _rows(
+    headers: Sequence[str], row: Callable[[Any], tuple[str, ...]], none: str
+) -> Callable[[Sequence[Any]], None]:
+    """A printer of a list: a table of `headers` with a `row` per item, or `none` on stderr."""
+
+    def show(items: Sequence[Any]) -> None:
+        if items:
+            _table(headers, [row(item) for item in items])
+        else:
+            _stderr().print(none, markup=False)
+
+    return show
 
 
 def _details(pairs: list[tuple[str, str]]) -> None:
@@ -571,18 +586,18 @@ def list_tasks(
     fmt: Output = output.Format.TEXT,
 ) -> None:
     """List tasks: name, phase, progress, attempt, message, age."""
-    with _reporting(), _connection(ctx).client(namespace) as lt:
+
+    def ask(lt: Client) -> list[wire.Task]:
         tasks: list[wire.Task] = []
         for task in lt.list(phase=phase, label_selector=selector):
             tasks.append(task)
             if limit is not None and len(tasks) >= limit:
                 break
-    if fmt is not output.Format.TEXT:
-        _emit(output.plain(tasks), fmt)
-    elif not tasks:
-        _stderr().print("No tasks found.", markup=False)
-    else:
-        _table(output.TASK_COLUMNS, [output.task_row(t) for t in tasks])
+        return tasks
+
+    _answer(
+        ctx, namespace, fmt, ask, _rows(output.TASK_COLUMNS, output.task_row, "No tasks found.")
+    )
 
 
 @app.command()

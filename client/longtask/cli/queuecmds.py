@@ -103,14 +103,8 @@ def list_queues(
     fmt: commands.Output = output.Format.TEXT,
 ) -> None:
     """List queues: limits, running and queued tasks, how long the oldest waits."""
-    with commands._reporting(), commands._connection(ctx).client(namespace) as lt:
-        items = list(lt.queues())
-    if fmt is not output.Format.TEXT:
-        commands._emit(output.plain(items), fmt)
-    elif not items:
-        commands._stderr().print("No queues found.", markup=False)
-    else:
-        commands._table(QUEUE_COLUMNS, [queue_row(q) for q in items])
+    show = commands._rows(QUEUE_COLUMNS, queue_row, "No queues found.")
+    commands._answer(ctx, namespace, fmt, lambda lt: list(lt.queues()), show)
 
 
 @app.command("get")

@@ -136,14 +136,8 @@ def list_schedules(
     fmt: commands.Output = output.Format.TEXT,
 ) -> None:
     """List schedules: cron, time zone, active runs, the last runs' outcomes, next slot."""
-    with commands._reporting(), commands._connection(ctx).client(namespace) as lt:
-        items = list(lt.schedules())
-    if fmt is not output.Format.TEXT:
-        commands._emit(output.plain(items), fmt)
-    elif not items:
-        commands._stderr().print("No schedules found.", markup=False)
-    else:
-        commands._table(SCHEDULE_COLUMNS, [schedule_row(s) for s in items])
+    show = commands._rows(SCHEDULE_COLUMNS, schedule_row, "No schedules found.")
+    commands._answer(ctx, namespace, fmt, lambda lt: list(lt.schedules()), show)
 
 
 @app.command("get")
