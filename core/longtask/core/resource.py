@@ -115,6 +115,13 @@ class Reason(enum.StrEnum):
     RATE_LIMITED = "RateLimited"
     # Admitted=False: the queue is suspended.
     QUEUE_SUSPENDED = "QueueSuspended"
+    # Admitted=False, phase Pending: the attempt's Job waits, suspended, for Kueue to admit it.
+    WAITING_FOR_KUEUE = "WaitingForKueue"
+    # Admitted=True: Kueue admitted the attempt's Job (unsuspended it).
+    KUEUE_ADMITTED = "KueueAdmitted"
+    # Kueue preempted the attempt (suspended its Job): the next attempt starts at once and
+    # waits for Kueue again; a preempted attempt does not count against retry.maxAttempts.
+    PREEMPTED = "Preempted"
 
 
 class AttemptOutcome(enum.StrEnum):

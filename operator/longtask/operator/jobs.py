@@ -116,9 +116,11 @@ def build_job(
     attempt: int,
     settings: Settings,
     extra_labels: dict[str, str] | None = None,
+    suspend: bool = False,
 ) -> dict[str, Any]:
     """The Job manifest of attempt `attempt` (1-based) of `task`; `extra_labels` on the Job only
-    (its queue's, see queue_labels; a cluster admission system's would go there too)."""
+    (its queue's, see queue_labels, and Kueue's); `suspend` creates it suspended, for Kueue to
+    admit (see kueue.py)."""
     meta, spec = task["metadata"], task["spec"]
     job_labels = labels(task, attempt)
     container: dict[str, Any] = {
@@ -176,6 +178,8 @@ def build_job(
             },
         },
     }
+    if suspend:
+        job_spec["suspend"] = True
     if spec.get("timeoutSeconds"):
         job_spec["activeDeadlineSeconds"] = int(spec["timeoutSeconds"])
     return {

@@ -30,7 +30,7 @@ from typing import Any
 from longtask.core import admission, deadletters, resource, taskqueue
 from longtask.core.resource import AttemptRecord, ConditionType, LongTask, Phase, Reason
 
-from . import attempts, backoff, clock, conditions, jobs, provisioning, queueing
+from . import attempts, backoff, clock, conditions, jobs, kueue, provisioning, queueing
 from .settings import Settings
 
 NORMAL = "Normal"
@@ -220,6 +220,11 @@ class _Draft:
         return jobs.job_name(self.meta["name"], self.attempt)
 
     @property
+    def allowed_attempts(self) -> int:
+        """retry.maxAttempts, plus the attempts Kueue preempted (they are not the task's fault)."""
+        return backoff.max_attempts(self.spec) + kueue.preemptions(self.records)
+
+    @property
     def generation(self) -> int | None:
         gen = self.meta.get("generation")
         return int(gen) if gen is not None else None
@@ -261,7 +266,10 @@ class _Draft:
             )
             if self.status.get("queuePosition") is not None:
                 self.patch["queuePosition"] = None
-        job = jobs.build_job(self.task, number, settings, labels)
+        local_queue = kueue.local_queue(self.task, settings)
+        if local_queue is not None:
+            labels |= kueue.job_labels(self.task, local_queue)
+        job = jobs.build_job(self.task, number, settings, labels, suspend=local_queue is not None)
         name = job["metadata"]["name"]
         self.attempt = number
         running = resource.AttemptOutcome.RUNNING.value
@@ -274,10 +282,14 @@ class _Draft:
         if number > 1 and self.status.get("message") is not None:
             # The message belongs to the attempt that wrote it: a new attempt starts without.
             self.patch["message"] = None
-        total = backoff.max_attempts(self.spec)
-        message = f"attempt {number} of {total}: created Job {name}"
+        message = f"attempt {number} of {self.allowed_attempts}: created Job {name}"
         self.condition(ConditionType.RUNNING, False, Reason.JOB_CREATED, message)
-        self.move(Phase.PENDING, Reason.JOB_CREATED, message)
+        if local_queue is None:
+            self.move(Phase.PENDING, Reason.JOB_CREATED, message)
+        else:
+            waiting = kueue.waiting_message(local_queue)
+            self.condition(ConditionType.ADMITTED, False, Reason.WAITING_FOR_KUEUE, waiting)
+            self.move(Phase.PENDING, Reason.WAITING_FOR_KUEUE, f"{message}, {waiting}")
         self.plan.create_job = job
         account = jobs.service_account(self.spec, settings)
         self.plan.ensure_runner_account = account == settings.runner_service_account
@@ -534,9 +546,16 @@ def _attempting(draft: _Draft, settings: Settings, rand: Callable[[], float]) ->
         )
         return None
     if looked_up.job is not None:
+        if kueue.preempted(looked_up.job):
+            return _preempted(draft, settings)
+        if kueue.suspended(looked_up.job):
+            _wait_for_kueue(draft)
+            return None
         if draft.obs.pods is None and attempts.needs_pods(looked_up.job):
             return ListPods(draft.job_name)
         verdict = attempts.judge(looked_up.job, draft.obs.pods)
+        if kueue.resumed(looked_up.job) or verdict.state is not attempts.State.WAITING:
+            _kueue_admitted(draft)
     elif looked_up.missing:
         verdict = attempts.Verdict(
             attempts.State.FAILED,
@@ -567,6 +586,63 @@ def _attempting(draft: _Draft, settings: Settings, rand: Callable[[], float]) ->
     return None
 
 
+def _waiting_for_kueue(draft: _Draft) -> bool:
+    found = conditions.find(draft.conditions, ConditionType.ADMITTED)
+    return (
+        found is not None
+        and found.get("status") == conditions.FALSE
+        and found.get("reason") == Reason.WAITING_FOR_KUEUE
+    )
+
+
+def _wait_for_kueue(draft: _Draft) -> None:
+    """The attempt's Job is suspended: it waits for Kueue (said when the Job was created), or
+    Kueue preempted it after admitting it (its pod is being stopped): say so."""
+    if _waiting_for_kueue(draft):
+        return
+    queue = kueue.local_queue(draft.task, draft.settings)
+    waiting = kueue.waiting_message(queue) if queue else "waiting for it to be resumed"
+    admitted = conditions.is_true(draft.conditions, ConditionType.ADMITTED)
+    if draft.phase is not Phase.RUNNING and not admitted:
+        # Not admitted yet: only the condition was missing.
+        draft.condition(ConditionType.ADMITTED, False, Reason.WAITING_FOR_KUEUE, waiting)
+        return
+    message = f"attempt {draft.attempt} was preempted (its Job is suspended); {waiting}"
+    draft.condition(ConditionType.ADMITTED, False, Reason.WAITING_FOR_KUEUE, message)
+    if draft.phase is Phase.RUNNING:
+        draft.condition(ConditionType.RUNNING, False, Reason.PREEMPTED, message)
+        draft.move(Phase.PENDING, Reason.PREEMPTED, message, WARNING)
+    else:
+        draft.plan.events.append(KubeEvent(WARNING, Reason.PREEMPTED, message))
+
+
+def _kueue_admitted(draft: _Draft) -> None:
+    """Kueue unsuspended the attempt's Job: the task no longer waits for it."""
+    if not _waiting_for_kueue(draft):
+        return
+    queue = kueue.local_queue(draft.task, draft.settings) or "?"
+    message = f"admitted by Kueue in LocalQueue {queue}"
+    draft.condition(ConditionType.ADMITTED, True, Reason.KUEUE_ADMITTED, message)
+
+
+def _preempted(draft: _Draft, settings: Settings) -> Need | None:
+    """The Job failed while suspended (Kueue preempted it, kueue.py 3): record the attempt as
+    preempted and start the next one at once; it waits for Kueue like the first."""
+    verdict = attempts.Verdict(
+        attempts.State.FAILED,
+        Reason.PREEMPTED,
+        None,
+        "preempted by Kueue: its Job was suspended and its pod stopped",
+    )
+    draft.end_attempt(resource.AttemptOutcome.FAILED, verdict)
+    message = f"attempt {draft.attempt} was {verdict.message}; the next one starts at once"
+    draft.plan.events.append(KubeEvent(WARNING, Reason.PREEMPTED, message))
+    if conditions.is_true(draft.conditions, ConditionType.STALLED):
+        draft.condition(ConditionType.STALLED, False, Reason.PREEMPTED, "the attempt ended")
+        draft.plan.stalled = False
+    return _start_when_admitted(draft, settings, draft.attempt + 1)
+
+
 def _attempt_failed(draft: _Draft, verdict: attempts.Verdict, rand: Callable[[], float]) -> None:
     draft.end_attempt(resource.AttemptOutcome.FAILED, verdict)
     what = f"attempt {draft.attempt} failed ({verdict.reason}): {verdict.message}"
@@ -579,7 +655,7 @@ def _attempt_failed(draft: _Draft, verdict: attempts.Verdict, rand: Callable[[],
     if verdict.permanent:
         draft.finish(Phase.FAILED, Reason.PERMANENT_FAILURE, what, WARNING)
         return
-    total = backoff.max_attempts(draft.spec)
+    total = draft.allowed_attempts
     if draft.attempt < total:
         wait = backoff.delay(backoff.Backoff.from_spec(draft.spec), draft.attempt, rand)
         due = draft.obs.now + dt.timedelta(seconds=wait)

@@ -22,6 +22,9 @@ Environment variables:
 - `LONGTASK_STALL_SWEEP_SECONDS`: how often heartbeats of running tasks are read (default 5).
 - `LONGTASK_QUEUE_SYNC_SECONDS`: at most how often a changed LongTaskQueue's status and Redis
   snapshot are written and its waiting tasks looked at (default 1).
+- `LONGTASK_KUEUE_QUEUE`: the Kueue LocalQueue every attempt's Job is created for, suspended
+  and labelled `kueue.x-k8s.io/queue-name` (Kueue unsuspends it when it admits it); a task's own
+  label of that name wins. Empty (default): Jobs start at once, unless a task has the label.
 - `LONGTASK_LIVENESS_PORT`: port of kopf's liveness endpoint `/healthz` (default: none).
 - `LONGTASK_EVENTS_MAXLEN`, `LONGTASK_LOGS_MAXLEN`: approximate length a task's event and log
   streams are trimmed to (default 10,000 each), by the operator and by every runner (the
@@ -101,6 +104,8 @@ class Settings:
     """Interval of the heartbeat sweep over running tasks."""
     queue_sync_seconds: float = 1.0
     """Least interval between two rounds of a queue's status and snapshot writes."""
+    kueue_queue: str = ""
+    """Kueue LocalQueue of every attempt's Job (created suspended); "" = none (see kueue.py)."""
     termination_grace_seconds: int = 30
     """Grace period of attempt pods between SIGTERM and SIGKILL."""
     liveness_port: int | None = None
@@ -215,6 +220,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         workers=max(1, _int(env, "LONGTASK_WORKERS", 8)),
         stall_sweep_seconds=float(sweep) if sweep else 5.0,
         queue_sync_seconds=float(env.get("LONGTASK_QUEUE_SYNC_SECONDS") or 1.0),
+        kueue_queue=env.get("LONGTASK_KUEUE_QUEUE", "").strip(),
         liveness_port=int(liveness) if liveness else None,
         events_maxlen=max(1, _int(env, "LONGTASK_EVENTS_MAXLEN", keys.EVENTS_MAXLEN)),
         logs_maxlen=max(1, _int(env, "LONGTASK_LOGS_MAXLEN", keys.LOGS_MAXLEN)),

@@ -305,11 +305,13 @@ def test_operator_environment_is_what_its_settings_read(rendered: dict[str, Obje
     assert read.namespace_selector == {"matchLabels": {"longtask.io/enabled": "true"}}
     assert read.image_patterns == ("registry.example.com/tasks/*", "docker.io/library/python:3.*")
     assert read.workers == 16  # operator.extraEnv
+    assert read.kueue_queue == "team-a"
     assert (read.history.retention_days, read.history.log_lines) == (90, 200)
     plain = one(rendered["default"], "Deployment", "lt-longtask-operator")
     values = env_of(plain["spec"]["template"]["spec"]["containers"][0])
     default = settings.from_env({k: v for k, v in values.items() if isinstance(v, str)})
     assert default.namespace_selector is None
+    assert default.kueue_queue == ""
     assert default.image_patterns == ("ghcr.io/longtask/*",)
     assert default.lease == leadership.LeaseSettings(
         enabled=True, name="lt-longtask-operator", namespace="longtask"
