@@ -29,6 +29,10 @@ system-deps: ## Install Redis (Debian) when missing.
 controlplane: ## Build kube-apiserver, kube-controller-manager and etcd once (cached).
 	@bash deploy/controlplane/build.sh >/dev/null
 
+.PHONY: kueue
+kueue: ## Build Kueue once (cached; its tests build it on first use anyway).
+	@bash deploy/kueue/build.sh >/dev/null
+
 .PHONY: up
 up: install system-deps controlplane ## Start the local stack in the background; writes .longtask/env.
 	$(BIN)/python -m longtask.devstack.stack up
