@@ -39,6 +39,7 @@ from longtask.api.routers import (
     tasks,
 )
 from longtask.api.settings import AuthMode, Settings
+from longtask.api.streaming import responses
 from pydantic import SecretStr
 
 log = logging.getLogger("longtask.gateway")
@@ -159,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         head_bytes=settings.max_head_bytes,
     )
     uvicorn.run(
-        app,
+        responses.bare_send(app),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
