@@ -1,6 +1,6 @@
-"""Progress conflation in a client's queue (hub design choice 2): a newer progress entry
-replaces the older one of its stream still queued, nothing else is ever dropped or reordered,
-and the ids a client takes only grow, so its resume point never moves backwards."""
+"""Progress conflation in a client's queue (hub design choice 2): beyond a few progress entries
+of a stream still queued, a newer one replaces the oldest; nothing else is ever dropped or
+reordered, and the ids a client takes only grow, so its resume point never moves backwards."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def offer(sub: Subscription, item: Entry) -> None:
 
 
 async def test_a_newer_progress_replaces_the_queued_one_and_goes_to_the_end() -> None:
-    sub = Subscription(10)
+    sub = Subscription(10, keep=1)
     for item in (
         entry(KEYS[0], 1, "progress"),
         entry(KEYS[0], 2, "log"),
@@ -35,13 +35,21 @@ async def test_a_newer_progress_replaces_the_queued_one_and_goes_to_the_end() ->
 
 
 async def test_progress_alone_never_overflows_a_client() -> None:
-    sub = Subscription(3)
+    sub = Subscription(10, keep=3)
     for n in range(1000):
         offer(sub, entry(KEYS[n % 2], n, "progress"))
     assert not sub.overflowed
-    assert len(sub) == 2  # one per stream
+    assert len(sub) == 6  # the newest three of each stream
     taken = await sub.next_batch()
-    assert [e.id for e in taken if isinstance(e, Entry)] == ["998-0", "999-0"]
+    assert [e.id for e in taken if isinstance(e, Entry)] == [f"{n}-0" for n in range(994, 1000)]
+
+
+async def test_a_client_that_lags_a_moment_still_gets_every_update() -> None:
+    sub = Subscription(100)  # the default: a few progress entries kept per stream
+    for n in range(3):
+        offer(sub, entry(KEYS[0], n, "progress"))
+    assert [e.id for e in await sub.next_batch() if isinstance(e, Entry)] == ["0-0", "1-0", "2-0"]
+    assert sub.conflated == 0
 
 
 async def test_other_entries_still_overflow_a_client_that_falls_behind() -> None:
@@ -56,7 +64,7 @@ async def test_random_traffic_keeps_every_other_event_in_order_and_ids_growing(
     seed: int,
 ) -> None:
     rng = random.Random(seed)
-    sub = Subscription(10_000)
+    sub = Subscription(10_000, keep=1 + seed % 4)
     offered: list[object] = []
     taken: list[object] = []
     n = 0

@@ -9,11 +9,12 @@ Design choices (later code points back to them):
 2. Each client has a bounded queue. The reader never waits for a client: a full queue marks
    the client overflowed and the client is dropped (it resumes by Last-Event-ID), so no event
    is ever skipped silently and one slow client cannot hold the others back. Progress is
-   conflated per client: a progress entry replaces the older progress of the same stream still
-   queued for that client (it moves to the end of the queue, so the ids a client receives only
-   grow). A client that keeps up gets every update; one that falls behind (the whole process
-   is busy, or its socket is slow) gets the newest, and its queue holds at most one progress
-   entry per stream. No other entry, signal or watch event is ever conflated.
+   conflated per client: beyond `PROGRESS_KEPT` progress entries of one stream still queued
+   for a client, a newer one replaces the oldest (the newest goes at the end of the queue, so
+   the ids a client receives only grow). A client that keeps up, or lags a moment (a busy
+   process, a descheduled reader), gets every update; one that falls behind gets the newest,
+   and its queue holds at most `PROGRESS_KEPT` progress entries per stream. No other entry,
+   signal or watch event is ever conflated.
 3. A new stream starts at its current tail; a subscriber reads what it missed itself (paced by
    its own sends) unless the stream's recent entries are still in the hub's ring buffer.
    Registration comes before that read, so nothing falls between them; duplicates are
@@ -58,6 +59,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 log = logging.getLogger(__name__)
 
 RING_SIZE: Final = 1000
+PROGRESS_KEPT: Final = 4  # progress entries of one stream queued for a client (design choice 2)
 _OUTAGE_ERRORS: Final = (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError)
 
 
@@ -96,14 +98,16 @@ class Subscription:
     """One client's view of its streams: a bounded, conflating queue the hub fills (design
     choice 2)."""
 
-    def __init__(self, maxsize: int) -> None:
+    def __init__(self, maxsize: int, keep: int = PROGRESS_KEPT) -> None:
         self.keys: set[str] = set()
         self.maxsize = maxsize
         self.overflowed = False
         self.conflated = 0  # progress entries replaced by a newer one before they were taken
+        self._keep = keep
         # Pending items by arrival number: a dict keeps insertion order and deletes in O(1).
         self._pending: dict[int, object] = {}
-        self._progress: dict[str, int] = {}  # stream key → arrival number of its queued progress
+        # Stream key → arrival numbers of its progress entries still queued, oldest first.
+        self._progress: dict[str, deque[int]] = {}
         self._arrivals = 0
         self._ready = asyncio.Event()
 
@@ -112,18 +116,21 @@ class Subscription:
 
     def offer(self, item: object, conflate: bool = False) -> None:
         """Queue an item without waiting; a full queue marks the client overflowed. With
-        `conflate` (a progress entry), the older progress of its stream still queued goes."""
+        `conflate` (a progress entry), the oldest progress of its stream still queued goes
+        when `keep` of them are."""
         if self.overflowed:
             return
-        older = self._progress.pop(item.key, None) if conflate and isinstance(item, Entry) else None
-        if older is not None:
-            del self._pending[older]
+        queued = None
+        if conflate and isinstance(item, Entry):
+            queued = self._progress.setdefault(item.key, deque())
+        if queued is not None and len(queued) >= self._keep:
+            del self._pending[queued.popleft()]
             self.conflated += 1
         elif len(self._pending) >= self.maxsize:
             self.overflowed = True
             return
-        if conflate and isinstance(item, Entry):
-            self._progress[item.key] = self._arrivals
+        if queued is not None:
+            queued.append(self._arrivals)
         self._pending[self._arrivals] = item
         self._arrivals += 1
         self._ready.set()
