@@ -7,6 +7,17 @@ polls the task's Redis state hash once a second per client (seedsse.py), followe
 clients. Meanwhile the server's CPU and RSS and Redis's commands per second are sampled, idle
 (clients connected, task silent) and active (task reporting).
 
+Target 1 (fan-out) is "until a client holds this update or a newer one": progress a client
+has not taken yet may be conflated by the gateway (the newest replaces it), so what counts is
+how stale each client's view is, for every update reported; every other event (phase, result,
+end) must reach every client, which each run checks against the task's stream in Redis.
+Target 2 (one viewer) is the latency of every update and the share seen.
+
+Spread: 10,000 clients over 1,000 tasks (10 each), the tasks' updates written by this process
+into their streams at 1 per second per task (1,000 runner processes do not fit this machine; the
+operator and the local node are paused, so the tasks stay as created). It reports how many
+clients could be opened within a deadline, the same staleness and the gateway's CPU and RSS.
+
 The clients run in this process on the same two cores as the server they measure; they use a
 lean client (sseclient.py) so that their own cost stays small next to the server's.
 """
@@ -14,15 +25,19 @@ lean client (sseclient.py) so that their own cost stays small next to the server
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import dataclasses
 import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
-from longtask.core import resource
+import httpx
+from longtask.core import events, keys, metrics, resource
 from longtask.devstack import procs
 
 from tests.bench import common, sseclient
@@ -32,14 +47,20 @@ from tests.fixtures.waiting import wait_for
 RATE = 50.0
 CONNECT_AT_ONCE = 50
 IDLE_SECONDS = 3.0
+SPREAD_PER_TASK = 10
+SPREAD_CONNECT_SECONDS = 240.0  # clients not open by then are left out (and counted)
+CREATE_THREADS = 16
+SPREAD_REPS = 1  # opening 10,000 clients takes minutes on two cores: one repetition
 
 
 @dataclasses.dataclass
 class Follower:
     """What one client received: latency (ms) per update, the distinct updates seen."""
 
+    rate: float = RATE
     latencies: list[float] = dataclasses.field(default_factory=list)
     seqs: set[int] = dataclasses.field(default_factory=set)
+    others: list[str] = dataclasses.field(default_factory=list)  # ids of non-progress entries
     arrivals: list[tuple[int, float, float]] = dataclasses.field(default_factory=list)
     connected: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
     error: str = ""
@@ -57,10 +78,10 @@ class Follower:
 
     def staleness(self, updates: int) -> list[float]:
         """For every update reported, ms until the client had it or a newer one. Unseen
-        updates' call times follow from the task's fixed schedule (RATE per second)."""
+        updates' call times follow from the task's fixed schedule (`rate` per second)."""
         if not self.arrivals:
             return []
-        start = min(sent - seq / RATE for seq, sent, _ in self.arrivals)
+        start = min(sent - seq / self.rate for seq, sent, _ in self.arrivals)
         ordered = sorted(self.arrivals)
         # soonest[i]: the earliest receipt among updates i.. (a newer one supersedes).
         soonest = [r for _, _, r in ordered]
@@ -72,7 +93,7 @@ class Follower:
                 index += 1
             if index == len(ordered):
                 break  # never superseded: counted in "seen" instead
-            called = start + seq / RATE
+            called = start + seq / self.rate
             out.append((soonest[index] - called) * 1000)
         return out
 
@@ -89,6 +110,7 @@ class Server:
 
 def run(bench: Bench) -> list[common.Result]:
     counts = bench.size((1, 100, 1000), (1, 20))
+    spread_tasks = bench.size(1000, 10)
     seconds = bench.size(8, 4)
     sizes = {"clients": counts, "rate_per_s": RATE, "seconds": seconds}
     latency = common.Result("progress", "3. Progress latency: ctx.progress() → SSE client", sizes)
@@ -134,11 +156,17 @@ def run(bench: Bench) -> list[common.Result]:
         "Latency = receipt by the client - the time of the ctx.progress() call (same clock); "
         "seen = distinct updates a client received / updates reported (mean over clients)."
     )
+    spread = common.Result(
+        "spread",
+        "4b. Spread: many clients over many tasks, one gateway process",
+        {"tasks": spread_tasks, "clients_per_task": SPREAD_PER_TASK, "rate_per_task": 1.0},
+    )
+    _spread(bench, spread_tasks, SPREAD_PER_TASK, bench.size(10.0, 5.0), spread)
     fanout.notes.append(
         "Redis commands/s count every client of Redis (runner writes and heartbeats, operator "
         "sweeps, the server's reads); what matters is how they change from 100 to 1,000 clients."
     )
-    return [latency, fanout]
+    return [latency, fanout, spread]
 
 
 def _start_seed(bench: Bench) -> tuple[subprocess.Popen[bytes], int]:
@@ -202,12 +230,21 @@ async def _one(
         if clients > 1:
             idle = await asyncio.to_thread(common.measure, server.pid, bench.redis, IDLE_SECONDS)
             _record(fanout, "idle", label, idle)
+        sent = _events_sent(bench) if server.needs_snapshot else None
         go.touch()
         active = await asyncio.to_thread(
             common.measure, server.pid, bench.redis, max(1.0, seconds - 1.0)
         )
         if clients > 1:
             _record(fanout, "active", label, active)
+        if sent is not None and clients > 1:
+            delivered = _events_sent(bench) - sent
+            fanout.add(
+                "active: server CPU per event sent",
+                label,
+                "µs",
+                1e6 * active.cpu_cores * active.seconds / max(delivered, 1),
+            )
         async with asyncio.timeout(seconds + 120):
             await asyncio.gather(*tasks, return_exceptions=True)
     finally:
@@ -226,7 +263,24 @@ async def _one(
         server.system,
         "ms",
         common.percentile(stale, 99),
+        "≤ 100 ms" if clients >= 1000 else "",
     )
+    if server.needs_snapshot:  # longtask: every other entry of the stream, to every client
+        others, written = _stream(bench, uid)
+        latency.add(
+            f"{prefix}: updates the runner wrote to the stream",
+            server.system,
+            "%",
+            100 * min(written, updates) / updates,
+        )
+        complete = sum(f.others == others for f in followers)
+        latency.add(
+            f"{prefix}: clients with every phase, result and end event",
+            server.system,
+            "%",
+            100 * complete / clients,
+            "100 %",
+        )
     latency.add(
         f"{prefix}: updates seen (mean)", server.system, "%", 100 * sum(seen) / len(seen), "100 %"
     )
@@ -234,6 +288,26 @@ async def _one(
     errors = [f.error for f in followers if f.error]
     if errors:
         latency.notes.append(f"{name}: {len(errors)} client errors, e.g. {errors[0]}")
+
+
+def _stream(bench: Bench, uid: str) -> tuple[list[str], int]:
+    """Ids of the task's stream entries other than progress and heartbeats (phase changes,
+    result, end: what every client must receive), and how many progress entries it holds."""
+    kinds = [
+        (str(entry_id), json.loads(fields.get("data", "{}")).get("type"))
+        for entry_id, fields in bench.redis.xrange(keys.events(uid))
+    ]
+    others = [i for i, kind in kinds if kind not in ("progress", "heartbeat")]
+    return others, sum(kind == "progress" for _, kind in kinds)
+
+
+def _events_sent(bench: Bench) -> float:
+    """Events the gateway sent to stream clients so far (its own counter)."""
+    text = httpx.get(f"{bench.stack.gateway_url}/metrics", timeout=30).text
+    for line in text.splitlines():
+        if line.startswith(metrics.SSE_EVENTS_SENT + " "):
+            return float(line.split()[-1])
+    return 0.0
 
 
 def _record(result: common.Result, state: str, label: str, window: common.Window) -> None:
@@ -251,6 +325,8 @@ async def _follow(url: str, server: Server, follower: Follower, gate: asyncio.Se
         elif event.event == "progress":
             data = json.loads(event.data)
             follower.note(str(data.get("message", "")), event.received)
+        elif event.id is not None and event.event != "heartbeat":
+            follower.others.append(event.id)
 
     opened = asyncio.Event()
     try:
@@ -266,3 +342,96 @@ async def _follow(url: str, server: Server, follower: Follower, gate: asyncio.Se
     except (OSError, asyncio.IncompleteReadError, sseclient.StreamError) as exc:
         follower.error = f"{type(exc).__name__}: {exc}"
         follower.connected.set()
+
+
+def _spread(bench: Bench, tasks: int, per_task: int, seconds: float, result: common.Result) -> None:
+    """`tasks` LongTasks, `per_task` clients each; this process writes one progress update
+    per second into every task's stream (as its runner would) and the clients note them."""
+    label = f"longtask, {tasks * per_task:,} clients over {tasks:,} tasks"
+    with bench.paused("operator", "localnode"), bench.namespace("spread") as ns:
+        spec = {"command": ["true"]}
+        with concurrent.futures.ThreadPoolExecutor(CREATE_THREADS) as pool:
+            made = list(pool.map(lambda i: bench.longtask(ns, f"s{i}", spec), range(tasks)))
+        uids = [str(task["metadata"]["uid"]) for task in made]
+        for _ in range(SPREAD_REPS):
+            stats = asyncio.run(_spread_once(bench, ns, uids, per_task, seconds))
+            opened, window, stale, latencies, connect_s = stats
+            result.add("clients open", label, "count", opened, f"{tasks * per_task:,}")
+            result.add("time to open them", label, "s", connect_s)
+            result.add("latency p50", label, "ms", common.percentile(latencies, 50))
+            result.add("latency p99", label, "ms", common.percentile(latencies, 99))
+            result.add(
+                "until it or a newer update arrived, p99",
+                label,
+                "ms",
+                common.percentile(stale, 99),
+                "≤ 100 ms",
+            )
+            result.add("active: server CPU", label, "cores", window.cpu_cores, "≤ 1 core")
+            result.add("active: server RSS", label, "MiB", window.rss_mib, "≤ 300 MB")
+            result.add("active: Redis commands", label, "1/s", window.redis_per_second)
+    result.notes.append(
+        "The tasks' updates are written by the benchmark into their streams, 1 per task per "
+        "second, spread evenly over each second; operator and local node paused (the tasks stay "
+        "as created). One repetition. Clients are opened 50 at a time; those not open within "
+        f"{SPREAD_CONNECT_SECONDS:.0f} s are left out of the rest of the repetition."
+    )
+
+
+async def _spread_once(
+    bench: Bench, namespace: str, uids: list[str], per_task: int, seconds: float
+) -> tuple[int, common.Window, list[float], list[float], float]:
+    server = Server(
+        "longtask",
+        bench.pid("gateway"),
+        lambda ns, name, uid: f"{bench.stack.gateway_url}/v1/namespaces/{ns}/tasks/{name}/events",
+        {"Authorization": f"Bearer {bench.stack.token}"},
+    )
+    # Every repetition starts from empty streams: clients read a stream from its start.
+    bench.redis.delete(*(keys.events(uid) for uid in uids))
+    followers = {uid: [Follower(rate=1.0) for _ in range(per_task)] for uid in uids}
+    gate = asyncio.Semaphore(CONNECT_AT_ONCE)
+    began = time.monotonic()
+    tasks = [
+        asyncio.create_task(_follow(server.url(namespace, f"s{i}", uid), server, f, gate))
+        for i, uid in enumerate(uids)
+        for f in followers[uid]
+    ]
+    everyone = [f for fs in followers.values() for f in fs]
+    try:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(SPREAD_CONNECT_SECONDS):
+                await asyncio.gather(*(f.connected.wait() for f in everyone))
+        connect_s = time.monotonic() - began
+        opened = sum(f.connected.is_set() and not f.error for f in everyone)
+        updates = int(seconds)
+        writer = asyncio.create_task(asyncio.to_thread(_write_updates, bench, uids, updates))
+        window = await asyncio.to_thread(common.measure, server.pid, bench.redis, seconds)
+        await writer
+        await asyncio.sleep(2.0)  # the last updates' way to the clients
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    live = [f for f in everyone if f.connected.is_set() and not f.error]
+    stale = [ms for f in live for ms in f.staleness(updates)]
+    latencies = [ms for f in live for ms in f.latencies]
+    return opened, window, stale, latencies, connect_s
+
+
+def _write_updates(bench: Bench, uids: list[str], updates: int) -> None:
+    """One progress update per task per second, the tasks' writes spread over each second;
+    each message is "<seq> <unix time>" as benchtasks.emit writes it."""
+    slices = 20
+    start = time.monotonic()
+    for seq in range(1, updates + 1):
+        for part in range(slices):
+            due = start + seq - 1 + part / slices
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            pipe = bench.redis.pipeline(transaction=False)
+            for uid in uids[part::slices]:
+                event = events.progress(1, seq, f"{seq} {time.time():.6f}")
+                pipe.xadd(keys.events(uid), events.encode(event))  # type: ignore[arg-type]
+            pipe.execute()

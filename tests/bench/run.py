@@ -39,6 +39,7 @@ TABLES = [
     "e2e",
     "progress",
     "fanout",
+    "spread",
     "outputs",
     "submit",
     "runner",
