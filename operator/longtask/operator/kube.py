@@ -1,6 +1,11 @@
 """Calls to the Kubernetes API (kubernetes_asyncio): Jobs, pods, LongTask status, Events, and the
 runner's account and RoleBinding in each namespace (provisioning).
 
+The calls made per task (Jobs, Secrets, status patches, Events, pods, queues) send and read raw
+JSON (`Kube.call`): kubernetes_asyncio's typed models cost more CPU to build from an answer and
+turn back into dicts than the rest of a reconcile. Its client still brings the configuration,
+the authentication and the guard below.
+
 Every call is idempotent in effect: creating an existing Job returns None instead of failing,
 deleting a missing object is a no-op, a patch of a vanished LongTask returns None.
 
@@ -13,15 +18,20 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import fnmatch
+import json
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, cast
+from urllib.parse import quote
 
+from aiohttp import helpers
 from kubernetes_asyncio import client, config
 from kubernetes_asyncio.client.exceptions import ApiException
 from longtask.core import resource, taskqueue
+from yarl import URL
 
 from . import clock, leadership, provisioning
 
@@ -45,6 +55,7 @@ class GuardedApiClient(client.ApiClient):
         super().__init__()
         self.guard = guard
         self.user_agent = f"{COMPONENT}/{identity}"
+        settle_environment(self)
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
         # Checked as the request is made, after everything that decided on it.
@@ -61,9 +72,44 @@ async def load_config() -> None:
         await config.load_kube_config()
 
 
+def settle_environment(api: client.ApiClient) -> None:
+    """Read the proxy variables once, not per request.
+
+    kubernetes_asyncio's aiohttp session trusts the environment, so aiohttp looked up `~/.netrc`
+    and the proxy variables in a thread for every request (a tenth of the operator's CPU in a
+    burst). The proxy the environment names for the API server is kept; `.netrc` never applied
+    (the API server's credentials come from the kubeconfig or the service account)."""
+    rest_client = api.rest_client
+    if not rest_client.proxy:
+        with contextlib.suppress(LookupError):
+            proxy, auth = helpers.get_env_proxy_for_url(URL(api.configuration.host or ""))
+            rest_client.proxy = str(proxy)
+            if auth is not None:
+                rest_client.proxy_headers = {"Proxy-Authorization": auth.encode()}
+    rest_client.pool_manager._trust_env = False
+
+
 def plain_client() -> client.ApiClient:
     """An API client the guard does not watch (the Lease's own calls), once configured."""
-    return client.ApiClient()
+    api = client.ApiClient()
+    settle_environment(api)
+    return api
+
+
+def _path(*parts: str) -> str:
+    return "/".join(quote(part, safe="") for part in parts)
+
+
+def _batch(namespace: str, *rest_: str) -> str:
+    return "/apis/batch/v1/namespaces/" + _path(namespace, "jobs", *rest_)
+
+
+def _core(namespace: str, kind: str, *rest_: str) -> str:
+    return "/api/v1/namespaces/" + _path(namespace, kind, *rest_)
+
+
+def _custom(group: str, version: str, namespace: str, plural: str, *rest_: str) -> str:
+    return f"/apis/{group}/{version}/namespaces/" + _path(namespace, plural, *rest_)
 
 
 async def connect(guard: leadership.Leadership, identity: str) -> client.ApiClient:
@@ -108,36 +154,50 @@ class Kube:
     def _plain(self, model: Any) -> dict[str, Any]:
         return self.api.sanitize_for_serialization(model)  # type: ignore[no-any-return]
 
+    async def call(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        query: Mapping[str, str] | None = None,
+        content_type: str = "application/json",
+        absent: tuple[int, ...] = (),
+    ) -> dict[str, Any] | None:
+        """One request with a raw JSON body; the answer's JSON, or None when its status is in
+        `absent` (e.g. 404: gone, 409: exists). Any other failure raises ApiException."""
+        response = await self.api.call_api(
+            path,
+            method,
+            query_params=list((query or {}).items()),
+            header_params={"Accept": "application/json", "Content-Type": content_type},
+            body=body,
+            auth_settings=["BearerToken"],
+            _preload_content=False,
+            _request_timeout=REQUEST_TIMEOUT_SECONDS,
+        )
+        async with response:
+            data = await response.read()
+            if 200 <= response.status <= 299:
+                return cast(dict[str, Any], json.loads(data))
+            if response.status in absent:
+                return None
+            failure = ApiException(status=response.status, reason=response.reason)
+            failure.body = data.decode(errors="replace")
+            failure.headers = response.headers
+            raise failure
+
     async def create_job(self, manifest: Mapping[str, Any]) -> dict[str, Any] | None:
         """The created Job, or None when a Job of that name exists already."""
         self.writes["create_job"] += 1
-        try:
-            created = await self.batch.create_namespaced_job(
-                manifest["metadata"]["namespace"],
-                cast(Any, dict(manifest)),
-                field_manager=COMPONENT,
-                _request_timeout=REQUEST_TIMEOUT_SECONDS,
-            )
-        except ApiException as exc:
-            if exc.status == 409:
-                return None
-            raise
-        return self._plain(created)
+        path = _batch(manifest["metadata"]["namespace"])
+        return await self.call("POST", path, manifest, {"fieldManager": COMPONENT}, absent=(409,))
 
     async def create_secret(self, manifest: Mapping[str, Any]) -> None:
         """Create the Secret; one that exists already is left as it is (its content is
         derived from the task, see `credentials`)."""
         self.writes["create_secret"] += 1
-        try:
-            await self.core.create_namespaced_secret(
-                manifest["metadata"]["namespace"],
-                cast(Any, dict(manifest)),
-                field_manager=COMPONENT,
-                _request_timeout=REQUEST_TIMEOUT_SECONDS,
-            )
-        except ApiException as exc:
-            if exc.status != 409:
-                raise
+        path = _core(manifest["metadata"]["namespace"], "secrets")
+        await self.call("POST", path, manifest, {"fieldManager": COMPONENT}, absent=(409,))
 
     async def list_task_uids(self, namespace: str) -> set[str]:
         """The UIDs of every LongTask of `namespace`."""
@@ -160,37 +220,18 @@ class Kube:
             paging = {"_continue": token}
 
     async def read_job(self, namespace: str, name: str) -> dict[str, Any] | None:
-        try:
-            job = await self.batch.read_namespaced_job(
-                name, namespace, _request_timeout=REQUEST_TIMEOUT_SECONDS
-            )
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return self._plain(job)
+        return await self.call("GET", _batch(namespace, name), absent=(404,))
 
     async def delete_job(self, namespace: str, name: str) -> None:
         """Delete a Job and, in the background, its pods (they get SIGTERM, then SIGKILL)."""
         self.writes["delete_job"] += 1
-        try:
-            await self.batch.delete_namespaced_job(
-                name,
-                namespace,
-                propagation_policy="Background",
-                _request_timeout=REQUEST_TIMEOUT_SECONDS,
-            )
-        except ApiException as exc:
-            if exc.status != 404:
-                raise
+        body = {"propagationPolicy": "Background"}
+        await self.call("DELETE", _batch(namespace, name), body, absent=(404,))
 
     async def list_pods(self, namespace: str, job_name: str) -> list[dict[str, Any]]:
-        pods = await self.core.list_namespaced_pod(
-            namespace,
-            label_selector=f"batch.kubernetes.io/job-name={job_name}",
-            _request_timeout=REQUEST_TIMEOUT_SECONDS,
-        )
-        return [self._plain(p) for p in pods.items]
+        selector = {"labelSelector": f"batch.kubernetes.io/job-name={job_name}"}
+        found = await self.call("GET", _core(namespace, "pods"), query=selector) or {}
+        return list(found.get("items") or [])
 
     async def list_jobs(self, namespaces: Sequence[str]) -> list[dict[str, Any]]:
         """Every Job this operator made, in the served namespaces (all when empty; globs allowed
@@ -216,23 +257,10 @@ class Kube:
     ) -> dict[str, Any] | None:
         """Merge-patch the LongTask's status; the updated object, or None if it is gone."""
         self.writes["patch_status"] += 1
-        try:
-            updated = await self.custom.patch_namespaced_custom_object_status(  # type: ignore[call-arg]
-                resource.GROUP,
-                resource.VERSION,
-                namespace,
-                resource.PLURAL,
-                name,
-                {"status": dict(patch)},
-                field_manager=COMPONENT,
-                _content_type=MERGE_PATCH,
-                _request_timeout=REQUEST_TIMEOUT_SECONDS,
-            )
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return updated  # type: ignore[no-any-return]
+        path = _custom(resource.GROUP, resource.VERSION, namespace, resource.PLURAL, name, "status")
+        body = {"status": dict(patch)}
+        query = {"fieldManager": COMPONENT}
+        return await self.call("PATCH", path, body, query, MERGE_PATCH, absent=(404,))
 
     async def list_queues(self, namespaces: Sequence[str], tries: int = 30) -> list[dict[str, Any]]:
         """Every LongTaskQueue in the served namespaces. Answers 429 are tried again, once a
@@ -271,71 +299,30 @@ class Kube:
         return await served(namespaces, every, one)
 
     async def read_queue(self, namespace: str, name: str) -> dict[str, Any] | None:
-        try:
-            found = await self.custom.get_namespaced_custom_object(
-                taskqueue.GROUP,
-                taskqueue.VERSION,
-                namespace,
-                taskqueue.PLURAL,
-                name,
-                _request_timeout=REQUEST_TIMEOUT_SECONDS,
-            )
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return cast(dict[str, Any], found)
+        path = _custom(taskqueue.GROUP, taskqueue.VERSION, namespace, taskqueue.PLURAL, name)
+        return await self.call("GET", path, absent=(404,))
 
     async def patch_queue_status(
         self, namespace: str, name: str, patch: taskqueue.QueueStatus
     ) -> dict[str, Any] | None:
         """Merge-patch a LongTaskQueue's status; the updated object, or None if it is gone."""
         self.writes["patch_queue_status"] += 1
-        try:
-            updated = await self.custom.patch_namespaced_custom_object_status(  # type: ignore[call-arg]
-                taskqueue.GROUP,
-                taskqueue.VERSION,
-                namespace,
-                taskqueue.PLURAL,
-                name,
-                {"status": dict(patch)},
-                field_manager=COMPONENT,
-                _content_type=MERGE_PATCH,
-                _request_timeout=REQUEST_TIMEOUT_SECONDS,
-            )
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return cast(dict[str, Any], updated)
+        path = _custom(
+            taskqueue.GROUP, taskqueue.VERSION, namespace, taskqueue.PLURAL, name, "status"
+        )
+        body = {"status": dict(patch)}
+        query = {"fieldManager": COMPONENT}
+        return await self.call("PATCH", path, body, query, MERGE_PATCH, absent=(404,))
 
     async def delete_task(self, namespace: str, name: str, uid: str) -> None:
         """Delete the LongTask (only that incarnation: a precondition on its UID)."""
         self.writes["delete_task"] += 1
-        try:
-            await self.custom.delete_namespaced_custom_object(
-                resource.GROUP,
-                resource.VERSION,
-                namespace,
-                resource.PLURAL,
-                name,
-                body=cast(Any, {"preconditions": {"uid": uid}, "propagationPolicy": "Background"}),
-                _request_timeout=REQUEST_TIMEOUT_SECONDS,
-            )
-        except ApiException as exc:
-            if exc.status not in (404, 409):
-                raise
+        path = _custom(resource.GROUP, resource.VERSION, namespace, resource.PLURAL, name)
+        body = {"preconditions": {"uid": uid}, "propagationPolicy": "Background"}
+        await self.call("DELETE", path, body, absent=(404, 409))
 
     async def read_service_account(self, namespace: str, name: str) -> dict[str, Any] | None:
-        try:
-            found = await self.core.read_namespaced_service_account(
-                name, namespace, _request_timeout=REQUEST_TIMEOUT_SECONDS
-            )
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return self._plain(found)
+        return await self.call("GET", _core(namespace, "serviceaccounts", name), absent=(404,))
 
     async def read_namespace(self, name: str) -> dict[str, Any] | None:
         try:
@@ -431,8 +418,6 @@ class Kube:
         }
         self.writes["create_event"] += 1
         try:
-            await self.core.create_namespaced_event(
-                meta["namespace"], cast(Any, body), _request_timeout=REQUEST_TIMEOUT_SECONDS
-            )
+            await self.call("POST", _core(meta["namespace"], "events"), body)
         except (ApiException, OSError) as exc:
             logger.warning("posting event %s on %s failed: %s", reason, meta["name"], exc)
