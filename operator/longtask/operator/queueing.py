@@ -21,8 +21,10 @@ Design choices:
    its place.
 5. ETA: attempts are assumed to last the mean of the queue's recent finished attempts; a slot
    frees when a live attempt reaches that age (at once when already past it), and each waiting
-   task in order takes the earliest free slot no sooner than the rate limit allows. Key limits
-   are not modelled; without any finished attempt there is no ETA beyond the free slots.
+   task in order takes the earliest free slot no sooner than the rate limit allows. With
+   `maxRunningPerKey` each key has its own slots too (its live attempts'), and a task starts when
+   both a slot of the queue and one of its key are free. Without any finished attempt there is
+   no ETA beyond the free slots.
 """
 
 from __future__ import annotations
@@ -319,6 +321,25 @@ def mean_duration(jobs: Iterable[Attempt]) -> float | None:
     return sum(j.duration or 0.0 for j in finished) / len(finished)
 
 
+NEVER = dt.datetime.max.replace(tzinfo=dt.UTC)
+"""A slot that frees at no known time (no finished attempt to learn a duration from)."""
+
+
+def _slots(
+    live: list[Attempt], limit: int, mean: float | None, now: dt.datetime
+) -> list[dt.datetime]:
+    """When each of `limit` slots frees (a heap): a live attempt's at its expected end."""
+    slots = [
+        max(now, (job.started or job.created) + dt.timedelta(seconds=mean))
+        if mean is not None
+        else NEVER
+        for job in live[:limit]
+    ]
+    slots.extend([now] * max(0, limit - len(live)))
+    heapq.heapify(slots)
+    return slots
+
+
 def estimates(
     ordered: list[Waiter], jobs: list[Attempt], spec: QueueSpec, now: dt.datetime
 ) -> list[dt.datetime | None]:
@@ -328,41 +349,38 @@ def estimates(
         return [None] * len(ordered)
     mean = mean_duration(jobs)
     max_running = spec.get("maxRunning")
+    per_key = spec.get("maxRunningPerKey")
     live = [j for j in jobs if j.live]
-    slots: list[dt.datetime] = []
-    if max_running is not None:
-        for job in live[:max_running]:
-            end = (job.started or job.created) + dt.timedelta(seconds=mean or 0.0)
-            slots.append(
-                max(now, end) if mean is not None else dt.datetime.max.replace(tzinfo=dt.UTC)
-            )
-        slots.extend([now] * max(0, max_running - len(live)))
-        heapq.heapify(slots)
+    # One heap of slots for the queue and one per key (limited by maxRunningPerKey).
+    slots = _slots(live, max_running, mean, now) if max_running is not None else None
+    key_slots: dict[str, list[dt.datetime]] = {}
     rate = spec.get("rateLimit")
     starts = sorted(j.created for j in jobs)
     result: list[dt.datetime | None] = []
-    for _ in ordered:
-        start = now
-        if max_running is not None:
-            if not slots:
-                result.append(None)
-                continue
-            start = heapq.heappop(slots)
-            if start.year == dt.MAXYEAR:
-                result.append(None)
-                heapq.heappush(slots, start)
-                continue
+    for waiter in ordered:
+        label = taskqueue.key_label(waiter.ckey) if waiter.ckey is not None else None
+        heaps: list[list[dt.datetime]] = [] if slots is None else [slots]
+        if per_key is not None and label is not None:
+            if label not in key_slots:
+                own = [j for j in live if j.ckey_label == label]
+                key_slots[label] = _slots(own, per_key, mean, now)
+            heaps.append(key_slots[label])
+        if any(not heap for heap in heaps):
+            result.append(None)  # a limit of 0: nothing starts
+            continue
+        start = max([now, *(heap[0] for heap in heaps)])
+        if start == NEVER:
+            result.append(None)
+            continue
         if rate is not None and len(starts) >= rate["starts"]:
             start = max(
                 start, starts[-rate["starts"]] + dt.timedelta(seconds=rate["periodSeconds"])
             )
         bisect.insort(starts, start)
         result.append(start)
-        if max_running is not None:
-            if mean is None:
-                heapq.heappush(slots, dt.datetime.max.replace(tzinfo=dt.UTC))
-            else:
-                heapq.heappush(slots, start + dt.timedelta(seconds=mean))
+        ends = NEVER if mean is None else start + dt.timedelta(seconds=mean)
+        for heap in heaps:
+            heapq.heapreplace(heap, ends)
     return result
 
 

@@ -119,6 +119,22 @@ def test_the_eta_follows_the_mean_duration_of_recent_attempts() -> None:
     assert view({"maxRunning": 1}, [waiter("a")], jobs[:1]).verdicts[("ns", "a")].eta is None
 
 
+def test_the_eta_waits_for_a_slot_of_the_task_s_key_too() -> None:
+    spec = {"maxRunning": 3, "concurrencyKey": {"label": "tenant"}, "maxRunningPerKey": 1}
+    jobs = [live("x-1", 30, ckey="A"), done("y-1", 300, 60)]
+    found = view(spec, [waiter("a1", 20, ckey="A"), waiter("a2", 10, ckey="A")], jobs)
+    etas = [found.verdicts[w.key].eta for w in found.order]
+    # The queue has two free slots, but key A runs one of its one: each waits for the last.
+    assert etas == [NOW + dt.timedelta(seconds=30), NOW + dt.timedelta(seconds=90)]
+    # Another key's task takes a free slot of the queue at once.
+    other = view(spec, [waiter("a1", 20, ckey="A"), waiter("b1", 10, ckey="B")], jobs)
+    assert other.verdict(("ns", "b1")) == queueing.Verdict(
+        True, 0, Reason.ADMITTED, "admitted by queue q", NOW
+    )
+    a1 = other.verdict(("ns", "a1"))
+    assert a1 is not None and a1.eta == NOW + dt.timedelta(seconds=30)
+
+
 def test_gather_counts_jobs_of_the_queue_and_skips_tasks_already_admitted() -> None:
     labels = {taskqueue.LABEL_QUEUE: "q"}
     job = make_job("started-1")
