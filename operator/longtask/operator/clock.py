@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 
 def now() -> dt.datetime:
@@ -18,6 +19,12 @@ def parse_time(text: object) -> dt.datetime | None:
     """A timestamp of a Kubernetes object, or None when absent or unreadable."""
     if not isinstance(text, str) or not text:
         return None
+    return _parse(text)
+
+
+@functools.lru_cache(maxsize=16384)
+def _parse(text: str) -> dt.datetime | None:
+    # Cached: a queue's view reads the same creation and start times on every recompute.
     try:
         moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

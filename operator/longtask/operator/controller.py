@@ -123,7 +123,7 @@ class Controller:
 
     def task_event(self, kind: str | None, obj: Mapping[str, Any]) -> None:
         key = key_of(obj)
-        self.queues.task_event(dict(obj))
+        self.queues.task_event(dict(obj), gone=kind == "DELETED")
         if kind == "DELETED":
             uid = obj["metadata"].get("uid")
             self.store.drop_task(key, uid)
@@ -141,7 +141,7 @@ class Controller:
     def job_event(self, kind: str | None, obj: Mapping[str, Any]) -> None:
         meta = obj["metadata"]
         task_name = (meta.get("labels") or {}).get(resource.LABEL_NAME)
-        self.queues.job_event(dict(obj))
+        self.queues.job_event(dict(obj), gone=kind == "DELETED")
         if kind == "DELETED":
             self.store.drop_job(key_of(obj), meta.get("uid"))
         else:
@@ -355,6 +355,7 @@ class Controller:
                 self.store.drop_task(key, uid)
                 return
             self.store.put_task(updated)
+            self.queues.task_event(updated)
             latest = cast(LongTask, updated)
             self.metrics.record(task, plan.transitions, now)
             for change in plan.transitions:

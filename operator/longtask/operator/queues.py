@@ -5,8 +5,11 @@ Design choices:
    queue's lock from computing the view until the task's Job is in the store (controller.py), so
    several reconcilers deciding at once, or a Job not yet seen by the watch, never overshoot a
    limit: each decision sees every Job admitted before it.
-2. Views are cached per queue and recomputed when the store changed for the queue (a task, a Job
-   or the queue itself) or after `VIEW_MAX_AGE_SECONDS` (rate-limit windows move with time).
+2. Views are cached per queue and recomputed when something admission reads changed for the
+   queue (a task's phase, attempts, priority, labels..., a Job's liveness, the queue itself; not
+   a running task's progress or a pod becoming ready) or after `VIEW_MAX_AGE_SECONDS` (rate-limit
+   windows move with time). A view reads only its queue's tasks and Jobs (the store indexes them
+   by queue), so one admission costs a bounded number of recomputes, each of the queue alone.
 3. One loop (`run`) follows changes at most every `settings.queue_sync_seconds`: it queues the
    tasks the view admits for their reconcile, and the waiting tasks whose recorded place is to
    be rewritten (queueing.position_changed), patches the queue's status when its figures
@@ -32,7 +35,7 @@ from . import clock, conditions, queueing
 from .kube import Kube
 from .metrics import QueueFigures
 from .publishing import Command, Publisher
-from .store import Key, Store
+from .store import Key, Store, key_of, queue_of_job, queue_of_task
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +117,41 @@ def _same_second(a: str | None, b: str | None) -> bool:
     return x is not None and y is not None and abs((x - y).total_seconds()) < 1
 
 
+def _task_fields(task: LongTask | dict[str, Any]) -> tuple[Key | None, tuple[Any, ...]]:
+    """A task's queue, and what admission reads of it (queueing.gather, needs_reconcile)."""
+    meta, spec = task["metadata"], task.get("spec") or {}
+    status = task.get("status") or {}
+    admitted = conditions.find(status.get("conditions") or [], ConditionType.ADMITTED)
+    return queue_of_task(task), (
+        meta.get("uid"),
+        meta.get("creationTimestamp"),
+        meta.get("deletionTimestamp"),
+        meta.get("labels"),
+        spec.get("params"),
+        spec.get("priority"),
+        spec.get("cancel"),
+        status.get("phase"),
+        status.get("attempt"),
+        status.get("nextAttemptTime"),
+        status.get("queuePosition"),
+        admitted.get("reason") if admitted else None,
+        [(a.get("jobName"), a.get("start")) for a in status.get("attempts") or []],
+    )
+
+
+def _job_fields(job: dict[str, Any]) -> tuple[Key | None, tuple[Any, ...]]:
+    """A Job's queue, and what admission reads of it (queueing.gather): not its pods' counts."""
+    meta, status = job["metadata"], job.get("status") or {}
+    return queue_of_job(job), (
+        meta.get("uid"),
+        meta.get("creationTimestamp"),
+        meta.get("labels"),
+        status.get("startTime"),
+        status.get("completionTime"),
+        queueing.job_live(job),
+    )
+
+
 def needs_reconcile(task: LongTask, verdict: queueing.Verdict) -> bool:
     """Whether a waiting task's reconcile would change something now: it is admitted, it has not
     entered the queue yet, or its recorded reason or place is to be rewritten."""
@@ -152,6 +190,9 @@ class Queues:
         self._published: dict[Key, tuple[Any, ...]] = {}
         self._recheck: dict[Key, float] = {}
         self._wake = asyncio.Event()
+        # What admission last read of each task and Job: (its queue, its fields that matter).
+        self._seen_tasks: dict[Key, tuple[Key | None, tuple[Any, ...]]] = {}
+        self._seen_jobs: dict[Key, tuple[Key | None, tuple[Any, ...]]] = {}
 
     # Feeding -----------------------------------------------------------------------------------
 
@@ -171,24 +212,37 @@ class Queues:
             self.store.drop_queue(key, meta.get("uid"))
             self._published.pop(key, None)
             # Its queued tasks start at once now, as tasks of a missing queue do.
-            for task in self.store.tasks():
-                if (
-                    task["metadata"]["namespace"] == key[0]
-                    and task["spec"].get("queue") == key[1]
-                    and queueing.waiting(task, self._now()) is not None
-                ):
+            for task in self.store.queue_tasks(key):
+                if queueing.waiting(task, self._now()) is not None:
                     self._enqueue((key[0], task["metadata"]["name"]))
         else:
             self.store.put_queue(obj)
         self.touch(*key)
 
-    def task_event(self, obj: LongTask | dict[str, Any]) -> None:
-        spec = obj.get("spec") or {}
-        self.touch(str(obj["metadata"]["namespace"]), spec.get("queue"))
+    def task_event(self, obj: LongTask | dict[str, Any], gone: bool = False) -> None:
+        """A task was seen (or `gone`): its queue's view is stale if admission reads a change."""
+        self._changed(self._seen_tasks, key_of(obj), None if gone else _task_fields(obj))
 
-    def job_event(self, obj: dict[str, Any]) -> None:
-        meta = obj["metadata"]
-        self.touch(str(meta["namespace"]), (meta.get("labels") or {}).get(taskqueue.LABEL_QUEUE))
+    def job_event(self, obj: dict[str, Any], gone: bool = False) -> None:
+        """A Job was seen (or `gone`): its queue's view is stale if admission reads a change."""
+        self._changed(self._seen_jobs, key_of(obj), None if gone else _job_fields(obj))
+
+    def _changed(
+        self,
+        seen: dict[Key, tuple[Key | None, tuple[Any, ...]]],
+        key: Key,
+        now: tuple[Key | None, tuple[Any, ...]] | None,
+    ) -> None:
+        before = seen.pop(key, None) if now is None else seen.get(key)
+        if before == now:
+            return
+        if now is not None:
+            if now[0] is None and before is None:
+                return  # never of a queue: nothing to remember
+            seen[key] = now
+        for fields in (before, now):
+            if fields is not None and fields[0] is not None:
+                self.touch(*fields[0])
 
     # Admission ---------------------------------------------------------------------------------
 
@@ -223,7 +277,7 @@ class Queues:
         now = self._now()
         spec = cast(QueueSpec, queue.get("spec") or {})
         waiters, attempts = queueing.gather(
-            name, namespace, spec, self.store.tasks(), self.store.jobs(), now
+            name, namespace, spec, self.store.queue_tasks(key), self.store.queue_jobs(key), now
         )
         computed = queueing.view(name, namespace, spec, waiters, attempts, now)
         self._views[key] = (loop_time, computed)

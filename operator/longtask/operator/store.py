@@ -12,7 +12,7 @@ import copy
 from collections.abc import Iterator, Mapping
 from typing import Any, cast
 
-from longtask.core import resource
+from longtask.core import resource, taskqueue
 from longtask.core.resource import LongTask
 
 Key = tuple[str, str]  # (namespace, name)
@@ -77,13 +77,50 @@ def _newer_or_equal(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
         return True  # resourceVersions are opaque in principle; trust the arrival order then
 
 
+def queue_of_task(task: Mapping[str, Any]) -> Key | None:
+    """(namespace, queue) of a LongTask that names a queue."""
+    name = (task.get("spec") or {}).get("queue")
+    return (str(task["metadata"]["namespace"]), str(name)) if name else None
+
+
+def queue_of_job(job: Mapping[str, Any]) -> Key | None:
+    """(namespace, queue) of a Job counted against a queue (its queue label)."""
+    meta = job["metadata"]
+    name = (meta.get("labels") or {}).get(taskqueue.LABEL_QUEUE)
+    return (str(meta["namespace"]), str(name)) if name else None
+
+
+class _Index:
+    """Objects by (namespace, queue) and then by (namespace, name): a queue's view reads its
+    own tasks and Jobs, not every object the operator serves."""
+
+    def __init__(self) -> None:
+        self._by_queue: dict[Key, dict[Key, Any]] = {}
+
+    def move(self, key: Key, old: Key | None, new: Key | None, obj: Any) -> None:
+        if old is not None and old != new:
+            members = self._by_queue.get(old)
+            if members is not None:
+                members.pop(key, None)
+                if not members:
+                    del self._by_queue[old]
+        if new is not None:
+            self._by_queue.setdefault(new, {})[key] = obj
+
+    def of(self, queue: Key) -> list[Any]:
+        return list(self._by_queue.get(queue, {}).values())
+
+
 class Store:
-    """LongTasks, attempt Jobs and LongTaskQueues by (namespace, name)."""
+    """LongTasks, attempt Jobs and LongTaskQueues by (namespace, name); tasks and Jobs also by
+    their queue."""
 
     def __init__(self) -> None:
         self._tasks: dict[Key, LongTask] = {}
         self._jobs: dict[Key, dict[str, Any]] = {}
         self._queues: dict[Key, dict[str, Any]] = {}
+        self._queue_tasks = _Index()
+        self._queue_jobs = _Index()
 
     def put_task(self, task: Mapping[str, Any]) -> bool:
         """Store a LongTask; False when an older version was offered and ignored."""
@@ -93,12 +130,23 @@ class Store:
         if held is not None and not _newer_or_equal(held, slim):
             return False
         self._tasks[key] = slim
+        old = queue_of_task(held) if held is not None else None
+        self._queue_tasks.move(key, old, queue_of_task(slim), slim)
         return True
 
     def drop_task(self, key: Key, uid: str | None = None) -> None:
         held = self._tasks.get(key)
         if held is not None and (uid is None or held["metadata"].get("uid") == uid):
             del self._tasks[key]
+            self._queue_tasks.move(key, queue_of_task(held), None, held)
+
+    def queue_tasks(self, queue: Key) -> list[LongTask]:
+        """The LongTasks that name queue `(namespace, name)`."""
+        return cast(list[LongTask], self._queue_tasks.of(queue))
+
+    def queue_jobs(self, queue: Key) -> list[dict[str, Any]]:
+        """The Jobs counted against queue `(namespace, name)`."""
+        return self._queue_jobs.of(queue)
 
     def task(self, key: Key) -> LongTask | None:
         return self._tasks.get(key)
@@ -113,12 +161,15 @@ class Store:
         if held is not None and not _newer_or_equal(held, slim):
             return False
         self._jobs[key] = slim
+        old = queue_of_job(held) if held is not None else None
+        self._queue_jobs.move(key, old, queue_of_job(slim), slim)
         return True
 
     def drop_job(self, key: Key, uid: str | None = None) -> None:
         held = self._jobs.get(key)
         if held is not None and (uid is None or held["metadata"].get("uid") == uid):
             del self._jobs[key]
+            self._queue_jobs.move(key, queue_of_job(held), None, held)
 
     def job(self, key: Key) -> dict[str, Any] | None:
         return self._jobs.get(key)

@@ -3,15 +3,17 @@ patch (only what changed), and the ordered snapshot written to Redis."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from typing import Any
 
-from longtask.core import keys
+from longtask.core import keys, taskqueue
 from longtask.core.resource import Reason
 from longtask.core.taskqueue import QueueSpec
 from longtask.operator import queueing, queues
+from longtask.operator.store import Key, Store
 
-from tests.fixtures.operator import T0, make_task
+from tests.fixtures.operator import T0, make_job, make_task
 
 NOW = T0
 
@@ -59,3 +61,38 @@ def test_one_snapshot_holds_every_waiting_task_in_order() -> None:
     (xadd, expire) = queues.snapshot_commands(snap)
     assert xadd.key == keys.queue_snapshots("ns", "q") and xadd.exact
     assert expire.number == keys.QUEUE_SNAPSHOT_TTL_SECONDS
+
+
+async def test_a_view_is_recomputed_only_when_something_admission_reads_changed() -> None:
+    store = Store()
+    store.put_queue({"metadata": {"name": "q", "namespace": "ns"}, "spec": {"maxRunning": 1}})
+    woken: list[Key] = []
+    found = queues.Queues(store, None, None, woken.append, lambda: NOW)  # type: ignore[arg-type]
+    task = make_task(spec={"command": ["x"], "queue": "q"}, status={"phase": "Running"})
+    store.put_task(task)
+    found.task_event(task)
+    first = found.view("ns", "q")
+    progressed = copy.deepcopy(task)
+    progressed["status"]["progress"] = 50  # a runner's progress: admission reads none of it
+    found.task_event(progressed)
+    assert found.view("ns", "q") is first
+    ended = copy.deepcopy(task)
+    ended["status"]["phase"] = "Succeeded"
+    found.task_event(ended)
+    assert found.view("ns", "q") is not first
+    second = found.view("ns", "q")
+    job = make_job("demo-1", active=1)
+    job["metadata"]["labels"][taskqueue.LABEL_QUEUE] = "q"
+    found.job_event(job)
+    third = found.view("ns", "q")
+    assert third is not second
+    found.job_event(make_job_ready(job))  # its pod became ready: still live
+    assert found.view("ns", "q") is third
+    found.job_event(job, gone=True)
+    assert found.view("ns", "q") is not third
+
+
+def make_job_ready(job: dict[str, Any]) -> dict[str, Any]:
+    ready = copy.deepcopy(job)
+    ready["status"]["ready"] = 1
+    return ready

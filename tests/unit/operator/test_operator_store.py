@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from longtask.core import taskqueue
 from longtask.operator.store import Store, slim_task
 
 from tests.fixtures.operator import make_job, make_task
@@ -64,3 +65,25 @@ def test_jobs_are_stored_by_namespace_and_name() -> None:
     assert job is not None and job["status"] == {"active": 1}
     store.drop_job(("ns", "demo-1"))
     assert store.job_count == 0
+
+
+def test_tasks_and_jobs_are_indexed_by_their_queue() -> None:
+    store = Store()
+    store.put_task(make_task("a", spec={"command": ["x"], "queue": "q"}))
+    store.put_task(make_task("b", uid="uid-b", spec={"command": ["x"], "queue": "q"}))
+    store.put_task(make_task("c", uid="uid-c", spec={"command": ["x"]}))
+    job = make_job("a-1")
+    job["metadata"]["labels"][taskqueue.LABEL_QUEUE] = "q"
+    store.put_job(job)
+    store.put_job(make_job("c-1", task_uid="uid-c"))
+    assert sorted(t["metadata"]["name"] for t in store.queue_tasks(("ns", "q"))) == ["a", "b"]
+    assert [j["metadata"]["name"] for j in store.queue_jobs(("ns", "q"))] == ["a-1"]
+    assert store.queue_tasks(("other", "q")) == []
+    # A task that moves to another queue, and one dropped, leave the index.
+    moved = make_task("b", uid="uid-b", spec={"command": ["x"], "queue": "r"})
+    moved["metadata"]["resourceVersion"] = "11"
+    store.put_task(moved)
+    store.drop_task(("ns", "a"))
+    store.drop_job(("ns", "a-1"))
+    assert store.queue_tasks(("ns", "q")) == [] and store.queue_jobs(("ns", "q")) == []
+    assert [t["metadata"]["name"] for t in store.queue_tasks(("ns", "r"))] == ["b"]
