@@ -357,7 +357,7 @@ class Controller:
             self.store.put_task(updated)
             self.queues.task_event(updated)
             latest = cast(LongTask, updated)
-            self.metrics.record(task, plan.transitions, now)
+            self.metrics.record(task, plan.transitions, now, plan.admitted_by)
             for change in plan.transitions:
                 logger.info(
                     "%s/%s: %s -> %s (%s) %s",

@@ -246,9 +246,18 @@ class Metrics:
         """Gauges of every queue, computed at scrape time."""
         self.registry.register(_QueueCollector(views))
 
-    def record(self, task: LongTask, transitions: Sequence[Transition], now: dt.datetime) -> None:
-        """Count what `transitions` (just written to the task's status) mean."""
-        self._record_admission(task, transitions, now)
+    def record(
+        self,
+        task: LongTask,
+        transitions: Sequence[Transition],
+        now: dt.datetime,
+        admitted_by: str | None = None,
+    ) -> None:
+        """Count what `transitions` (just written to the task's status) mean; `admitted_by`
+        names the queue that admitted the attempt they start (a queue that does not exist
+        admits nothing: its tasks start at once)."""
+        if admitted_by is not None:
+            self._record_admission(task, admitted_by, transitions, now)
         meta = task["metadata"]
         namespace = str(meta["namespace"])
         created = clock.parse_time(meta.get("creationTimestamp"))
@@ -270,10 +279,9 @@ class Metrics:
                     self.dead_letters.labels(namespace).inc()
 
     def _record_admission(
-        self, task: LongTask, transitions: Sequence[Transition], now: dt.datetime
+        self, task: LongTask, queue: str, transitions: Sequence[Transition], now: dt.datetime
     ) -> None:
-        queue = task["spec"].get("queue")
-        if not queue or not any(c.new is Phase.PENDING for c in transitions):
+        if not any(c.new is Phase.PENDING for c in transitions):
             return
         namespace = str(task["metadata"]["namespace"])
         if any(c.new is Phase.QUEUED for c in transitions):

@@ -169,6 +169,8 @@ class Plan:
     """New value of the Stalled condition, when it changed."""
     archive: bool = False
     """Hand the task (finished, its record not in the history yet) to the archiver."""
+    admitted_by: str | None = None
+    """The queue that admitted the attempt this plan starts (None: no queue, or none exists)."""
     delete_task: bool = False
     requeue_after: float | None = None
 
@@ -261,6 +263,7 @@ class _Draft:
         if queue is not None and queue.spec is not None:
             name = self.spec.get("queue", "")
             labels = jobs.queue_labels(name, taskqueue.task_key(self.task, queue.spec))
+            self.plan.admitted_by = name
             self.condition(
                 ConditionType.ADMITTED, True, Reason.ADMITTED, f"admitted by queue {name}"
             )

@@ -42,6 +42,17 @@ def test_transitions_count_submitted_retries_finished_and_dead_letters() -> None
     assert got[("longtask_task_duration_seconds_sum", ns)] == 60
 
 
+def test_admissions_count_only_starts_a_queue_admitted() -> None:
+    metrics = Metrics()
+    task = make_task(spec={"command": ["x"], "queue": "q"})
+    start = [Transition(None, Phase.PENDING, Reason.JOB_CREATED, "", 1)]
+    metrics.record(task, start, NOW)  # its queue does not exist: it started at once
+    admissions = ("longtask_queue_admissions_total", (("namespace", "ns"), ("queue", "q")))
+    assert samples(metrics).get(admissions, 0) == 0
+    metrics.record(task, start, NOW, admitted_by="q")
+    assert samples(metrics)[admissions] == 1
+
+
 def test_gauges_follow_the_store_including_zeros() -> None:
     metrics = Metrics()
     stalled = [{"type": "Stalled", "status": "True"}]

@@ -91,6 +91,12 @@ def test_a_task_of_a_missing_queue_starts_at_once_without_queue_labels() -> None
     plan = decide(task, QueueLookup(None))
     assert plan.create_job is not None
     assert taskqueue.LABEL_QUEUE not in plan.create_job["metadata"]["labels"]
+    assert plan.admitted_by is None  # no queue admitted it: none is counted
+
+
+def test_an_admitted_start_names_the_queue_that_admitted_it() -> None:
+    assert decide(queued_task(), QueueLookup(SPEC, ADMITTED)).admitted_by == "q"
+    assert decide(make_task(spec={"command": ["x"]})).admitted_by is None
 
 
 def test_a_due_retry_asks_its_queue_and_waits_queued_keeping_its_due_time() -> None:
