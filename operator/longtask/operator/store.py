@@ -8,7 +8,6 @@ writes, and a watch event from before such a write may still arrive afterwards.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator, Mapping
 from typing import Any, cast
 
@@ -34,16 +33,26 @@ def key_of(obj: Mapping[str, Any]) -> Key:
     return (str(meta["namespace"]), str(meta["name"]))
 
 
+def thaw(value: Any) -> Any:
+    """A deep copy of a JSON value (dicts, lists, scalars): several times faster than
+    copy.deepcopy, which a burst of watch events made a tenth of the operator's CPU."""
+    if isinstance(value, dict | Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [thaw(v) for v in value]
+    return value
+
+
 def _slim_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: copy.deepcopy(meta[k]) for k in _META_KEYS if k in meta}
+    return {k: thaw(meta[k]) for k in _META_KEYS if k in meta}
 
 
 def slim_task(task: Mapping[str, Any]) -> LongTask:
     """What reconciling needs of a LongTask (as the API server sent it, typed from here on); a
     finished one keeps no payload."""
     # The one place where an object from the API server becomes typed.
-    spec = cast(resource.Spec, copy.deepcopy(dict(task.get("spec") or {})))
-    status = cast(resource.Status, copy.deepcopy(dict(task.get("status") or {})))
+    spec = cast(resource.Spec, thaw(dict(task.get("spec") or {})))
+    status = cast(resource.Status, thaw(dict(task.get("status") or {})))
     phase = resource.phase_of(status)
     if phase is not None and phase.is_final:
         spec.pop("params", None)
@@ -62,7 +71,7 @@ def slim_task(task: Mapping[str, Any]) -> LongTask:
 def slim_job(job: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "metadata": _slim_meta(job["metadata"]),
-        "status": copy.deepcopy(dict(job.get("status") or {})),
+        "status": thaw(dict(job.get("status") or {})),
     }
 
 
@@ -180,8 +189,8 @@ class Store:
     def put_queue(self, queue: Mapping[str, Any]) -> bool:
         slim = {
             "metadata": _slim_meta(queue["metadata"]),
-            "spec": copy.deepcopy(dict(queue.get("spec") or {})),
-            "status": copy.deepcopy(dict(queue.get("status") or {})),
+            "spec": thaw(dict(queue.get("spec") or {})),
+            "status": thaw(dict(queue.get("status") or {})),
         }
         key = key_of(slim)
         held = self._queues.get(key)
