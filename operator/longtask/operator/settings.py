@@ -18,7 +18,7 @@ Environment variables:
   empty serves all namespaces. With an exclusion (`!`), the whole value is one kopf pattern:
   `!kube-*,!test-*` serves every namespace but those.
 - `LONGTASK_JOB_TTL_SECONDS`: `ttlSecondsAfterFinished` of attempt Jobs (default 3600).
-- `LONGTASK_WORKERS`: concurrent reconcilers (default 8).
+- `LONGTASK_WORKERS`: concurrent reconcilers (default 32).
 - `LONGTASK_STALL_SWEEP_SECONDS`: how often heartbeats of running tasks are read (default 5).
 - `LONGTASK_QUEUE_SYNC_SECONDS`: at most how often a changed LongTaskQueue's status and Redis
   snapshot are written and its waiting tasks looked at (default 1).
@@ -98,7 +98,7 @@ class Settings:
     """Namespaces served; empty means all namespaces."""
     job_ttl_seconds: int = 3600
     """How long a finished attempt's Job (and its pod log) stays before Kubernetes deletes it."""
-    workers: int = 8
+    workers: int = 32
     """Reconcilers running at once (different tasks; one task is never reconciled twice at once)."""
     stall_sweep_seconds: float = 5.0
     """Interval of the heartbeat sweep over running tasks."""
@@ -217,7 +217,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         metrics_port=_int(env, "LONGTASK_METRICS_PORT", 8080),
         namespaces=namespaces,
         job_ttl_seconds=_int(env, "LONGTASK_JOB_TTL_SECONDS", 3600),
-        workers=max(1, _int(env, "LONGTASK_WORKERS", 8)),
+        workers=max(1, _int(env, "LONGTASK_WORKERS", 32)),
         stall_sweep_seconds=float(sweep) if sweep else 5.0,
         queue_sync_seconds=float(env.get("LONGTASK_QUEUE_SYNC_SECONDS") or 1.0),
         kueue_queue=env.get("LONGTASK_KUEUE_QUEUE", "").strip(),
