@@ -19,7 +19,7 @@ from pathlib import Path
 
 from tests.bench import common
 
-TOP = 20
+TOP = 40
 
 
 def wanted(benchmark: str) -> list[str]:
