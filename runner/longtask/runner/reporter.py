@@ -15,7 +15,7 @@ Design choices (later code points back to them):
    latest progress (if it changed), pending log lines, a due heartbeat and the latest
    checkpoint, in one pipeline. Only a task reporting faster has intermediate progress values
    skipped; the newest value is never dropped.
-4. Status patches at most once per `status_interval` (default 2 s), latest value wins, and always
+4. Status patches at most once per `status_interval` (default 2.5 s), latest value wins, and always
    one final patch: the API server sees at most duration / interval + 2 patches per attempt.
 5. Failures degrade, never propagate. Redis down: the writer backs off and retries, keeping the
    latest progress, the latest checkpoint, the newest log lines and every output chunk

@@ -16,7 +16,7 @@ from longtask.core import keys, outputs, resource, runnerenv
 from longtask.runner import outbox
 from longtask.runner.errors import SettingsError
 
-DEFAULT_STATUS_INTERVAL: Final = 2.0
+DEFAULT_STATUS_INTERVAL: Final = 2.5
 DEFAULT_HEARTBEAT_INTERVAL: Final = 10.0
 DEFAULT_GRACE_SECONDS: Final = 20.0
 DEFAULT_LOG_LINE_MAX_CHARS: Final = outbox.LOG_LINE_MAX_CHARS
