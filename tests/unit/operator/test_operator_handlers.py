@@ -32,3 +32,11 @@ def test_handlers_go_into_a_fresh_registry_each_time() -> None:
         assert not registry._changing.get_all_handlers()
         assert not registry._spawning.get_all_handlers()
     assert not kopf.get_default_registry()._watching.get_all_handlers()
+
+
+def test_kopf_builds_no_diff_base_from_a_watched_object() -> None:
+    # Nothing reads one (no change-detecting handlers, above); building it copied every object.
+    storage = handlers.NoDiffBase()
+    body = kopf.Body({"metadata": {"name": "t"}, "spec": {"command": ["x"]}, "status": {}})
+    assert storage.build(body=body) == {}
+    assert storage.fetch(body=body) is None
