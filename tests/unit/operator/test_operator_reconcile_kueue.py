@@ -152,3 +152,11 @@ def test_cancelling_a_task_waiting_for_kueue_deletes_its_job() -> None:
     plan = decide(task, make_job(conditions=suspended()))
     assert plan.delete_job == "demo-1" and plan.create_job is None
     assert plan.status["phase"] == "Cancelled"
+
+
+def test_an_empty_queue_label_cannot_leave_kueue_out() -> None:
+    task = make_task()
+    task["metadata"]["labels"] = {kueue.LABEL_QUEUE_NAME: ""}
+    job = decide(task).create_job
+    assert job["spec"]["suspend"] is True
+    assert job["metadata"]["labels"][kueue.LABEL_QUEUE_NAME] == "team-a"
