@@ -7,6 +7,11 @@ carried stays pending and is merged with newer reports, so an outage loses inter
 progress values (by design) but never the newest value, the newest checkpoint, the newest
 `LOG_BUFFER_LINES` log lines or any output chunk.
 
+A progress value that a flush would skip only because the reporter ran late (a call before the
+previous one was written) goes out with the newest, as long as the progress events written stay
+within their rate (`keep_between`, a token bucket): a task that reports at most that rate has
+every value written despite scheduling jitter, a faster one has the newest only.
+
 A checkpoint goes into a flush only with or after every chunk before the output position it
 records: a next attempt that resumes from it finds all of the output it continues.
 """
@@ -26,6 +31,7 @@ LOG_BUFFER_LINES: Final = 10_000  # log lines kept while Redis is unreachable
 LOG_LINE_MAX_CHARS: Final = 8192
 FLUSH_MAX_LOG_LINES: Final = 2_000  # log lines per pipeline; the rest go in the next flush
 FLUSH_MAX_OUTPUTS: Final = 2_000  # output events per pipeline; the rest go in the next flush
+KEPT_BETWEEN: Final = 3  # progress values kept before the newest when the reporter ran late
 
 Progress = tuple[float, str]
 LogLine = tuple[int, str]  # (unix ms, text)
@@ -71,10 +77,17 @@ class Outbox:
         progress: throttling.Latest[Progress],
         checkpoint: throttling.Latest[Checkpoint],
         line_max_chars: int = LOG_LINE_MAX_CHARS,
+        keep_between: throttling.Throttle | None = None,
     ) -> None:
+        """`keep_between`: the rate of progress events within which values reported between
+        two flushes are all written (needs `progress` to be a `throttling.Recent`)."""
         self._attempt = attempt
         self._line_max = line_max_chars
         self._progress = throttling.Cursor(progress)
+        self._recent = progress if isinstance(progress, throttling.Recent) else None
+        self._counted = 0  # the number of the newest progress value collected
+        self._keep_between = keep_between
+        self._skipped: list[Progress] = []  # values before the newest, not written yet
         self._checkpoint = throttling.Cursor(checkpoint)
         # Two bounded buffers: producers append to `_incoming` (never blocking), the loop moves
         # lines to `_logs` where they wait for a successful flush.
@@ -127,10 +140,24 @@ class Outbox:
             self._logs.append(self._incoming.popleft())
         progress = self._progress.take()
         if progress is not None:
+            self._skipped = (self._skipped + self._older_than(progress))[-KEPT_BETWEEN:]
             self._pending_progress = progress
         checkpoint = self._checkpoint.take()
         if checkpoint is not None:
             self._pending_checkpoint = checkpoint
+
+    def _older_than(self, progress: Progress) -> list[Progress]:
+        """The values reported since the last collect before `progress` (the newest taken)."""
+        if self._recent is None:
+            return []
+        recent = self._recent.since(self._counted)
+        for index in range(len(recent) - 1, -1, -1):
+            number, value = recent[index]
+            if value is progress:
+                self._counted = number
+                older = [v for _, v in recent[:index] if v != progress]
+                return [v for i, v in enumerate(older) if i == 0 or v != older[i - 1]]
+        return []
 
     def batch(self, final: bool = False, extra: list[events.Event] | None = None) -> Batch:
         """The pending writes as one pipeline's worth; `final` takes every log line."""
@@ -155,6 +182,13 @@ class Outbox:
                 batch.checkpoint = stored
         latest = self._pending_progress
         if latest is not None:
+            budget = self._keep_between
+            for value in self._skipped:
+                if budget is not None and budget.delay() == 0.0:
+                    budget.mark()
+                    batch.events.append(events.progress(attempt, *value))
+            if budget is not None:
+                budget.mark()  # the newest always goes, and counts (when the flush is built)
             batch.events.append(events.progress(attempt, *latest))
         shown = self.shown
         if self._heartbeat:
@@ -174,6 +208,7 @@ class Outbox:
         for _ in batch.output_events:
             self._outputs.popleft()
         self._pending_progress = None
+        self._skipped = []
         self._heartbeat = False
         if self._pending_checkpoint is not None and self._pending_checkpoint[0] == batch.checkpoint:
             self._pending_checkpoint = None

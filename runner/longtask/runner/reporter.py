@@ -10,11 +10,12 @@ Design choices (later code points back to them):
    loop of progress calls therefore costs one attribute store and two flag checks per call.
 3. Coalesced, rate-bounded events. The Redis writer flushes at most every `EVENT_INTERVAL`
    seconds on average (50 flushes/s), and at once after a quiet spell: up to `FLUSH_BURST`
-   flushes may follow each other without waiting, so a task reporting at most 50 times a second
-   has every report written as it comes, despite scheduling jitter. Each flush carries the
-   latest progress (if it changed), pending log lines, a due heartbeat and the latest
-   checkpoint, in one pipeline. Only a task reporting faster has intermediate progress values
-   skipped; the newest value is never dropped.
+   flushes may follow each other without waiting. Each flush carries the latest progress (if it
+   changed), pending log lines, a due heartbeat and the latest checkpoint, in one pipeline.
+   A value the reporter would skip only because it ran late (two calls before one flush) goes
+   out too, within the same rate of progress events (`outbox`): a task reporting at most 50
+   times a second has every update written despite scheduling jitter. Only a task reporting
+   faster has intermediate values skipped; the newest value is never dropped.
 4. Status patches at most once per `status_interval` (default 2.5 s), latest value wins, and always
    one final patch: the API server sees at most duration / interval + 2 patches per attempt.
 5. Failures degrade, never propagate. Redis down: the writer backs off and retries, keeping the
@@ -99,7 +100,7 @@ class Reporter:
         self._make_status = status_sink
         self._event_interval = event_interval
         self.stats = Stats()
-        self._progress: throttling.Latest[Progress] = throttling.Latest()
+        self._progress: throttling.Recent[Progress] = throttling.Recent(outbox.KEPT_BETWEEN + 1)
         self._checkpoint: throttling.Latest[outbox.Checkpoint] = throttling.Latest()
         # The output position of the next chunk and what guards it (choice 6).
         self._output_lock = threading.Lock()
@@ -119,7 +120,11 @@ class Reporter:
         self._heartbeat: asyncio.Task[None] | None = None
         self._status_cursor = throttling.Cursor(self._progress)
         self._outbox = outbox.Outbox(
-            settings.attempt, self._progress, self._checkpoint, settings.log_line_max_chars
+            settings.attempt,
+            self._progress,
+            self._checkpoint,
+            settings.log_line_max_chars,
+            keep_between=throttling.Throttle(event_interval, burst=FLUSH_BURST),
         )
         self._status_gone = False
         self._closing = False

@@ -9,6 +9,7 @@ value always wins: the final value is never dropped, only intermediate ones.
 
 from __future__ import annotations
 
+import collections
 import math
 import random
 import time
@@ -29,6 +30,27 @@ class Latest(Generic[T]):
 
     def put(self, value: T) -> None:
         self.value = value
+
+
+class Recent(Latest[T]):
+    """A `Latest` that also remembers its last `size` values, numbered, so that a consumer a few
+    values behind may still have each of them (`since`)."""
+
+    __slots__ = ("count", "history")
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.count = 0
+        self.history: collections.deque[tuple[int, T]] = collections.deque(maxlen=size)
+
+    def put(self, value: T) -> None:
+        self.count += 1
+        self.history.append((self.count, value))
+        self.value = value
+
+    def since(self, count: int) -> list[tuple[int, T]]:
+        """The remembered values numbered after `count`, oldest first."""
+        return [(n, value) for n, value in list(self.history) if n > count]
 
 
 class Cursor(Generic[T]):

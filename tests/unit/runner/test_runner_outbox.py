@@ -153,3 +153,54 @@ def test_final_flush_takes_every_chunk() -> None:
     for seq in range(outbox.FLUSH_MAX_OUTPUTS * 2):
         box.add_output(output(seq))
     assert len(box.batch(final=True).output_events) == outbox.FLUSH_MAX_OUTPUTS * 2
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def kept(budget: throttling.Throttle) -> tuple[outbox.Outbox, throttling.Recent[outbox.Progress]]:
+    progress: throttling.Recent[outbox.Progress] = throttling.Recent(outbox.KEPT_BETWEEN + 1)
+    checkpoint: throttling.Latest[outbox.Checkpoint] = throttling.Latest()
+    return outbox.Outbox(4, progress, checkpoint, keep_between=budget), progress
+
+
+def messages(batch: outbox.Batch) -> list[str]:
+    return [str(e.get("message")) for e in batch.events if e["type"] == EventType.PROGRESS]
+
+
+def test_values_a_late_flush_would_skip_go_out_within_the_rate() -> None:
+    clock = Clock()
+    box, progress = kept(throttling.Throttle(0.02, clock, burst=3))
+    progress.put((1.0, "one"))
+    box.collect()
+    assert messages(box.batch()) == ["one"]
+    box.flushed(box.batch())
+    clock.now += 0.04  # the reporter ran late: two calls before its next flush
+    progress.put((2.0, "two"))
+    progress.put((3.0, "three"))
+    box.collect()
+    batch = box.batch()
+    assert messages(batch) == ["two", "three"]  # in order, the newest last
+    box.flushed(batch)
+    assert messages(box.batch()) == []
+
+
+def test_a_task_reporting_faster_than_the_rate_has_only_the_newest_written() -> None:
+    clock = Clock()
+    box, progress = kept(throttling.Throttle(0.02, clock, burst=3))
+    written = 0
+    for flush in range(500):  # 10 s of flushes every 20 ms, 5 calls per flush (250/s)
+        clock.now += 0.02
+        for call in range(5):
+            progress.put((float(flush), f"{flush}.{call}"))
+        box.collect()
+        batch = box.batch()
+        written += len(messages(batch))
+        assert messages(batch)[-1] == f"{flush}.4"
+        box.flushed(batch)
+    assert written <= 500 + 3  # one per flush, and the burst
