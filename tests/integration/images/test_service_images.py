@@ -15,10 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from longtask.devstack import containers
+from longtask.devstack import containers, procs
 from longtask.devstack.stack import Stack
 
-from tests.fixtures.operator import free_port
 from tests.fixtures.waiting import wait_for
 
 # The first test of a session also waits for `make images` (cold: several minutes, see
@@ -128,7 +127,7 @@ def test_the_operator_image_serves_health_and_metrics_and_stops_on_sigterm(
     tmp_path: Path,
 ) -> None:
     operator = make(service_factory, images["operator"], container_stack, tmp_path / "op")
-    health, metrics = free_port(), free_port()
+    health, metrics = procs.free_port(), procs.free_port()
     operator.start(
         {
             "LONGTASK_LIVENESS_PORT": str(health),
@@ -154,7 +153,7 @@ def test_the_gateway_image_answers_health_and_readiness_and_stops_on_sigterm(
     tmp_path: Path,
 ) -> None:
     gateway = make(service_factory, images["gateway"], container_stack, tmp_path / "gw")
-    port = free_port()
+    port = procs.free_port()
     gateway.start(
         {
             "LONGTASK_AUTH_MODE": "apikey",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import random
 import signal
 import socket
 import ssl
@@ -18,6 +19,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Final
 
 
 class StartupError(RuntimeError):
@@ -46,8 +48,38 @@ def _stat(pid: int) -> tuple[str, int] | None:
     return fields[0], int(fields[19])
 
 
+# Listening ports come from below the kernel's ephemeral range: a port the kernel picked (bind to
+# 0) is in that range, and between our check and the server's bind any outgoing connection of the
+# machine may take it as its local port (etcd then fails with "address already in use").
+_LISTEN_PORTS_FROM: Final = 10000
+_EPHEMERAL_RANGE: Final = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(_EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free now (the kernel picks it)."""
+    """A TCP port on 127.0.0.1 that is free now, outside the ephemeral range where one is left
+    (see `_LISTEN_PORTS_FROM`); random, so that concurrent stacks rarely pick the same one."""
+    low = _ephemeral_low()
+    if low - _LISTEN_PORTS_FROM > 100:
+        for _ in range(50):
+            port = random.randrange(_LISTEN_PORTS_FROM, low)
+            if _bindable(port):
+                return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
