@@ -36,6 +36,12 @@ from .settings import Settings
 NORMAL = "Normal"
 WARNING = "Warning"
 
+QUIET = frozenset({Reason.JOB_CREATED, Reason.POD_RUNNING})
+"""Steps that post no Kubernetes Event: the status (phase, conditions, attempts), the task's
+stream and the Job's and pod's own Events tell them already, and an Event each was a third of
+the writes of admitting a task. Every Warning, outcome, retry, queueing and Kueue wait still
+posts one."""
+
 
 @dataclasses.dataclass(frozen=True)
 class JobLookup:
@@ -239,7 +245,8 @@ class _Draft:
 
     def move(self, new: Phase, reason: Reason, message: str, event_type: str = NORMAL) -> None:
         self.plan.transitions.append(Transition(self.phase, new, reason, message, self.attempt))
-        self.plan.events.append(KubeEvent(event_type, reason, message))
+        if reason not in QUIET or event_type != NORMAL:
+            self.plan.events.append(KubeEvent(event_type, reason, message))
         self.patch |= resource.Status(phase=new.value, reason=reason.value)
         self.phase = new
 

@@ -75,7 +75,7 @@ def test_a_succeeded_task(
     expect(page.locator("#log .line").first.locator("time")).to_have_text(
         re.compile(r"^\d\d:\d\d:\d\d\.\d{3}$")
     )
-    expect(page.locator(".kube-events")).to_contain_text("JobCreated")
+    expect(page.locator(".kube-events")).to_contain_text("Completed")
     expect(page.locator(".conditions")).to_contain_text("Succeeded")
     expect(page.locator("#cancel")).to_be_hidden()
     expect(page.locator("#retry")).to_be_hidden()

@@ -158,7 +158,6 @@ async def test_a_new_task_gets_its_job_then_its_status() -> None:
         "create_rolebinding": 1,
         "create_job": 1,
         "patch_status": 1,
-        "create_event": 1,
     }
     assert controller.store.job(("ns", "demo-1")) is not None  # no false "lost" before the watch
 
@@ -225,8 +224,8 @@ async def test_success_path_writes_are_few() -> None:
     assert fake.task["status"]["phase"] == "Succeeded"
     fake.writes.pop("create_serviceaccount")  # once per namespace
     fake.writes.pop("create_rolebinding")
-    assert fake.writes == {"create_job": 1, "patch_status": 3, "create_event": 3}
-    assert fake.events == ["JobCreated", "PodRunning", "Completed"]
+    assert fake.writes == {"create_job": 1, "patch_status": 3, "create_event": 1}
+    assert fake.events == ["Completed"]
 
 
 async def test_deleted_task_is_forgotten() -> None:
@@ -302,7 +301,6 @@ async def test_a_tasks_secret_and_redis_user_come_before_its_job() -> None:
         "create_secret": 1,
         "create_job": 1,
         "patch_status": 1,
-        "create_event": 1,
     }
 
 
