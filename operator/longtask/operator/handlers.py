@@ -16,11 +16,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import json
 import logging
 from collections.abc import Iterable
 from typing import Any
 
 import kopf
+import orjson
+from kopf._cogs.clients import api as kopf_api
 from longtask.core import resource, schedule, taskqueue
 from longtask.history import engines
 
@@ -52,6 +55,29 @@ class NoDiffBase(kopf.DiffBaseStorage):
 
     def store(self, *, body: kopf.Body, patch: kopf.Patch, essence: kopf.BodyEssence) -> None:
         pass
+
+
+class WatchJson:
+    """`json` as kopf's watch streams see it: orjson decodes each event (a Job's in ~40 % of the
+    standard library's time; in a burst, decoding was a sixth of the operator's CPU). What
+    orjson refuses (a lone surrogate) goes to the standard library."""
+
+    @staticmethod
+    def loads(text: str | bytes) -> Any:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return json.loads(text)
+
+
+def fast_watch_json() -> bool:
+    """Decode kopf's watch streams with orjson. kopf offers no hook for it, so the `json` its
+    stream reader calls is replaced; a kopf whose reader no longer calls it there keeps its own
+    (False)."""
+    if getattr(kopf_api, "json", None) is not json:
+        return kopf_api.json is WatchJson  # type: ignore[attr-defined,comparison-overlap]
+    setattr(kopf_api, "json", WatchJson)  # noqa: B010 (mypy: a class for a module)
+    return True
 
 
 @dataclasses.dataclass
@@ -104,6 +130,8 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> Runtime:
         settings.peering.standalone = True
         settings.posting.enabled = False  # the controller posts its own Events
         settings.persistence.diffbase_storage = NoDiffBase()
+        if not fast_watch_json():
+            logger.warning("kopf's watch streams are decoded with the standard json module")
         settings.watching.server_timeout = 300
         settings.watching.client_timeout = 330
         settings.watching.connect_timeout = 30

@@ -20,13 +20,13 @@ import asyncio
 import collections
 import contextlib
 import fnmatch
-import json
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, cast
 from urllib.parse import quote
 
+import orjson
 from aiohttp import helpers
 from kubernetes_asyncio import client, config
 from kubernetes_asyncio.client.exceptions import ApiException
@@ -178,7 +178,7 @@ class Kube:
         async with response:
             data = await response.read()
             if 200 <= response.status <= 299:
-                return cast(dict[str, Any], json.loads(data))
+                return cast(dict[str, Any], orjson.loads(data))
             if response.status in absent:
                 return None
             failure = ApiException(status=response.status, reason=response.reason)

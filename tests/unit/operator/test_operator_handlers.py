@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import kopf
 from longtask.core import resource, schedule, taskqueue
 from longtask.operator import handlers
@@ -40,3 +42,15 @@ def test_kopf_builds_no_diff_base_from_a_watched_object() -> None:
     body = kopf.Body({"metadata": {"name": "t"}, "spec": {"command": ["x"]}, "status": {}})
     assert storage.build(body=body) == {}
     assert storage.fetch(body=body) is None
+
+
+def test_kopf_watch_streams_decode_with_orjson_as_json_would() -> None:
+    from kopf._cogs.clients import api as kopf_api
+
+    assert handlers.fast_watch_json() and handlers.fast_watch_json()  # once, and it stays
+    loads = kopf_api.json.loads  # type: ignore[attr-defined]  # what kopf's stream reader calls
+    assert loads is handlers.WatchJson.loads
+    line = b'{"type": "MODIFIED", "object": {"metadata": {"name": "t\\u00e9"}, "n": [1.5, null]}}'
+    assert loads(line.decode()) == json.loads(line)
+    lone = '{"name": "\\ud800"}'  # a lone surrogate: refused by orjson, read by json
+    assert loads(lone) == json.loads(lone)
