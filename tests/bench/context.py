@@ -53,10 +53,10 @@ class Bench:
         return quick if self.quick else full
 
     @contextlib.contextmanager
-    def namespace(self, prefix: str, defer: bool = False) -> Iterator[str]:
-        """A fresh namespace (the operator provisions the runner's account there); deleted (and
-        waited for) afterwards, or with `defer` at the next `cleanup()` (many namespaces go
-        faster together)."""
+    def namespace(self, prefix: str, defer: bool = True) -> Iterator[str]:
+        """A fresh namespace (the operator provisions the runner's account there), deleted at the
+        next `cleanup()`, or (`defer=False`) right after its block and waited for. Nothing is
+        left to delete at the end: the benchmark's stack goes away with its objects."""
         name = f"{prefix}-{secrets.token_hex(3)}"
         self.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
         try:
