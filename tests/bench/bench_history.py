@@ -336,7 +336,7 @@ def start_gateway(bench: Bench, dsn: str) -> tuple[procs.Proc, str]:
 def run(bench: Bench) -> common.Result:
     rows = bench.size(100_000, 5_000)
     writes = bench.size(5_000, 1_000)
-    count = bench.size(300, 40)
+    count = bench.size(100, 40)  # calls per query, way and repetition
     result = common.Result(
         "history",
         "8. History: archive writes and queries at 100,000 records, longtask vs plain SQL",
