@@ -66,7 +66,7 @@ test: install system-deps images-deps controlplane tools ## The whole suite: lin
 	$(MAKE) lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-# --- Packaging: Helm chart, rendered manifests, images, alert rules, kind (issue 6) ---
+# --- Packaging: Helm chart, rendered manifests, images, alert rules, kind ---
 HELM = $(shell bash deploy/tools/helm.sh)
 KIND_CLUSTER := longtask
 IMAGE_TAG ?= dev
@@ -111,7 +111,7 @@ kind-install: tools ## Install the chart on the kind cluster with deploy/kind/va
 kind-e2e: kind-up kind-load kind-install ## On kind: a task runs to Succeeded and the gateway answers.
 	bash deploy/kind/e2e.sh
 
-# --- Images built here with podman, and the local node's container mode (issue 9) ---
+# --- Images built here with podman, and the local node's container mode ---
 .PHONY: images-deps
 images-deps: ## Install podman, runc, debootstrap and uidmap when missing (Debian).
 	@bash deploy/images/install-deps.sh
@@ -120,12 +120,16 @@ images-deps: ## Install podman, runc, debootstrap and uidmap when missing (Debia
 images: install images-deps ## Build the operator, gateway and runner images with podman (base and wheels cached).
 	@bash deploy/images/build.sh
 
-# --- Proof: benchmarks and fault drills (issue 7) ---
+# --- Proof: benchmarks and fault drills ---
 BENCH_ARGS ?=
 
 .PHONY: bench
-bench: install system-deps controlplane ## Every benchmark against its same-run baseline (~25 min); tables in tests/bench/results/.
+bench: install system-deps controlplane ## The performance targets against their same-run baselines (~20 min); tables in tests/bench/results/.
 	PYTHONPATH=. $(BIN)/python -m tests.bench.run $(BENCH_ARGS)
+
+.PHONY: bench-all
+bench-all: install system-deps controlplane ## Every benchmark, the capacity ones too (history, queues, scale, outputs; ~45 min).
+	PYTHONPATH=. $(BIN)/python -m tests.bench.run --all $(BENCH_ARGS)
 
 .PHONY: bench-quick
 bench-quick: install system-deps controlplane ## The benchmarks at small sizes (smoke run); results in tests/bench/results/quick/.
