@@ -16,6 +16,7 @@ from longtask.core import resource
 from longtask.operator import jobs, settings
 
 from tests.bench import common
+from tests.bench.bench_queues import operator_writes
 from tests.bench.context import Bench
 from tests.bench.watching import Stamps
 from tests.fixtures.waiting import wait_for
@@ -74,6 +75,8 @@ def run(bench: Bench) -> common.Result:
 
 def _longtask_burst(bench: Bench, count: int, result: common.Result) -> None:
     lists = common.apiserver_requests(bench.stack.kubectl, "pods", "LIST")
+    pid = bench.pid("operator")
+    writes0, cpu0 = operator_writes(bench), common.cpu_seconds(pid)
     with (
         bench.namespace("adm", defer=True) as ns,
         Stamps(bench.batch.list_namespaced_job, (ns,)) as seen,
@@ -92,6 +95,21 @@ def _longtask_burst(bench: Bench, count: int, result: common.Result) -> None:
         # Pending pods once made the operator list them every 2 s per task; now none are listed.
         lists = common.apiserver_requests(bench.stack.kubectl, "pods", "LIST") - lists
         result.add("burst: pod LIST requests per second", "longtask", "1/s", lists / elapsed)
+
+        def patched() -> bool:  # each task's status patch to Pending (and its Event, if any)
+            done = operator_writes(bench).get("patch_status", 0) - writes0.get("patch_status", 0)
+            return done >= count
+
+        wait_for(patched, 120, "every task's status patch", 0.2)
+        cpu = common.cpu_seconds(pid) - cpu0
+        writes1 = operator_writes(bench)
+        writes = {v: writes1[v] - writes0.get(v, 0.0) for v in writes1}
+        per_task = sum(writes.values()) / count
+        result.add("burst: operator API writes per task", "longtask", "1", per_task)
+        for verb in ("create_secret", "create_job", "patch_status", "create_event"):
+            label = f"  of which {verb.replace('_', ' ')}"
+            result.add(label, "longtask", "1", writes.get(verb, 0.0) / count)
+        result.add("burst: operator CPU per task", "longtask", "ms", cpu * 1000 / count)
 
 
 def _bare_burst(bench: Bench, count: int, result: common.Result) -> None:

@@ -45,7 +45,8 @@ def run(bench: Bench) -> common.Result:
     return result
 
 
-def _operator_writes(bench: Bench) -> dict[str, float]:
+def operator_writes(bench: Bench) -> dict[str, float]:
+    """The operator's own count of its API writes so far, by verb."""
     text = httpx.get(bench.stack.operator_metrics_url, timeout=5).text
     out: dict[str, float] = {}
     for line in text.splitlines():
@@ -75,7 +76,7 @@ def _drain(bench: Bench, count: int, limit: int | None, result: common.Result) -
             _create_queue(bench, ns, limit)
             spec["queue"] = "bench"
         pid = bench.pid("operator")
-        writes0, cpu0 = _operator_writes(bench), common.cpu_seconds(pid)
+        writes0, cpu0 = operator_writes(bench), common.cpu_seconds(pid)
         redis0 = common.redis_commands(bench.redis)
         began = time.monotonic()
         with concurrent.futures.ThreadPoolExecutor(THREADS) as pool:
@@ -92,7 +93,7 @@ def _drain(bench: Bench, count: int, limit: int | None, result: common.Result) -
         wait_for(succeeded, 2400, f"{count} tasks to succeed ({system})", 2.0)
         elapsed = time.monotonic() - began
         cpu = common.cpu_seconds(pid) - cpu0
-        writes1 = _operator_writes(bench)
+        writes1 = operator_writes(bench)
         redis = common.redis_commands(bench.redis) - redis0
         jobs = list(bench.batch.list_namespaced_job(ns).items)
         most = max_overlap(job_intervals(jobs))
