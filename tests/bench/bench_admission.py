@@ -40,6 +40,10 @@ def _bare_job(namespace: str, name: str) -> dict[str, Any]:
     job = jobs.build_job(task, 1, settings.Settings())
     job["metadata"].pop("ownerReferences")
     job["metadata"]["name"] = name
+    # Without the label the operator watches Jobs by, so that it does not read the baseline's
+    # Jobs (it did: their events took the operator's CPU from the cores the baseline used).
+    for labels in (job["metadata"]["labels"], job["spec"]["template"]["metadata"]["labels"]):
+        labels.pop(resource.LABEL_MANAGED_BY)
     return job
 
 
