@@ -1,6 +1,7 @@
-"""Benchmark 5, submit: `POST /v1/namespaces/{ns}/tasks` latency at 50 requests/s for 20 s, and
-the highest rate it sustains; baseline: creating the LongTask directly with the Kubernetes
-client (kubernetes_asyncio, the gateway's own client library) at the same rates.
+"""Benchmark 5, submit: `POST /v1/namespaces/{ns}/tasks` latency at 50 requests/s for 20 s and at
+200/s for 10 s (the target: one gateway process sustains 200/s with p99 < 1 s), and the highest
+rate it sustains of 50/100/200/400; baseline: creating the LongTask directly with the Kubernetes
+client (kubernetes_asyncio, what the gateway is built on) at the same rates.
 
 The load is open-loop (requests leave on a fixed schedule whatever the answers), so a slow
 server shows as latency instead of a lower offered rate. The operator and the local node are
@@ -23,6 +24,7 @@ from tests.bench import common
 from tests.bench.context import Bench
 
 RAMP = (100, 200, 400)
+TARGET_RATE = 200
 Send = Callable[[int], Awaitable[None]]
 
 
@@ -57,6 +59,7 @@ async def _load(send: Send, rate: float, seconds: float) -> tuple[list[float], i
 
 async def _measure(bench: Bench, namespace: str, result: common.Result) -> None:
     seconds = bench.size(20, 5)
+    target_seconds = bench.size(10, 4)
     ramp_seconds = bench.size(5, 2)
     headers = {"Authorization": f"Bearer {bench.stack.token}"}
     limits = httpx.Limits(max_connections=500, max_keepalive_connections=500)
@@ -93,18 +96,28 @@ async def _measure(bench: Bench, namespace: str, result: common.Result) -> None:
             result.add("50/s: p50", system, "ms", common.percentile(latencies, 50))
             result.add("50/s: p99", system, "ms", common.percentile(latencies, 99), "≤ 100 ms")
             result.add("50/s: failed requests", system, "count", failures)
-            best = 50.0
+            best, held = 50.0, True
             for rate in RAMP:
-                latencies, failures, lag = await _load(send, rate, ramp_seconds)
-                # Sustained: every request answered, p99 < 1 s, the schedule kept.
+                # The target rate is measured longer, even after a lower rate was not sustained.
+                measured = rate == TARGET_RATE
+                step = target_seconds if measured else ramp_seconds
+                latencies, failures, lag = await _load(send, rate, step)
                 p99 = common.percentile(latencies, 99)
-                if failures or lag > 0.1 * ramp_seconds or p99 > 1000:
-                    result.notes.append(
-                        f"{system}: {rate}/s not sustained ({failures} failed, client "
-                        f"{lag:.2f} s behind schedule, p99 {p99:.0f} ms)"
-                    )
+                if measured:
+                    result.add(f"{rate}/s: p50", system, "ms", common.percentile(latencies, 50))
+                    result.add(f"{rate}/s: p99", system, "ms", p99, "< 1 s")
+                    result.add(f"{rate}/s: failed requests", system, "count", failures, "0")
+                # Sustained: every request answered, p99 < 1 s, the schedule kept.
+                if not failures and lag <= 0.1 * step and p99 < 1000:
+                    best = rate if held else best
+                    continue
+                held = False
+                result.notes.append(
+                    f"{system}: {rate}/s not sustained ({failures} failed, client "
+                    f"{lag:.2f} s behind schedule, p99 {p99:.0f} ms)"
+                )
+                if rate >= TARGET_RATE:
                     break
-                best = rate
             result.add("highest sustained rate (of 50/100/200/400)", system, "1/s", best)
     await api.close()
 
@@ -113,7 +126,14 @@ def run(bench: Bench) -> common.Result:
     result = common.Result(
         "submit",
         "5. Submit: POST …/tasks vs creating the LongTask directly",
-        {"rate": 50, "seconds": bench.size(20, 5), "ramp": RAMP, "ramp_seconds": bench.size(5, 2)},
+        {
+            "rate": 50,
+            "seconds": bench.size(20, 5),
+            "ramp": RAMP,
+            "ramp_seconds": bench.size(5, 2),
+            "target_rate": TARGET_RATE,
+            "target_seconds": bench.size(10, 4),
+        },
     )
     with bench.paused("operator", "localnode"):
         for _ in range(bench.reps):

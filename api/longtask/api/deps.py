@@ -52,7 +52,13 @@ def get_runtime(conn: HTTPConnection) -> Runtime:
     return runtime
 
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+async def _runtime(conn: HTTPConnection) -> Runtime:
+    # A coroutine: FastAPI runs a plain function dependency in a worker thread, a thread hop per
+    # request for an attribute read.
+    return get_runtime(conn)
+
+
+RuntimeDep = Annotated[Runtime, Depends(_runtime)]
 
 
 def unauthorized(message: str = "a valid bearer token is required") -> ApiError:

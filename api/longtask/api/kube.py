@@ -1,21 +1,29 @@
 """Kubernetes access of the gateway (kubernetes_asyncio): LongTask CRUD (and, by `plural`,
 LongTaskSchedule reads and patches), watches and reviews.
 
-One `Kube` per process holds one ApiClient. Methods return plain dicts (custom objects) and
-raise `ApiException`, which `errors` maps to HTTP codes.
+One `Kube` per process holds one ApiClient. Methods return plain dicts and raise `ApiException`,
+which `errors` maps to HTTP codes. Requests send and read raw JSON (`Kube.call`), as the
+operator's do: kubernetes_asyncio's typed models cost more CPU per submit (the review bodies
+built, the answers turned into models and back into dicts) than the rest of the request. Its
+client still brings the configuration and the authentication.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, cast
+from urllib.parse import quote
 
+from aiohttp import helpers
 from kubernetes_asyncio import client, config, watch
 from kubernetes_asyncio.client.exceptions import ApiException
 from longtask.core import resource
+from yarl import URL
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +33,33 @@ WATCH_TIMEOUT_SECONDS: Final = 240
 WATCH_RETRY_SECONDS: Final = 1.0
 MERGE_PATCH: Final = "application/merge-patch+json"
 Objects = list[dict[str, Any]]
+
+
+def settle_environment(api: client.ApiClient) -> None:
+    """Read the proxy variables once, not per request.
+
+    kubernetes_asyncio's aiohttp session trusts the environment, so aiohttp looked up `~/.netrc`
+    and the proxy variables in a thread for every request. The proxy the environment names for
+    the API server is kept; `.netrc` never applied (the API server's credentials come from the
+    kubeconfig or the service account)."""
+    rest_client = api.rest_client
+    if not rest_client.proxy:
+        with contextlib.suppress(LookupError):
+            proxy, auth = helpers.get_env_proxy_for_url(URL(api.configuration.host or ""))
+            rest_client.proxy = str(proxy)
+            if auth is not None:
+                rest_client.proxy_headers = {"Proxy-Authorization": auth.encode()}
+    rest_client.pool_manager._trust_env = False
+
+
+def _path(*parts: str) -> str:
+    return "/".join(quote(part, safe="") for part in parts)
+
+
+def _custom(namespace: str, plural: str, *rest: str) -> str:
+    return f"/apis/{resource.GROUP}/{resource.VERSION}/namespaces/" + _path(
+        namespace, plural, *rest
+    )
 
 
 @dataclass(frozen=True)
@@ -40,10 +75,8 @@ class UserInfo:
 class Kube:
     def __init__(self, api: client.ApiClient) -> None:
         self.api = api
-        self.custom = client.CustomObjectsApi(api)
-        self.core = client.CoreV1Api(api)
-        self.authn = client.AuthenticationV1Api(api)
-        self.authz = client.AuthorizationV1Api(api)
+        self.custom = client.CustomObjectsApi(api)  # its watch stream only
+        settle_environment(api)
 
     @classmethod
     async def connect(cls, kubeconfig: str | None) -> Kube:
@@ -60,9 +93,39 @@ class Kube:
     async def close(self) -> None:
         await self.api.close()
 
+    async def call(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        query: dict[str, str] | None = None,
+        content_type: str = "application/json",
+        request_timeout: float = REQUEST_TIMEOUT,
+    ) -> dict[str, Any]:
+        """One request with a raw JSON body; the answer's JSON. A status other than 2xx raises
+        ApiException with the answer's body (a Kubernetes Status, read by `errors`)."""
+        response = await self.api.call_api(
+            path,
+            method,
+            query_params=list((query or {}).items()),
+            header_params={"Accept": "application/json", "Content-Type": content_type},
+            body=body,
+            auth_settings=["BearerToken"],
+            _preload_content=False,
+            _request_timeout=request_timeout,
+        )
+        async with response:
+            data = await response.read()
+            if 200 <= response.status <= 299:
+                return cast(dict[str, Any], json.loads(data))
+            failure = ApiException(status=response.status, reason=response.reason)
+            failure.body = data.decode(errors="replace")
+            failure.headers = response.headers
+            raise failure
+
     async def ping(self) -> None:
         """Raises unless the API server answers."""
-        await client.VersionApi(self.api).get_code(_request_timeout=5)
+        await self.call("GET", "/version", request_timeout=5)
 
     async def list_all(self, namespace: str, page: int = 500) -> Objects:
         """Every LongTask of the namespace, read page by page."""
@@ -77,16 +140,14 @@ class Kube:
 
     async def events(self, namespace: str, field_selector: str) -> Objects:
         """Kubernetes Events (core/v1) of the namespace matching the field selector, as dicts."""
-        listing = await self.core.list_namespaced_event(
-            namespace, field_selector=field_selector, _request_timeout=REQUEST_TIMEOUT
-        )
-        items: Objects = self.api.sanitize_for_serialization(listing.items or [])
-        return items
+        path = "/api/v1/namespaces/" + _path(namespace, "events")
+        listing = await self.call("GET", path, query={"fieldSelector": field_selector})
+        return list(listing.get("items") or [])
 
     async def namespace_exists(self, namespace: str) -> bool | None:
         """Whether the namespace exists; None when the gateway may not read namespaces."""
         try:
-            await self.core.read_namespace(namespace, _request_timeout=REQUEST_TIMEOUT)
+            await self.call("GET", "/api/v1/namespaces/" + _path(namespace))
         except ApiException as exc:
             if exc.status == 404:
                 return False
@@ -98,30 +159,22 @@ class Kube:
     async def create(
         self, namespace: str, body: dict[str, Any], plural: str = resource.PLURAL
     ) -> dict[str, Any]:
-        result: dict[str, Any] = await self.custom.create_namespaced_custom_object(
-            resource.GROUP, resource.VERSION, namespace, plural, body,
-            _request_timeout=REQUEST_TIMEOUT,
-        )  # fmt: skip
-        return result
+        return await self.call("POST", _custom(namespace, plural), body)
 
     async def service_account_labels(self, namespace: str, name: str) -> dict[str, str] | None:
         """The labels of a service account (None: it does not exist)."""
         try:
-            found = await self.core.read_namespaced_service_account(
-                name, namespace, _request_timeout=REQUEST_TIMEOUT
+            found = await self.call(
+                "GET", "/api/v1/namespaces/" + _path(namespace, "serviceaccounts", name)
             )
         except ApiException as exc:
             if exc.status == 404:
                 return None
             raise
-        return dict(found.metadata.labels or {})
+        return dict((found.get("metadata") or {}).get("labels") or {})
 
     async def get(self, namespace: str, name: str, plural: str = resource.PLURAL) -> dict[str, Any]:
-        result: dict[str, Any] = await self.custom.get_namespaced_custom_object(
-            resource.GROUP, resource.VERSION, namespace, plural, name,
-            _request_timeout=REQUEST_TIMEOUT,
-        )  # fmt: skip
-        return result
+        return await self.call("GET", _custom(namespace, plural, name))
 
     async def list(
         self,
@@ -132,37 +185,28 @@ class Kube:
         continue_: str | None = None,
         plural: str = resource.PLURAL,
     ) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"_request_timeout": REQUEST_TIMEOUT}
+        query: dict[str, str] = {}
         if label_selector:
-            kwargs["label_selector"] = label_selector
+            query["labelSelector"] = label_selector
         if field_selector:
-            kwargs["field_selector"] = field_selector
+            query["fieldSelector"] = field_selector
         if limit:
-            kwargs["limit"] = limit
+            query["limit"] = str(limit)
         if continue_:
-            kwargs["_continue"] = continue_
-        result: dict[str, Any] = await self.custom.list_namespaced_custom_object(
-            resource.GROUP, resource.VERSION, namespace, plural, **kwargs
-        )
-        return result
+            query["continue"] = continue_
+        return await self.call("GET", _custom(namespace, plural), query=query)
 
     async def patch(
         self, namespace: str, name: str, patch: dict[str, Any], plural: str = resource.PLURAL
     ) -> dict[str, Any]:
         """A JSON merge patch of the object (spec and metadata)."""
-        # The generated client would pick json-patch for a dict body: name the type.
-        result: dict[str, Any] = await self.custom.patch_namespaced_custom_object(  # type: ignore[call-arg]
-            resource.GROUP, resource.VERSION, namespace, plural, name, patch,
-            _content_type=MERGE_PATCH, _request_timeout=REQUEST_TIMEOUT,
-        )  # fmt: skip
-        return result
+        path = _custom(namespace, plural, name)
+        return await self.call("PATCH", path, patch, content_type=MERGE_PATCH)
 
     async def delete(self, namespace: str, name: str) -> None:
         # Background propagation: the object goes at once, its Jobs after it.
-        await self.custom.delete_namespaced_custom_object(
-            resource.GROUP, resource.VERSION, namespace, resource.PLURAL, name,
-            propagation_policy="Background", _request_timeout=REQUEST_TIMEOUT,
-        )  # fmt: skip
+        body = {"propagationPolicy": "Background"}
+        await self.call("DELETE", _custom(namespace, resource.PLURAL, name), body)
 
     async def watch(
         self, namespace: str, name: str | None = None
@@ -220,17 +264,21 @@ class Kube:
 
     async def review_token(self, token: str) -> UserInfo | None:
         """The user a bearer token authenticates as (TokenReview), or None."""
-        review = client.V1TokenReview(spec=client.V1TokenReviewSpec(token=token))
-        result = await self.authn.create_token_review(review, _request_timeout=REQUEST_TIMEOUT)
-        status = result.status
-        if status is None or not status.authenticated or status.user is None:
+        review = {
+            "apiVersion": "authentication.k8s.io/v1",
+            "kind": "TokenReview",
+            "spec": {"token": token},
+        }
+        result = await self.call("POST", "/apis/authentication.k8s.io/v1/tokenreviews", review)
+        status = result.get("status") or {}
+        user = status.get("user")
+        if not status.get("authenticated") or not user:
             return None
-        user = status.user
         return UserInfo(
-            username=user.username or "",
-            uid=user.uid,
-            groups=tuple(user.groups or ()),
-            extra={k: list(v) for k, v in (user.extra or {}).items()},
+            username=user.get("username") or "",
+            uid=user.get("uid"),
+            groups=tuple(user.get("groups") or ()),
+            extra={k: list(v) for k, v in (user.get("extra") or {}).items()},
         )
 
     async def review_access(
@@ -243,26 +291,31 @@ class Kube:
     ) -> bool:
         """Whether `user` may `verb` the resource `plural` of longtask.io in `namespace` (all
         namespaces when None)."""
-        attributes = client.V1ResourceAttributes(
-            namespace=namespace or "",
-            verb=verb,
-            group=resource.GROUP,
-            resource=plural,
-            subresource=subresource,
-        )
-        review = client.V1SubjectAccessReview(
-            spec=client.V1SubjectAccessReviewSpec(
-                user=user.username,
-                uid=user.uid,
-                groups=list(user.groups),
-                extra=user.extra or None,
-                resource_attributes=attributes,
-            )
-        )
-        result = await self.authz.create_subject_access_review(
-            review, _request_timeout=REQUEST_TIMEOUT
-        )
-        return bool(result.status is not None and result.status.allowed)
+        attributes = {
+            "namespace": namespace or "",
+            "verb": verb,
+            "group": resource.GROUP,
+            "resource": plural,
+        }
+        if subresource:
+            attributes["subresource"] = subresource
+        spec: dict[str, Any] = {
+            "user": user.username,
+            "groups": list(user.groups),
+            "resourceAttributes": attributes,
+        }
+        if user.uid:
+            spec["uid"] = user.uid
+        if user.extra:
+            spec["extra"] = user.extra
+        review = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SubjectAccessReview",
+            "spec": spec,
+        }
+        path = "/apis/authorization.k8s.io/v1/subjectaccessreviews"
+        result = await self.call("POST", path, review)
+        return bool((result.get("status") or {}).get("allowed"))
 
 
 def _why(exc: BaseException) -> str:
