@@ -1,10 +1,12 @@
 """A minimal asyncio Server-Sent Events client for drills and benchmarks.
 
 Why not httpx-sse: a benchmark holds 1,000 streams in the same two cores as the gateway it
-measures, so the client must cost as little as possible per event. This one speaks just enough
-HTTP/1.1 (one GET, chunked or plain body, `Connection: close`) to read an SSE stream, stamps each
-event with its receipt time, and hands it to a callback. Limits: headers ≤ 64 KiB, one event
-≤ 1 MiB (a larger one is a protocol error here).
+measures, so the client must cost as little as possible per event. This one is an asyncio
+Protocol (no stream reader, no task woken per read) that speaks just enough HTTP/1.1 (one GET,
+chunked or plain body, `Connection: close`) to read an SSE stream. `stream_blocks` hands each
+raw event block (bytes between blank lines) to a callback with its receipt time, for callers that
+parse only what they need; `stream` parses every block into an `Event`. Limits: headers
+≤ 64 KiB, one event ≤ 1 MiB (a larger one is a protocol error here).
 """
 
 from __future__ import annotations
@@ -56,22 +58,137 @@ def parse_block(block: str, received: float) -> Event | None:
     return Event(event_id, name, "\n".join(data), received)
 
 
-class _Body:
-    """Turns the raw body (chunked or not) into SSE events."""
+class _Reader(asyncio.Protocol):
+    """Reads the answer to one GET: status and headers, then the body (de-chunked) split into
+    event blocks, each handed to `on_block` as it completes."""
 
-    def __init__(self, on_event: Callable[[Event], None]) -> None:
-        self.on_event = on_event
-        self.text = ""
+    def __init__(
+        self,
+        request: bytes,
+        on_block: Callable[[bytes, float], None],
+        connected: asyncio.Event | None,
+        done: asyncio.Future[None],
+    ) -> None:
+        self.request = request
+        self.on_block = on_block
+        self.connected = connected
+        self.done = done
+        self.transport: asyncio.Transport | None = None
+        self.raw = b""  # bytes not yet parsed as HTTP (headers, chunk framing)
+        self.text = b""  # body bytes not yet parsed as complete events
+        self.head = True
+        self.chunked = False
+        self.finished = False
 
-    def feed(self, data: bytes, received: float) -> None:
-        self.text += data.decode().replace("\r\n", "\n").replace("\r", "\n")
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        transport.write(self.request)
+
+    def data_received(self, data: bytes) -> None:
+        received = time.time()
+        try:
+            self._take(data, received)
+        except StreamError as exc:
+            self._finish(exc)
+
+    def _take(self, data: bytes, received: float) -> None:
+        if self.head:
+            self.raw += data
+            end = self.raw.find(b"\r\n\r\n")
+            if end < 0:
+                if len(self.raw) > MAX_HEADER_BYTES:
+                    raise StreamError("response headers too large")
+                return
+            head, data, self.raw = self.raw[:end], self.raw[end + 4 :], b""
+            status_line, *header_lines = head.decode("latin-1").split("\r\n")
+            if status_line.split(" ")[1:2] != ["200"]:
+                raise StreamError(status_line)
+            fields = {
+                k.strip().lower(): v.strip()
+                for k, _, v in (h.partition(":") for h in header_lines if h)
+            }
+            self.chunked = fields.get("transfer-encoding", "").lower() == "chunked"
+            self.head = False
+            if self.connected is not None:
+                self.connected.set()
+        if self.chunked:
+            data = self._dechunk(data)
+        if data:
+            self._events(data, received)
+
+    def _dechunk(self, data: bytes) -> bytes:
+        raw = self.raw + data if self.raw else data
+        body, at = [], 0
+        while True:
+            eol = raw.find(b"\r\n", at)
+            if eol < 0:
+                break
+            size = int(raw[at:eol].split(b";")[0], 16)
+            if size == 0:
+                self.finished = True
+                self._finish(None)
+                break
+            start, stop = eol + 2, eol + 2 + size
+            if len(raw) < stop + 2:
+                break
+            body.append(raw[start:stop])
+            at = stop + 2
+        self.raw = raw[at:]
+        return b"".join(body)
+
+    def _events(self, data: bytes, received: float) -> None:
+        text = self.text + data if self.text else data
+        if b"\r" in text:
+            text = text.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        *blocks, self.text = text.split(b"\n\n")
         if len(self.text) > MAX_EVENT_BYTES:
             raise StreamError("an SSE event larger than 1 MiB")
-        *blocks, self.text = self.text.split("\n\n")
         for block in blocks:
-            event = parse_block(block, received)
-            if event is not None:
-                self.on_event(event)
+            self.on_block(block, received)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if exc is not None:
+            self._finish(exc)
+        elif self.head or (self.chunked and not self.finished):
+            self._finish(asyncio.IncompleteReadError(self.raw, None))
+        else:
+            self._finish(None)
+
+    def _finish(self, exc: BaseException | None) -> None:
+        if not self.done.done():
+            if exc is None:
+                self.done.set_result(None)
+            else:
+                self.done.set_exception(exc)
+        if self.transport is not None:
+            self.transport.close()
+
+
+async def stream_blocks(
+    url: str,
+    on_block: Callable[[bytes, float], None],
+    headers: Mapping[str, str] | None = None,
+    connected: asyncio.Event | None = None,
+) -> None:
+    """Reads the SSE stream at `url` until the server closes it, handing each raw event block
+    and its receipt time (time.time()) to `on_block`; raises StreamError on a non-200 answer and
+    OSError/IncompleteReadError when the connection breaks."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}", "Accept: text/event-stream"]
+    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    request = "\r\n".join([*lines, "Connection: close", "", ""]).encode()
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+    transport, _ = await loop.create_connection(
+        lambda: _Reader(request, on_block, connected, done), host, port
+    )
+    try:
+        await done
+    finally:
+        transport.close()
 
 
 async def stream(
@@ -80,38 +197,11 @@ async def stream(
     headers: Mapping[str, str] | None = None,
     connected: asyncio.Event | None = None,
 ) -> None:
-    """Reads the SSE stream at `url` until the server closes it; raises StreamError on a non-200
-    answer and OSError/IncompleteReadError when the connection breaks."""
-    parts = urlsplit(url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    path = parts.path + (f"?{parts.query}" if parts.query else "")
-    reader, writer = await asyncio.open_connection(host, port, limit=MAX_EVENT_BYTES)
-    try:
-        lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}", "Accept: text/event-stream"]
-        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
-        writer.write(("\r\n".join([*lines, "Connection: close", "", ""])).encode())
-        head = await reader.readuntil(b"\r\n\r\n")
-        if len(head) > MAX_HEADER_BYTES:
-            raise StreamError("response headers too large")
-        status_line, *header_lines = head.decode("latin-1").split("\r\n")
-        if status_line.split(" ")[1:2] != ["200"]:
-            raise StreamError(status_line)
-        fields = {
-            k.strip().lower(): v.strip()
-            for k, _, v in (h.partition(":") for h in header_lines if h)
-        }
-        if connected is not None:
-            connected.set()
-        body = _Body(on_event)
-        if fields.get("transfer-encoding", "").lower() == "chunked":
-            while True:
-                size_line = await reader.readuntil(b"\r\n")
-                size = int(size_line.split(b";")[0], 16)
-                if size == 0:
-                    return
-                chunk = await reader.readexactly(size + 2)
-                body.feed(chunk[:-2], time.time())
-        while data := await reader.read(65536):
-            body.feed(data, time.time())
-    finally:
-        writer.close()
+    """`stream_blocks`, each block parsed into an `Event` (comment-only blocks skipped)."""
+
+    def on_block(block: bytes, received: float) -> None:
+        event = parse_block(block.decode(), received)
+        if event is not None:
+            on_event(event)
+
+    await stream_blocks(url, on_block, headers, connected)
