@@ -61,8 +61,9 @@ async def task_events(
 ) -> responses.EventStream:
     after = _resume(last_event_id, last_event_id_query)
     obj = await runtime.kube.get(namespace, name)
-    batches = follow_task(runtime.followers, obj, after, tail)
-    return responses.event_stream(runtime.settings, batches)
+    sink = responses.DirectSink()
+    batches = follow_task(runtime.followers, obj, after, tail, sink)
+    return responses.event_stream(runtime.settings, batches, sink)
 
 
 @router.get(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from longtask.api import selectors, taskobjects
 from longtask.api.streaming import gaps, positions, sse, streamids, tailing, tracking
@@ -42,6 +42,23 @@ class Followers:
     watches: WatchHub
     end_grace_seconds: float = 10.0
     queue_size: int = 2000
+
+
+class Sink(Protocol):
+    """Where a follow may write frames itself, outside of its batches (hub design choice 7):
+    the client's socket, when the transport can take them now without waiting."""
+
+    def writable(self) -> bool:
+        """Whether a write now would go out at once (the response started, the socket is not
+        backed up, the client is still there)."""
+
+    def write(self, frames: list[sse.Frame]) -> None:
+        """Write the frames now (only after `writable()` said so)."""
+
+
+# Entries a follow writes itself (hub design choice 7): not a status or an end, which may make
+# the task final and so change how the follow waits (a grace period, its own end).
+_DIRECT_EXCLUDED: Final = frozenset({events.EventType.STATUS.value, events.EventType.END.value})
 
 
 class Dropped(Exception):
@@ -154,11 +171,30 @@ class _Follow:
                 continue
             frame = entry_frame(entry, self.result_href)
             self.last, self.last_order = entry.id, entry.order
-            self.known = taskstate.apply(self.known, frame.payload())
+            # What the entry teaches is the same for every client that knew the same: the
+            # first computes it, the others (already sharing its state object) reuse it.
+            memo = entry.memo.get("state")
+            if memo is not None and (memo[0] is self.known or memo[0] == self.known):
+                self.known = memo[1]
+            else:
+                known = taskstate.apply(self.known, frame.payload())
+                entry.memo["state"] = (self.known, known)
+                self.known = known
             frames.append(frame)
             if frame.is_end:
                 self.done = True
         return frames
+
+    def direct(self, sink: Sink, entry: Entry) -> bool:
+        """Write `entry`'s frames to `sink` at once, from the hub's fan-out while this
+        client's task sleeps with nothing queued (hub design choice 7); False: queue it."""
+        if self.watching or self.done or entry.key != self.key or not sink.writable():
+            return False
+        if entry_frame(entry, self.result_href).event in _DIRECT_EXCLUDED:
+            return False
+        if frames := self.accept([entry]):
+            sink.write(frames)
+        return True
 
     def trimmed(self, gap: events.GapEvent) -> list[sse.Frame]:
         """The hub's reader found entries trimmed before it read them (hub design choice 6):
@@ -203,10 +239,11 @@ class _Follow:
 
 
 async def follow_task(
-    deps: Followers, obj: dict[str, Any], after: str, tail: bool = False
+    deps: Followers, obj: dict[str, Any], after: str, tail: bool = False, sink: Sink | None = None
 ) -> Batches:
     """Batches of frames for one client of one task (see the module docstring); with `tail`,
-    from the task's current state on (see `tailing`)."""
+    from the task's current state on (see `tailing`). With `sink`, entries that arrive while
+    the client is idle are written to it at once instead (hub design choice 7)."""
     first = snapshot(obj)
     known = None
     if tail:
@@ -232,6 +269,10 @@ async def follow_task(
                 state.start_watch(sub)
         else:
             state.start_watch(sub)
+        if sink is not None:
+            # From here on everything yielded before has been written: the frames written
+            # directly come after it.
+            sub.direct = lambda entry: state.direct(sink, entry)
         while not state.done:
             # A final task whose stream holds no end (expired, or the writer never got to it)
             # gets one after a grace period, so clients never wait forever.

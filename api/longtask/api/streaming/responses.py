@@ -11,6 +11,12 @@ The body's sends are the hot path of a gateway with many clients (one per batch 
 of an anyio cancel scope, and body chunks go to the server's own `send` (`bare_send` puts it in
 the scope), past the middleware stack: its wrappers only look at a response's start (metrics,
 error handlers), which still passes through them.
+
+A client that keeps up costs even less: its follow writes each new entry to the socket from the
+hub's fan-out, without waking the client's task (`DirectSink`, hub design choice 7). That write
+is uvicorn's own body write (a chunk on the transport), done only while the transport takes it
+at once; a client whose socket backs up gets its entries queued and sent, with the send timeout,
+by its task as before.
 """
 
 from __future__ import annotations
@@ -56,14 +62,48 @@ def bare_send(app: ASGIApp) -> ASGIApp:
     return with_bare_send
 
 
+class DirectSink:
+    """Writes frames to the client's socket at once, as uvicorn's httptools protocol writes a
+    body chunk, while the response is open and the socket is not backed up (see the module
+    docstring). With another server (no such cycle behind `send`) it is never writable."""
+
+    def __init__(self) -> None:
+        self._cycle: Any = None
+
+    def attach(self, send: Send | None) -> None:
+        """Use the request's cycle behind the server's own `send` (the bound method)."""
+        cycle = getattr(send, "__self__", None)
+        if all(hasattr(cycle, a) for a in ("transport", "flow", "chunked_encoding")):
+            self._cycle = cycle
+
+    def writable(self) -> bool:
+        cycle = self._cycle
+        return bool(
+            cycle is not None
+            and cycle.response_started
+            and cycle.chunked_encoding
+            and not cycle.response_complete
+            and not cycle.disconnected
+            and not cycle.flow.write_paused
+        )
+
+    def write(self, frames: list[sse.Frame]) -> None:
+        body = sse.encode_batch(frames)
+        self._cycle.transport.write(b"%x\r\n%b\r\n" % (len(body), body))
+        obs.SSE_EVENTS_SENT.inc(len(frames))
+
+
 class EventStream(EventSourceResponse):
     """An SSE response that counts clients cut off by the send timeout, and sends its body
     straight to the server (see the module docstring)."""
 
     _bare: Send | None = None
+    sink: DirectSink | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self._bare = scope.get(BARE_SEND)
+        if self.sink is not None:
+            self.sink.attach(self._bare)
         try:
             await super().__call__(scope, receive, send)
         except SendTimeoutError:
@@ -105,10 +145,15 @@ async def encoded(batches: Batches, retry_ms: int) -> AsyncIterator[bytes]:
         obs.SSE_CLIENTS.dec()
 
 
-def event_stream(settings: Settings, batches: Batches) -> EventStream:
-    """The response streaming `batches` with the settings' pings, send timeout and retry hint."""
-    return EventStream(
+def event_stream(
+    settings: Settings, batches: Batches, sink: DirectSink | None = None
+) -> EventStream:
+    """The response streaming `batches` with the settings' pings, send timeout and retry hint;
+    `sink` (given to the follow too) lets the follow write to the socket itself."""
+    response = EventStream(
         encoded(batches, settings.sse_retry_ms),
         ping=settings.sse_ping_seconds,
         send_timeout=settings.sse_send_timeout_seconds,
     )
+    response.sink = sink
+    return response
