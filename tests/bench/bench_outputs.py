@@ -157,9 +157,15 @@ async def _one(
 async def _fill(bench: Bench, namespace: str, name: str, follower: Follower) -> None:
     """What the Python client does on a gap: read the whole output (`GET …/output`)."""
     headers = {"Authorization": f"Bearer {bench.stack.token}"}
-    async with httpx.AsyncClient(base_url=bench.stack.gateway_url, headers=headers) as http:
-        response = await http.get(f"/v1/namespaces/{namespace}/tasks/{name}/output", timeout=60)
-    response.raise_for_status()
+    try:
+        async with httpx.AsyncClient(base_url=bench.stack.gateway_url, headers=headers) as http:
+            # Generous: the gateway serves 8 whole-output reads at a time, 100 clients queue.
+            path = f"/v1/namespaces/{namespace}/tasks/{name}/output"
+            response = await http.get(path, timeout=300)
+        response.raise_for_status()
+    except httpx.HTTPError as exc:  # counted as incomplete, and named in the notes
+        follower.error = f"reading the whole output: {type(exc).__name__}: {exc}"
+        return
     for chunk in response.json()["chunks"]:
         follower.filled.add(int(str(chunk["chunk"]).split()[0]))
 
