@@ -59,6 +59,7 @@ async def _load(send: Send, rate: float, seconds: float) -> tuple[list[float], i
 
 async def _measure(bench: Bench, namespace: str, result: common.Result) -> None:
     seconds = bench.size(20, 5)
+    gateway_pid = bench.pid("gateway")
     target_seconds = bench.size(10, 4)
     ramp_seconds = bench.size(5, 2)
     headers = {"Authorization": f"Bearer {bench.stack.token}"}
@@ -101,12 +102,17 @@ async def _measure(bench: Bench, namespace: str, result: common.Result) -> None:
                 # The target rate is measured longer, even after a lower rate was not sustained.
                 measured = rate == TARGET_RATE
                 step = target_seconds if measured else ramp_seconds
+                cpu = common.cpu_seconds(gateway_pid)
                 latencies, failures, lag = await _load(send, rate, step)
+                cpu = common.cpu_seconds(gateway_pid) - cpu
                 p99 = common.percentile(latencies, 99)
                 if measured:
                     result.add(f"{rate}/s: p50", system, "ms", common.percentile(latencies, 50))
                     result.add(f"{rate}/s: p99", system, "ms", p99, "< 1 s")
                     result.add(f"{rate}/s: failed requests", system, "count", failures, "0")
+                    if send is gateway:
+                        per_request = 1000 * cpu / (rate * step)
+                        result.add(f"{rate}/s: gateway CPU per request", system, "ms", per_request)
                 # Sustained: every request answered, p99 < 1 s, the schedule kept.
                 if not failures and lag <= 0.1 * step and p99 < 1000:
                     best = rate if held else best
