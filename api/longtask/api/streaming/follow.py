@@ -253,9 +253,13 @@ async def follow_task(
         except RedisError:
             deps.hub.report_failure()  # the plain snapshot, then the watch
     state = _Follow(deps, obj, after)
+    # The task and its snapshot are not needed any more: with thousands of open streams their
+    # copies would stay in memory for as long as each stream does.
+    del obj
     if known is not None:
         state.known = known
     yield [first]
+    del first
     sub, cached = await deps.hub.subscribe(state.key, after)
     try:
         if deps.hub.available:
