@@ -128,7 +128,7 @@ bench: install system-deps controlplane ## The performance targets against their
 	PYTHONPATH=. $(BIN)/python -m tests.bench.run $(BENCH_ARGS)
 
 .PHONY: bench-all
-bench-all: install system-deps controlplane ## Every benchmark, the capacity ones too (history, queues, scale, outputs; ~45 min).
+bench-all: install system-deps controlplane ## Every benchmark, the capacity ones too (history, queues, scale, outputs; ~65 min).
 	PYTHONPATH=. $(BIN)/python -m tests.bench.run --all $(BENCH_ARGS)
 
 .PHONY: bench-quick
