@@ -19,7 +19,7 @@ import sys
 import time
 import traceback
 
-from tests.bench import common, profiling
+from tests.bench import common, profiling, verdicts
 from tests.bench.context import bench_stack
 
 # `make bench`: the performance targets, in the order of the issue (about 20 min here).
@@ -108,7 +108,10 @@ def main() -> int:
     failures = [s for s in sections if "FAILED" in s]
     header = summary_header(info, quick, time.monotonic() - began)
     common.RESULTS_DIR.mkdir(parents=True, exist_ok=True)  # every benchmark may have failed
-    (common.RESULTS_DIR / "latest.md").write_text(header + "\n" + "\n".join(newest + failures))
+    targets = verdicts.table(common.RESULTS_DIR, BENCHMARKS, quick)
+    (common.RESULTS_DIR / "latest.md").write_text(
+        header + "\n" + targets + "\n" + "\n".join(newest + failures)
+    )
     print(f"results in {common.RESULTS_DIR}; {time.monotonic() - began:.0f} s", flush=True)
     return 1 if failed else 0
 
@@ -132,7 +135,10 @@ def rebuild(quick: bool) -> int:
         header = summary_header(info, quick, 0.0)
         first_line = header.splitlines()[2]
         header = header.replace(first_line, f"- runs: {', '.join(runs)}; each table names its own")
-        (common.RESULTS_DIR / "latest.md").write_text(header + "\n" + "\n".join(newest))
+        targets = verdicts.table(common.RESULTS_DIR, BENCHMARKS, quick)
+        (common.RESULTS_DIR / "latest.md").write_text(
+            header + "\n" + targets + "\n" + "\n".join(newest)
+        )
     return 0
 
 

@@ -1,0 +1,80 @@
+"""The targets table of latest.md: medians judged against the targets, a missing figure named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.bench import common, verdicts
+
+INFO = {"commit": "abc123", "date": "today", "cores": 2, "memory_gib": 1, "cpu": "x", "kernel": "k"}
+
+
+@pytest.fixture(autouse=True)
+def _results_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(common, "RESULTS_DIR", tmp_path)
+
+
+def _write(
+    folder: Path, name: str, rows: list[tuple[str, str, list[float]]], seconds: float
+) -> None:
+    assert folder == common.RESULTS_DIR
+    result = common.Result(name, name, {}, seconds=seconds)
+    for metric, system, values in rows:
+        for value in values:
+            result.add(metric, system, "", value)
+    common.write(result, INFO | {"versions": {}})
+
+
+def _line(text: str, number: str, words: str) -> str:
+    return next(
+        line for line in text.splitlines() if line.startswith(f"| {number} |") and words in line
+    )
+
+
+def test_the_median_decides_and_the_baseline_is_shown(tmp_path: Path) -> None:
+    burst = "burst: tasks with a Job per second"
+    _write(
+        tmp_path,
+        "admission",
+        [
+            (burst, "longtask", [90, 160, 150]),
+            (burst, "baseline: bare Jobs", [300, 280, 290]),
+            ("burst: operator API writes per task", "longtask", [3, 3, 3]),
+            ("steady 20/s: create → Job p99", "longtask", [40, 500, 60]),
+        ],
+        100,
+    )
+    text = verdicts.table(tmp_path, ["admission"], quick=False)
+    row = _line(text, "3", "admission")
+    assert "150 tasks/s (0.52x)" in row and "bare Jobs 290/s" in row and row.endswith("| met |")
+    assert "`abc123`" in row
+
+
+def test_a_missed_bound_and_a_missing_result_are_said(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        "submit",
+        [
+            ("200/s: p99", "longtask gateway", [900, 1200, 1100]),
+            ("200/s: failed requests", "longtask gateway", [0, 0, 0]),
+            ("200/s: p99", "baseline: Kubernetes client", [10, 12, 11]),
+        ],
+        60,
+    )
+    text = verdicts.table(tmp_path, ["submit", "runner"], quick=False)
+    assert _line(text, "5", "submit").endswith("| **missed** |")
+    assert "no result (runner: status patches at 1 calls/s" in _line(text, "5", "patches")
+    assert "different runs" in _line(text, "6", "make bench")
+
+
+def test_the_run_time_adds_up_the_benchmarks_of_one_run(tmp_path: Path) -> None:
+    _write(tmp_path, "runner", [], 300)
+    _write(tmp_path, "submit", [], 1320)
+    assert _line(verdicts.table(tmp_path, ["runner", "submit"], quick=False), "6", "make").endswith(
+        "27.0 min | — | `abc123` | **missed** |"
+    )
+    assert _line(verdicts.table(tmp_path, ["runner"], quick=True), "6", "make").endswith(
+        "5.0 min | — | `abc123` | met |"
+    )
