@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -79,7 +80,10 @@ def test_run_says_where_to_go_follows_the_logs_and_stops_on_ctrl_c(tmp_path: Pat
         assert child.match.group(1) in started.procs
         child.expect(r"\x1b\[\d+mgateway +\| \x1b\[0m")
         assert "==>" not in (child.before or "")
-        child.sendintr()
+        # The signal Ctrl-C makes the terminal send, sent to the process directly: a ^C written
+        # to the pty once left the stack running for 300 s (no "Stopping…") while log
+        # output flooded the pty on a loaded machine.
+        child.kill(signal.SIGINT)
         child.expect("longtask stack down")
         child.expect(pexpect.EOF)
     finally:
