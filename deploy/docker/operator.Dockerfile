@@ -24,6 +24,7 @@ COPY runner runner
 COPY api api
 COPY client client
 COPY history history
+COPY kubeclient kubeclient
 # A virtual environment copied whole into the final stage: no compiler or pip cache ships.
 # Every dependency is already there: this adds longtask itself (and checks the extra is complete).
 RUN /opt/longtask/bin/pip install '.[operator]'

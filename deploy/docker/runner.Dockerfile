@@ -29,6 +29,7 @@ COPY runner runner
 COPY api api
 COPY client client
 COPY history history
+COPY kubeclient kubeclient
 COPY examples examples
 # A virtual environment copied whole into the final stage: no compiler or pip cache ships.
 # Every dependency is already there: this adds longtask itself (and checks none is missing).

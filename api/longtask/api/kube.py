@@ -2,28 +2,23 @@
 LongTaskSchedule reads and patches), watches and reviews.
 
 One `Kube` per process holds one ApiClient. Methods return plain dicts and raise `ApiException`,
-which `errors` maps to HTTP codes. Requests send and read raw JSON (`Kube.call`), as the
-operator's do: kubernetes_asyncio's typed models cost more CPU per submit (the review bodies
-built, the answers turned into models and back into dicts) than the rest of the request. Its
-client still brings the configuration and the authentication.
+which `errors` maps to HTTP codes. Requests send and read raw JSON (`longtask.kubeclient.rawjson`,
+shared with the operator): kubernetes_asyncio's typed models cost more CPU per submit (the review
+bodies built, the answers turned into models and back into dicts) than the rest of the request.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, Final, cast
-from urllib.parse import quote
+from typing import Any, Final
 
-from aiohttp import helpers
 from kubernetes_asyncio import client, config, watch
 from kubernetes_asyncio.client.exceptions import ApiException
 from longtask.core import resource
-from yarl import URL
+from longtask.kubeclient import rawjson
 
 log = logging.getLogger(__name__)
 
@@ -31,33 +26,11 @@ REQUEST_TIMEOUT: Final = 15.0
 # Server-side timeout of one watch request; the loop then watches on from the last version.
 WATCH_TIMEOUT_SECONDS: Final = 240
 WATCH_RETRY_SECONDS: Final = 1.0
-MERGE_PATCH: Final = "application/merge-patch+json"
 Objects = list[dict[str, Any]]
 
 
-def settle_environment(api: client.ApiClient) -> None:
-    """Read the proxy variables once, not per request.
-
-    kubernetes_asyncio's aiohttp session trusts the environment, so aiohttp looked up `~/.netrc`
-    and the proxy variables in a thread for every request. The proxy the environment names for
-    the API server is kept; `.netrc` never applied (the API server's credentials come from the
-    kubeconfig or the service account)."""
-    rest_client = api.rest_client
-    if not rest_client.proxy:
-        with contextlib.suppress(LookupError):
-            proxy, auth = helpers.get_env_proxy_for_url(URL(api.configuration.host or ""))
-            rest_client.proxy = str(proxy)
-            if auth is not None:
-                rest_client.proxy_headers = {"Proxy-Authorization": auth.encode()}
-    rest_client.pool_manager._trust_env = False
-
-
-def _path(*parts: str) -> str:
-    return "/".join(quote(part, safe="") for part in parts)
-
-
 def _custom(namespace: str, plural: str, *rest: str) -> str:
-    return f"/apis/{resource.GROUP}/{resource.VERSION}/namespaces/" + _path(
+    return f"/apis/{resource.GROUP}/{resource.VERSION}/namespaces/" + rawjson.url_path(
         namespace, plural, *rest
     )
 
@@ -72,11 +45,12 @@ class UserInfo:
     extra: dict[str, list[str]] = field(default_factory=dict)
 
 
-class Kube:
+class Kube(rawjson.Client):
     def __init__(self, api: client.ApiClient) -> None:
-        self.api = api
+        # The standard library's JSON decoder: orjson is not in the gateway's extra.
+        super().__init__(api, request_timeout=REQUEST_TIMEOUT)
         self.custom = client.CustomObjectsApi(api)  # its watch stream only
-        settle_environment(api)
+        rawjson.settle_environment(api)
 
     @classmethod
     async def connect(cls, kubeconfig: str | None) -> Kube:
@@ -92,36 +66,6 @@ class Kube:
 
     async def close(self) -> None:
         await self.api.close()
-
-    async def call(
-        self,
-        method: str,
-        path: str,
-        body: dict[str, Any] | None = None,
-        query: dict[str, str] | None = None,
-        content_type: str = "application/json",
-        request_timeout: float = REQUEST_TIMEOUT,
-    ) -> dict[str, Any]:
-        """One request with a raw JSON body; the answer's JSON. A status other than 2xx raises
-        ApiException with the answer's body (a Kubernetes Status, read by `errors`)."""
-        response = await self.api.call_api(
-            path,
-            method,
-            query_params=list((query or {}).items()),
-            header_params={"Accept": "application/json", "Content-Type": content_type},
-            body=body,
-            auth_settings=["BearerToken"],
-            _preload_content=False,
-            _request_timeout=request_timeout,
-        )
-        async with response:
-            data = await response.read()
-            if 200 <= response.status <= 299:
-                return cast(dict[str, Any], json.loads(data))
-            failure = ApiException(status=response.status, reason=response.reason)
-            failure.body = data.decode(errors="replace")
-            failure.headers = response.headers
-            raise failure
 
     async def ping(self) -> None:
         """Raises unless the API server answers."""
@@ -140,14 +84,14 @@ class Kube:
 
     async def events(self, namespace: str, field_selector: str) -> Objects:
         """Kubernetes Events (core/v1) of the namespace matching the field selector, as dicts."""
-        path = "/api/v1/namespaces/" + _path(namespace, "events")
+        path = "/api/v1/namespaces/" + rawjson.url_path(namespace, "events")
         listing = await self.call("GET", path, query={"fieldSelector": field_selector})
         return list(listing.get("items") or [])
 
     async def namespace_exists(self, namespace: str) -> bool | None:
         """Whether the namespace exists; None when the gateway may not read namespaces."""
         try:
-            await self.call("GET", "/api/v1/namespaces/" + _path(namespace))
+            await self.call("GET", "/api/v1/namespaces/" + rawjson.url_path(namespace))
         except ApiException as exc:
             if exc.status == 404:
                 return False
@@ -163,14 +107,10 @@ class Kube:
 
     async def service_account_labels(self, namespace: str, name: str) -> dict[str, str] | None:
         """The labels of a service account (None: it does not exist)."""
-        try:
-            found = await self.call(
-                "GET", "/api/v1/namespaces/" + _path(namespace, "serviceaccounts", name)
-            )
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise
+        path = "/api/v1/namespaces/" + rawjson.url_path(namespace, "serviceaccounts", name)
+        found = await self.call("GET", path, absent=(404,))
+        if found is None:
+            return None
         return dict((found.get("metadata") or {}).get("labels") or {})
 
     async def get(self, namespace: str, name: str, plural: str = resource.PLURAL) -> dict[str, Any]:
@@ -201,7 +141,7 @@ class Kube:
     ) -> dict[str, Any]:
         """A JSON merge patch of the object (spec and metadata)."""
         path = _custom(namespace, plural, name)
-        return await self.call("PATCH", path, patch, content_type=MERGE_PATCH)
+        return await self.call("PATCH", path, patch, content_type=rawjson.MERGE_PATCH)
 
     async def delete(self, namespace: str, name: str) -> None:
         # Background propagation: the object goes at once, its Jobs after it.

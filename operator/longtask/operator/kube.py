@@ -2,9 +2,10 @@
 runner's account and RoleBinding in each namespace (provisioning).
 
 The calls made per task (Jobs, Secrets, status patches, Events, pods, queues) send and read raw
-JSON (`Kube.call`): kubernetes_asyncio's typed models cost more CPU to build from an answer and
-turn back into dicts than the rest of a reconcile. Its client still brings the configuration,
-the authentication and the guard below.
+JSON (`Kube.call`, from `longtask.kubeclient.rawjson`, shared with the gateway), decoded by
+orjson: kubernetes_asyncio's typed models cost more CPU to build from an answer and turn back
+into dicts than the rest of a reconcile. Its client still brings the configuration, the
+authentication and the guard below.
 
 Every call is idempotent in effect: creating an existing Job returns None instead of failing,
 deleting a missing object is a no-op, a patch of a vanished LongTask returns None.
@@ -18,27 +19,23 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import fnmatch
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, cast
-from urllib.parse import quote
 
 import orjson
-from aiohttp import helpers
 from kubernetes_asyncio import client, config
 from kubernetes_asyncio.client.exceptions import ApiException
 from longtask.core import resource, taskqueue
-from yarl import URL
+from longtask.kubeclient import rawjson
 
 from . import clock, leadership, provisioning
 
 logger = logging.getLogger(__name__)
 
 COMPONENT = "longtask-operator"
-MERGE_PATCH = "application/merge-patch+json"
 # Longest a single API call may take before the reconcile is retried.
 REQUEST_TIMEOUT_SECONDS = 30
 
@@ -55,7 +52,7 @@ class GuardedApiClient(client.ApiClient):
         super().__init__()
         self.guard = guard
         self.user_agent = f"{COMPONENT}/{identity}"
-        settle_environment(self)
+        rawjson.settle_environment(self)
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
         # Checked as the request is made, after everything that decided on it.
@@ -72,44 +69,23 @@ async def load_config() -> None:
         await config.load_kube_config()
 
 
-def settle_environment(api: client.ApiClient) -> None:
-    """Read the proxy variables once, not per request.
-
-    kubernetes_asyncio's aiohttp session trusts the environment, so aiohttp looked up `~/.netrc`
-    and the proxy variables in a thread for every request (a tenth of the operator's CPU in a
-    burst). The proxy the environment names for the API server is kept; `.netrc` never applied
-    (the API server's credentials come from the kubeconfig or the service account)."""
-    rest_client = api.rest_client
-    if not rest_client.proxy:
-        with contextlib.suppress(LookupError):
-            proxy, auth = helpers.get_env_proxy_for_url(URL(api.configuration.host or ""))
-            rest_client.proxy = str(proxy)
-            if auth is not None:
-                rest_client.proxy_headers = {"Proxy-Authorization": auth.encode()}
-    rest_client.pool_manager._trust_env = False
-
-
 def plain_client() -> client.ApiClient:
     """An API client the guard does not watch (the Lease's own calls), once configured."""
     api = client.ApiClient()
-    settle_environment(api)
+    rawjson.settle_environment(api)
     return api
 
 
-def _path(*parts: str) -> str:
-    return "/".join(quote(part, safe="") for part in parts)
-
-
 def _batch(namespace: str, *rest_: str) -> str:
-    return "/apis/batch/v1/namespaces/" + _path(namespace, "jobs", *rest_)
+    return "/apis/batch/v1/namespaces/" + rawjson.url_path(namespace, "jobs", *rest_)
 
 
 def _core(namespace: str, kind: str, *rest_: str) -> str:
-    return "/api/v1/namespaces/" + _path(namespace, kind, *rest_)
+    return "/api/v1/namespaces/" + rawjson.url_path(namespace, kind, *rest_)
 
 
 def _custom(group: str, version: str, namespace: str, plural: str, *rest_: str) -> str:
-    return f"/apis/{group}/{version}/namespaces/" + _path(namespace, plural, *rest_)
+    return f"/apis/{group}/{version}/namespaces/" + rawjson.url_path(namespace, plural, *rest_)
 
 
 async def connect(guard: leadership.Leadership, identity: str) -> client.ApiClient:
@@ -141,9 +117,9 @@ async def served(
     return out
 
 
-class Kube:
+class Kube(rawjson.Client):
     def __init__(self, api: client.ApiClient) -> None:
-        self.api = api
+        super().__init__(api, request_timeout=REQUEST_TIMEOUT_SECONDS, loads=orjson.loads)
         self.batch = client.BatchV1Api(api)
         self.core = client.CoreV1Api(api)
         self.custom = client.CustomObjectsApi(api)
@@ -153,38 +129,6 @@ class Kube:
 
     def _plain(self, model: Any) -> dict[str, Any]:
         return self.api.sanitize_for_serialization(model)  # type: ignore[no-any-return]
-
-    async def call(
-        self,
-        method: str,
-        path: str,
-        body: Mapping[str, Any] | None = None,
-        query: Mapping[str, str] | None = None,
-        content_type: str = "application/json",
-        absent: tuple[int, ...] = (),
-    ) -> dict[str, Any] | None:
-        """One request with a raw JSON body; the answer's JSON, or None when its status is in
-        `absent` (e.g. 404: gone, 409: exists). Any other failure raises ApiException."""
-        response = await self.api.call_api(
-            path,
-            method,
-            query_params=list((query or {}).items()),
-            header_params={"Accept": "application/json", "Content-Type": content_type},
-            body=body,
-            auth_settings=["BearerToken"],
-            _preload_content=False,
-            _request_timeout=REQUEST_TIMEOUT_SECONDS,
-        )
-        async with response:
-            data = await response.read()
-            if 200 <= response.status <= 299:
-                return cast(dict[str, Any], orjson.loads(data))
-            if response.status in absent:
-                return None
-            failure = ApiException(status=response.status, reason=response.reason)
-            failure.body = data.decode(errors="replace")
-            failure.headers = response.headers
-            raise failure
 
     async def create_job(self, manifest: Mapping[str, Any]) -> dict[str, Any] | None:
         """The created Job, or None when a Job of that name exists already."""
@@ -260,7 +204,7 @@ class Kube:
         path = _custom(resource.GROUP, resource.VERSION, namespace, resource.PLURAL, name, "status")
         body = {"status": dict(patch)}
         query = {"fieldManager": COMPONENT}
-        return await self.call("PATCH", path, body, query, MERGE_PATCH, absent=(404,))
+        return await self.call("PATCH", path, body, query, rawjson.MERGE_PATCH, absent=(404,))
 
     async def list_queues(self, namespaces: Sequence[str], tries: int = 30) -> list[dict[str, Any]]:
         """Every LongTaskQueue in the served namespaces. Answers 429 are tried again, once a
@@ -312,7 +256,7 @@ class Kube:
         )
         body = {"status": dict(patch)}
         query = {"fieldManager": COMPONENT}
-        return await self.call("PATCH", path, body, query, MERGE_PATCH, absent=(404,))
+        return await self.call("PATCH", path, body, query, rawjson.MERGE_PATCH, absent=(404,))
 
     async def delete_task(self, namespace: str, name: str, uid: str) -> None:
         """Delete the LongTask (only that incarnation: a precondition on its UID)."""

@@ -151,3 +151,11 @@ def test_the_wheel_ships_the_history_migrations(wheel: Path) -> None:
     folder = "longtask/history/migrations/"
     assert {f"{folder}env.py", f"{folder}script.py.mako"} <= names
     assert f"{folder}versions/0001_history.py" in names
+
+
+def test_the_wheel_ships_the_kubernetes_client_of_the_operator_and_the_gateway(
+    wheel: Path,
+) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    assert {"longtask/kubeclient/__init__.py", "longtask/kubeclient/rawjson.py"} <= names

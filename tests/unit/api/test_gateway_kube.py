@@ -1,6 +1,7 @@
-"""The gateway's raw JSON calls to the API server (`Kube.call`), against a small HTTP server
-standing in for it: the requests it sends (method, path, query, content type, body), the answers
-it reads, and a Kubernetes Status kept on the error so that the gateway's answer names it.
+"""The gateway's Kubernetes calls (`Kube`, raw JSON through `longtask.kubeclient.rawjson`),
+against a small HTTP server standing in for the API server: the requests it sends (method, path,
+query, content type, body), the answers it reads, its timeouts and decoder, and a Kubernetes
+Status kept on the error so that the gateway's answer names it.
 """
 
 from __future__ import annotations
@@ -13,56 +14,32 @@ import pytest
 from aiohttp import web
 from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
-from longtask.api import errors
-from longtask.api.kube import Kube, UserInfo, settle_environment
+from longtask.api import errors, kube
+from longtask.api.kube import Kube, UserInfo
 from longtask.core import resource
 
-Seen = list[dict[str, Any]]
+from tests.fixtures.apistandin import Seen, standing_in, status, timeouts_of
+
+
+async def answer(request: web.Request, body: Any) -> web.Response:
+    if request.path.endswith("/missing"):
+        return status(404, 'longtasks "missing" not found')
+    if request.path.endswith("/subjectaccessreviews"):
+        return web.json_response({"status": {"allowed": True}}, status=201)
+    if request.path.endswith("/tokenreviews"):
+        user = {"username": "alice", "uid": "u1", "groups": ["dev"], "extra": {"k": ["v"]}}
+        return web.json_response({"status": {"authenticated": True, "user": user}})
+    answer = body if body is not None else {"kind": "LongTask", "metadata": {"name": "a"}}
+    return web.json_response(answer, status=201 if request.method == "POST" else 200)
 
 
 @pytest.fixture
 async def server() -> AsyncIterator[tuple[Kube, Seen]]:
     """A Kube talking to a server that records each request and answers by path."""
-    seen: Seen = []
-
-    async def handle(request: web.Request) -> web.Response:
-        raw = await request.read()
-        seen.append(
-            {
-                "method": request.method,
-                "path": request.path,
-                "query": dict(request.query),
-                "type": request.content_type,
-                "auth": request.headers.get("Authorization"),
-                "body": json.loads(raw) if raw else None,
-            }
-        )
-        if request.path.endswith("/missing"):
-            status = {"kind": "Status", "message": 'longtasks "missing" not found', "code": 404}
-            return web.json_response(status, status=404)
-        if request.path.endswith("/subjectaccessreviews"):
-            return web.json_response({"status": {"allowed": True}}, status=201)
-        if request.path.endswith("/tokenreviews"):
-            user = {"username": "alice", "uid": "u1", "groups": ["dev"], "extra": {"k": ["v"]}}
-            return web.json_response({"status": {"authenticated": True, "user": user}})
-        answer = json.loads(raw) if raw else {"kind": "LongTask", "metadata": {"name": "a"}}
-        return web.json_response(answer, status=201 if request.method == "POST" else 200)
-
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
-    configuration = client.Configuration()
-    configuration.host = f"http://127.0.0.1:{port}"
-    configuration.api_key = {"BearerToken": "secret"}
-    configuration.api_key_prefix = {"BearerToken": "Bearer"}
-    kube = Kube(client.ApiClient(configuration))
-    yield kube, seen
-    await kube.close()
-    await runner.cleanup()
+    async with standing_in(answer) as (configuration, seen):
+        kube = Kube(client.ApiClient(configuration))
+        yield kube, seen
+        await kube.close()
 
 
 async def test_crud_calls_send_raw_json_to_the_right_paths(server: tuple[Kube, Seen]) -> None:
@@ -128,15 +105,17 @@ async def test_reviews_send_the_callers_identity_and_read_the_answer(
     }
 
 
-async def test_the_environment_is_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
-    monkeypatch.delenv("NO_PROXY", raising=False)
-    monkeypatch.delenv("no_proxy", raising=False)
-    configuration = client.Configuration()
-    configuration.host = "https://api.example:6443"
-    api = client.ApiClient(configuration)
-    settle_environment(api)
-    assert api.rest_client.proxy == "http://proxy.example:3128"
-    # No lookup of the proxy variables and ~/.netrc per request any more.
-    assert api.rest_client.pool_manager._trust_env is False
-    await api.close()
+async def test_calls_wait_15_s_ping_5_s_and_decode_with_the_standard_library(
+    server: tuple[Kube, Seen], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gateway, _ = server
+    given = timeouts_of(gateway.api, monkeypatch)
+    await gateway.get("ns", "a")
+    await gateway.ping()
+    assert given == [kube.REQUEST_TIMEOUT, 5] == [15.0, 5]
+    assert gateway.loads is json.loads  # orjson is not in the gateway's extra
+
+
+async def test_the_gateways_client_reads_the_environment_once(server: tuple[Kube, Seen]) -> None:
+    gateway, _ = server
+    assert gateway.api.rest_client.pool_manager._trust_env is False  # rawjson.settle_environment

@@ -13,8 +13,9 @@ from typing import Any, cast
 
 from kubernetes_asyncio.client.exceptions import ApiException
 from longtask.core import resource, schedule
+from longtask.kubeclient import rawjson
 
-from ..kube import COMPONENT, MERGE_PATCH, REQUEST_TIMEOUT_SECONDS, Kube, served
+from ..kube import COMPONENT, REQUEST_TIMEOUT_SECONDS, Kube, served
 
 
 class Conflict(Exception):
@@ -106,7 +107,7 @@ class Calls:
                 name,
                 {"spec": {"cancel": True}},
                 field_manager=COMPONENT,
-                _content_type=MERGE_PATCH,
+                _content_type=rawjson.MERGE_PATCH,
                 _request_timeout=REQUEST_TIMEOUT_SECONDS,
             )
         except ApiException as exc:
@@ -141,7 +142,7 @@ class Calls:
                 name,
                 body,
                 field_manager=COMPONENT,
-                _content_type=MERGE_PATCH,
+                _content_type=rawjson.MERGE_PATCH,
                 _request_timeout=REQUEST_TIMEOUT_SECONDS,
             )
         except ApiException as exc:
