@@ -30,9 +30,7 @@ Objects = list[dict[str, Any]]
 
 
 def _custom(namespace: str, plural: str, *rest: str) -> str:
-    return f"/apis/{resource.GROUP}/{resource.VERSION}/namespaces/" + rawjson.url_path(
-        namespace, plural, *rest
-    )
+    return rawjson.group_path(resource.GROUP, resource.VERSION, namespace, plural, *rest)
 
 
 @dataclass(frozen=True)
@@ -84,14 +82,14 @@ class Kube(rawjson.Client):
 
     async def events(self, namespace: str, field_selector: str) -> Objects:
         """Kubernetes Events (core/v1) of the namespace matching the field selector, as dicts."""
-        path = "/api/v1/namespaces/" + rawjson.url_path(namespace, "events")
+        path = rawjson.core_path(namespace, "events")
         listing = await self.call("GET", path, query={"fieldSelector": field_selector})
         return list(listing.get("items") or [])
 
     async def namespace_exists(self, namespace: str) -> bool | None:
         """Whether the namespace exists; None when the gateway may not read namespaces."""
         try:
-            await self.call("GET", "/api/v1/namespaces/" + rawjson.url_path(namespace))
+            await self.call("GET", rawjson.core_path(namespace))
         except ApiException as exc:
             if exc.status == 404:
                 return False
@@ -107,7 +105,7 @@ class Kube(rawjson.Client):
 
     async def service_account_labels(self, namespace: str, name: str) -> dict[str, str] | None:
         """The labels of a service account (None: it does not exist)."""
-        path = "/api/v1/namespaces/" + rawjson.url_path(namespace, "serviceaccounts", name)
+        path = rawjson.core_path(namespace, "serviceaccounts", name)
         found = await self.call("GET", path, absent=(404,))
         if found is None:
             return None

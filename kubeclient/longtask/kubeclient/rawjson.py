@@ -31,8 +31,18 @@ MERGE_PATCH: Final = "application/merge-patch+json"
 Loads = Callable[[bytes], Any]
 
 
-def url_path(*parts: str) -> str:
-    """The parts joined by "/", each quoted whole: a name with a "/" never adds a level."""
+def core_path(namespace: str, *rest: str) -> str:
+    """The path of a namespace (no `rest`) or of objects in it, in the core API group."""
+    return "/api/v1/namespaces/" + _quoted(namespace, *rest)
+
+
+def group_path(group: str, version: str, namespace: str, *rest: str) -> str:
+    """The path of objects in a namespace, in an API group (batch, longtask.io, ...)."""
+    return f"/apis/{group}/{version}/namespaces/" + _quoted(namespace, *rest)
+
+
+def _quoted(*parts: str) -> str:
+    # Each part quoted whole: a name with a "/" never adds a level.
     return "/".join(quote(part, safe="") for part in parts)
 
 

@@ -76,16 +76,18 @@ def plain_client() -> client.ApiClient:
     return api
 
 
-def _batch(namespace: str, *rest_: str) -> str:
-    return "/apis/batch/v1/namespaces/" + rawjson.url_path(namespace, "jobs", *rest_)
+def _jobs(namespace: str, *rest: str) -> str:
+    return rawjson.group_path("batch", "v1", namespace, "jobs", *rest)
 
 
-def _core(namespace: str, kind: str, *rest_: str) -> str:
-    return "/api/v1/namespaces/" + rawjson.url_path(namespace, kind, *rest_)
+def _tasks(namespace: str, *rest: str) -> str:
+    return rawjson.group_path(resource.GROUP, resource.VERSION, namespace, resource.PLURAL, *rest)
 
 
-def _custom(group: str, version: str, namespace: str, plural: str, *rest_: str) -> str:
-    return f"/apis/{group}/{version}/namespaces/" + rawjson.url_path(namespace, plural, *rest_)
+def _queues(namespace: str, *rest: str) -> str:
+    return rawjson.group_path(
+        taskqueue.GROUP, taskqueue.VERSION, namespace, taskqueue.PLURAL, *rest
+    )
 
 
 async def connect(guard: leadership.Leadership, identity: str) -> client.ApiClient:
@@ -133,14 +135,14 @@ class Kube(rawjson.Client):
     async def create_job(self, manifest: Mapping[str, Any]) -> dict[str, Any] | None:
         """The created Job, or None when a Job of that name exists already."""
         self.writes["create_job"] += 1
-        path = _batch(manifest["metadata"]["namespace"])
+        path = _jobs(manifest["metadata"]["namespace"])
         return await self.call("POST", path, manifest, {"fieldManager": COMPONENT}, absent=(409,))
 
     async def create_secret(self, manifest: Mapping[str, Any]) -> None:
         """Create the Secret; one that exists already is left as it is (its content is
         derived from the task, see `credentials`)."""
         self.writes["create_secret"] += 1
-        path = _core(manifest["metadata"]["namespace"], "secrets")
+        path = rawjson.core_path(manifest["metadata"]["namespace"], "secrets")
         await self.call("POST", path, manifest, {"fieldManager": COMPONENT}, absent=(409,))
 
     async def list_task_uids(self, namespace: str) -> set[str]:
@@ -164,17 +166,17 @@ class Kube(rawjson.Client):
             paging = {"_continue": token}
 
     async def read_job(self, namespace: str, name: str) -> dict[str, Any] | None:
-        return await self.call("GET", _batch(namespace, name), absent=(404,))
+        return await self.call("GET", _jobs(namespace, name), absent=(404,))
 
     async def delete_job(self, namespace: str, name: str) -> None:
         """Delete a Job and, in the background, its pods (they get SIGTERM, then SIGKILL)."""
         self.writes["delete_job"] += 1
         body = {"propagationPolicy": "Background"}
-        await self.call("DELETE", _batch(namespace, name), body, absent=(404,))
+        await self.call("DELETE", _jobs(namespace, name), body, absent=(404,))
 
     async def list_pods(self, namespace: str, job_name: str) -> list[dict[str, Any]]:
         selector = {"labelSelector": f"batch.kubernetes.io/job-name={job_name}"}
-        found = await self.call("GET", _core(namespace, "pods"), query=selector) or {}
+        found = await self.call("GET", rawjson.core_path(namespace, "pods"), query=selector) or {}
         return list(found.get("items") or [])
 
     async def list_jobs(self, namespaces: Sequence[str]) -> list[dict[str, Any]]:
@@ -201,7 +203,7 @@ class Kube(rawjson.Client):
     ) -> dict[str, Any] | None:
         """Merge-patch the LongTask's status; the updated object, or None if it is gone."""
         self.writes["patch_status"] += 1
-        path = _custom(resource.GROUP, resource.VERSION, namespace, resource.PLURAL, name, "status")
+        path = _tasks(namespace, name, "status")
         body = {"status": dict(patch)}
         query = {"fieldManager": COMPONENT}
         return await self.call("PATCH", path, body, query, rawjson.MERGE_PATCH, absent=(404,))
@@ -243,7 +245,7 @@ class Kube(rawjson.Client):
         return await served(namespaces, every, one)
 
     async def read_queue(self, namespace: str, name: str) -> dict[str, Any] | None:
-        path = _custom(taskqueue.GROUP, taskqueue.VERSION, namespace, taskqueue.PLURAL, name)
+        path = _queues(namespace, name)
         return await self.call("GET", path, absent=(404,))
 
     async def patch_queue_status(
@@ -251,9 +253,7 @@ class Kube(rawjson.Client):
     ) -> dict[str, Any] | None:
         """Merge-patch a LongTaskQueue's status; the updated object, or None if it is gone."""
         self.writes["patch_queue_status"] += 1
-        path = _custom(
-            taskqueue.GROUP, taskqueue.VERSION, namespace, taskqueue.PLURAL, name, "status"
-        )
+        path = _queues(namespace, name, "status")
         body = {"status": dict(patch)}
         query = {"fieldManager": COMPONENT}
         return await self.call("PATCH", path, body, query, rawjson.MERGE_PATCH, absent=(404,))
@@ -261,12 +261,13 @@ class Kube(rawjson.Client):
     async def delete_task(self, namespace: str, name: str, uid: str) -> None:
         """Delete the LongTask (only that incarnation: a precondition on its UID)."""
         self.writes["delete_task"] += 1
-        path = _custom(resource.GROUP, resource.VERSION, namespace, resource.PLURAL, name)
+        path = _tasks(namespace, name)
         body = {"preconditions": {"uid": uid}, "propagationPolicy": "Background"}
         await self.call("DELETE", path, body, absent=(404, 409))
 
     async def read_service_account(self, namespace: str, name: str) -> dict[str, Any] | None:
-        return await self.call("GET", _core(namespace, "serviceaccounts", name), absent=(404,))
+        path = rawjson.core_path(namespace, "serviceaccounts", name)
+        return await self.call("GET", path, absent=(404,))
 
     async def read_namespace(self, name: str) -> dict[str, Any] | None:
         try:
@@ -362,6 +363,6 @@ class Kube(rawjson.Client):
         }
         self.writes["create_event"] += 1
         try:
-            await self.call("POST", _core(meta["namespace"], "events"), body)
+            await self.call("POST", rawjson.core_path(meta["namespace"], "events"), body)
         except (ApiException, OSError) as exc:
             logger.warning("posting event %s on %s failed: %s", reason, meta["name"], exc)

@@ -103,8 +103,11 @@ async def test_the_clients_timeout_applies_unless_a_call_names_its_own(
     assert given == [30, 5]
 
 
-def test_url_path_quotes_each_part_whole() -> None:
-    assert rawjson.url_path("ns", "jobs", "a/b c") == "ns/jobs/a%2Fb%20c"
+def test_paths_quote_each_part_whole() -> None:
+    assert rawjson.core_path("ns") == "/api/v1/namespaces/ns"
+    assert rawjson.core_path("ns", "pods", "a/b c") == "/api/v1/namespaces/ns/pods/a%2Fb%20c"
+    jobs = rawjson.group_path("batch", "v1", "ns", "jobs", "j")
+    assert jobs == "/apis/batch/v1/namespaces/ns/jobs/j"
 
 
 async def test_the_environment_is_read_once(monkeypatch: pytest.MonkeyPatch) -> None:

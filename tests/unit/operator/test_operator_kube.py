@@ -112,3 +112,20 @@ async def test_calls_wait_30_s_and_decode_with_orjson(
     await operator.read_job("ns", "a-1")
     assert given == [kube.REQUEST_TIMEOUT_SECONDS] == [30]
     assert operator.loads is orjson.loads
+
+
+async def test_secrets_events_and_queues_go_to_their_paths(server: tuple[Kube, Seen]) -> None:
+    operator, seen = server
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "ns"}}
+    await operator.create_secret(secret)
+    task = {"metadata": {"name": "a", "namespace": "ns", "uid": "u"}}
+    await operator.post_event(task, "Normal", "Started", "started")
+    assert await operator.read_queue("ns", "gone") is None
+    await operator.patch_queue_status("ns", "q", {"running": 1})
+    queues = "/apis/longtask.io/v1alpha1/namespaces/ns/longtaskqueues"
+    assert [(s["method"], s["path"]) for s in seen] == [
+        ("POST", "/api/v1/namespaces/ns/secrets"),
+        ("POST", "/api/v1/namespaces/ns/events"),
+        ("GET", f"{queues}/gone"),
+        ("PATCH", f"{queues}/q/status"),
+    ]
