@@ -1,5 +1,5 @@
 """`make run`'s log follower: compose-style prefixes, whole lines only, the backlog of each file,
-truncated files read again from the top, colours only when asked."""
+truncated files read again from the top, colours only when asked, a stop between two lines."""
 
 from __future__ import annotations
 
@@ -66,6 +66,22 @@ def test_a_missing_file_is_followed_once_it_appears(tmp_path: Path) -> None:
     assert follower.poll() == 0
     append(log, "here now\n")
     assert follower.poll() == 1
+
+
+def test_a_stop_during_a_flood_comes_before_the_next_line(tmp_path: Path) -> None:
+    log = tmp_path / "kube-apiserver.log"
+    log.touch()
+    out = io.StringIO()
+    follower = logfollow.Follower([("kube-apiserver", log)], out, colour=False)
+    append(log, "".join(f"line {n}\n" for n in range(1000)))
+    asked: list[None] = []
+
+    def keep_going() -> bool:  # the loop's own question, then one per line: two lines, then stop
+        asked.append(None)
+        return len(asked) <= 3
+
+    follower.run(keep_going)
+    assert out.getvalue().splitlines() == ["kube-apiserver | line 0", "kube-apiserver | line 1"]
 
 
 def test_colours_follow_compose_order_and_reset_after_the_prefix() -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Final, TextIO
 
@@ -71,16 +71,24 @@ class Follower:
         kept = data.splitlines(keepends=True)[-lines:] if lines else []
         source.offset = size - sum(len(line) for line in kept)
 
-    def poll(self) -> int:
-        """Prints every whole line appended since the last poll; returns how many."""
+    def poll(self, keep_going: Callable[[], bool] = lambda: True) -> int:
+        """Prints every whole line appended since the last poll; returns how many. Asks
+        `keep_going` before each line: a flood of output (up to `READ_LIMIT` a file) must not
+        hold up a stop."""
         printed = 0
-        for source in self._sources:
-            for line in self._read(source):
-                self._out.write(source.prefix + line + "\n")
-                printed += 1
+        for prefixed in self._new_lines():
+            if not keep_going():
+                break
+            self._out.write(prefixed + "\n")
+            printed += 1
         if printed:
             self._out.flush()
         return printed
+
+    def _new_lines(self) -> Iterator[str]:
+        for source in self._sources:
+            for line in self._read(source):
+                yield source.prefix + line
 
     def _read(self, source: _Source) -> list[str]:
         try:
@@ -101,5 +109,5 @@ class Follower:
     def run(self, keep_going: Callable[[], bool] = lambda: True) -> None:
         """Polls until `keep_going` says no (or a KeyboardInterrupt)."""
         while keep_going():
-            if not self.poll():
+            if not self.poll(keep_going):
                 time.sleep(POLL_SECONDS)

@@ -24,6 +24,7 @@ Lease by its process name, so a restarted one takes its own unexpired Lease back
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import importlib.util
 import json
@@ -626,21 +627,33 @@ def where_to_go(stack: Stack, state: Path) -> list[str]:
     return lines
 
 
+# What stops `run`: Ctrl-C, and a polite kill (SIGTERM).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 def run(state: Path) -> None:
     stack = up(state)
-    print()
-    for line in where_to_go(stack, state):
-        print(line)
-    print("Following the logs; Ctrl-C stops the stack.\n", flush=True)
-    files = [(name, Path(p.log)) for name, p in stack.procs.items()]
+    # The handlers only note the signal; the follower asks between lines and stops. They are
+    # installed whatever was inherited: a background job of a shell without job control (a CI
+    # script's `make test &`) starts with SIGINT ignored, which Python keeps (no
+    # KeyboardInterrupt), and Ctrl-C would then leave the stack running.
+    stopping: list[int] = []
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, lambda received, _frame: stopping.append(received))
     try:
-        logfollow.Follower(files, sys.stdout, logfollow.colour_wanted(sys.stdout)).run()
-    except KeyboardInterrupt:
-        pass
+        print()
+        for line in where_to_go(stack, state):
+            print(line)
+        print("Following the logs; Ctrl-C stops the stack.\n", flush=True)
+        files = [(name, Path(p.log)) for name, p in stack.procs.items()]
+        follower = logfollow.Follower(files, sys.stdout, logfollow.colour_wanted(sys.stdout))
+        follower.run(keep_going=lambda: not stopping)
     finally:
         # A second Ctrl-C must not leave half a stack behind.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        print("\nStopping…", flush=True)
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)
+        with contextlib.suppress(OSError):  # a closed terminal or pipe: stop the stack all the same
+            print("\nStopping…", flush=True)
         down(state)
 
 
