@@ -199,6 +199,35 @@ async def test_an_outage_that_ends_on_another_master_signals_a_failover_first() 
         await hub.stop()
 
 
+@pytest.mark.parametrize("silent", ["before the outage", "after the outage"])
+async def test_an_outage_whose_master_cannot_be_compared_counts_as_a_failover(
+    silent: str,
+) -> None:
+    fake = FakeRedis()
+    sentinels_answer = silent != "before the outage"
+
+    async def master() -> tuple[str, int]:
+        if not sentinels_answer:
+            raise RedisConnectionError("no Sentinel answers")
+        return ("10.0.0.1", 6379)  # the same address throughout
+
+    hub = StreamHub(fake, fake, block_ms=50, retry_seconds=0.01, master=master)  # type: ignore[arg-type]
+    hub.start()
+    try:
+        sub, _ = await hub.subscribe("s", streamids.START)
+        await fake.xadd("s", {"n": "0"})
+        await drain(sub, 1)
+        fake.down = True
+        assert await drain(sub, 1) == [Signal.DOWN]
+        sentinels_answer = silent != "after the outage"
+        fake.down = False
+        # Without a master to compare with, the hub cannot know nothing was lost.
+        assert await drain(sub, 2) == [Signal.FAILOVER, Signal.UP]
+        assert hub.failovers == 1
+    finally:
+        await hub.stop()
+
+
 async def test_a_trim_behind_the_reader_becomes_a_gap_before_the_entries_after_it() -> None:
     fake = FakeRedis()
     hub = StreamHub(fake, fake, block_ms=50, count=10, queue_size=100, retry_seconds=0.01)  # type: ignore[arg-type]

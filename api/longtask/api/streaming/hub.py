@@ -23,7 +23,9 @@ Design choices (later code points back to them):
    and `Signal.UP` once a read succeeds again. Through Sentinel, a read that succeeds on another
    master than before is a failover: subscribers get `Signal.FAILOVER` before `Signal.UP`, since
    the entries the old master had not yet passed to its replica are gone (asynchronous
-   replication) and they must say so (a `gap`).
+   replication) and they must say so (a `gap`). An outage after which the hub cannot tell it
+   is the same master (it had not learnt the master yet, or the Sentinels do not answer) counts
+   as a failover: a needless `gap` costs a client a look, a missing one hides lost entries.
 5. No pause between reads: an entry goes out as soon as Redis has it (one viewer sees it at
    once). Batching happens only under load, by itself: while clients' sends keep the process
    busy, the next read's entries queue up behind them and each client takes all of its pending
@@ -289,20 +291,29 @@ class StreamHub:
             for signal in signals:
                 sub.offer(signal)
 
+    async def _look(self) -> tuple[str, int] | None:
+        """Where the Sentinels say the master is (None: they cannot say now)."""
+        assert self._where is not None
+        try:
+            return await self._where()
+        except (RedisError, OSError):
+            return None
+
     async def _failed_over(self) -> bool:
-        """Whether the master changed since the last look (always False without Sentinel)."""
+        """After an outage: whether the master may have changed since the last look (always
+        False without Sentinel; see design choice 4)."""
         if self._where is None:
             return False
-        try:
-            master = await self._where()
-        except (RedisError, OSError):
-            return False  # the Sentinels cannot say now: the next look will
-        changed = master != self._master and None not in (master, self._master)
-        self._master = master
-        if changed:
-            self.failovers += 1
-            log.warning("Redis failed over to %s:%s; recent entries may be lost", *master or ())
-        return changed
+        before, self._master = self._master, await self._look()
+        if before is not None and before == self._master:
+            return False
+        self.failovers += 1
+        log.warning(
+            "Redis answers again, master %s (before: %s); recent entries may be lost",
+            self._master,
+            before,
+        )
+        return True
 
     async def _run(self) -> None:
         while True:
@@ -328,8 +339,10 @@ class StreamHub:
                 log.warning("XREAD refused: %s", exc)
                 await asyncio.sleep(self._retry_seconds)
                 continue
-            if not self.available or (self._where is not None and self._master is None):
+            if not self.available:
                 self._set_available(True, await self._failed_over())
+            elif self._where is not None and self._master is None:
+                self._master = await self._look()  # what a failover is told from
             for key, found in pairs:
                 self._fan_out(key, found, infos.get(key), str(cursors.get(key, found[0][0])))
 
