@@ -28,6 +28,7 @@ import pytest
 import redis
 from kubernetes import client
 from longtask.core import events, keys, resource, taskqueue
+from longtask.core import metrics as metricnames
 from longtask.devstack import controlplane, procs
 from longtask.devstack.stack import Stack
 from longtask.operator import leadership
@@ -100,11 +101,18 @@ class Pair:
         wait_for(lambda: self.holder() not in (old, None), timeout, f"a leader other than {old}")
         return time.monotonic() - began
 
+    def metrics(self, name: str) -> list[str]:
+        with urllib.request.urlopen(self.stack.operator_urls[name], timeout=5) as response:
+            lines: list[str] = response.read().decode().splitlines()
+        return lines
+
     def leads(self, name: str) -> bool:
-        url = self.stack.operator_urls[name]
-        with urllib.request.urlopen(url, timeout=5) as response:
-            text = response.read().decode()
-        return "longtask_operator_leader 1.0" in text.splitlines()
+        return "longtask_operator_leader 1.0" in self.metrics(name)
+
+    def refused(self, name: str) -> int:
+        """Writes `name`'s guard refused so far."""
+        prefix = metricnames.OPERATOR_WRITES_REFUSED + " "
+        return int(float(next(x for x in self.metrics(name) if x.startswith(prefix)).split()[1]))
 
     def writes(self, namespace: str, since: dt.datetime) -> list[Write]:
         """The operators' writes to `namespace` since `since`, by arrival at the API server."""
@@ -277,6 +285,8 @@ def test_leader_frozen_past_its_lease_stops_writing_before_the_other_starts(
     pair.signal(leader, signal.SIGCONT)
     print(f"\nSIGSTOP handover: {took:.2f} s")
     wait_for(lambda: pair.leads(standby) and not pair.leads(leader), 30, "one leader")
+    # Writes it had under way when frozen, refused when it woke (the guard's second check).
+    print(f"writes the frozen leader's guard refused after it woke: {pair.refused(leader)}")
     check_ends(cluster, drill_redis, IN_FLIGHT, 300)
     writes = pair.writes(cluster.namespace, began)
     assert terms(writes) == [leader, standby], terms(writes)

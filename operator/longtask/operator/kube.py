@@ -25,6 +25,7 @@ import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, cast
 
+import aiohttp
 import orjson
 from kubernetes_asyncio import client, config
 from kubernetes_asyncio.client.exceptions import ApiException
@@ -46,19 +47,41 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 class GuardedApiClient(client.ApiClient):
     """An API client that refuses writes unless `guard` says this replica may write; its
-    user agent names the replica, so the API server's audit log tells writers apart."""
+    user agent names the replica, so the API server's audit log tells writers apart.
 
-    def __init__(self, guard: leadership.Leadership, identity: str) -> None:
-        super().__init__()
+    The guard is asked twice: as the request is made, after everything that decided on it, and
+    again once the request has its connection, just before its bytes go out. A write that
+    waited in between (for a connection or its handshake, or in a process frozen meanwhile)
+    past the guard's close is refused instead of arriving late (leadership design choice 3)."""
+
+    def __init__(
+        self,
+        guard: leadership.Leadership,
+        identity: str,
+        configuration: client.Configuration | None = None,
+    ) -> None:
+        super().__init__(configuration)
         self.guard = guard
         self.user_agent = f"{COMPONENT}/{identity}"
         rawjson.settle_environment(self)
+        # kubernetes_asyncio makes the session itself; its request class is aiohttp's hook
+        # between the connection and the first byte.
+        self.rest_client.pool_manager._request_class = _guarded_request(guard)
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        # Checked as the request is made, after everything that decided on it.
         if method.upper() in WRITE_METHODS:
             self.guard.check(f"{method} {url}")
         return super().request(method, url, *args, **kwargs)
+
+
+def _guarded_request(guard: leadership.Leadership) -> type[aiohttp.ClientRequest]:
+    class GuardedRequest(aiohttp.ClientRequest):
+        async def send(self, conn: aiohttp.connector.Connection) -> aiohttp.ClientResponse:
+            if self.method in WRITE_METHODS:
+                guard.check(f"{self.method} {self.url.path}")
+            return await super().send(conn)
+
+    return GuardedRequest
 
 
 async def load_config() -> None:

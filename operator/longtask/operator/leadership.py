@@ -15,10 +15,12 @@ client-go's `leaderelection` package, so it reads the same to anyone who knows i
 3. Why there are never two writers: any other candidate saw that renewal only after it was sent,
    and waits a whole `lease_duration` from then before it may take the Lease. The old holder's
    guard closed `lease_duration - renew_deadline` earlier (5 s by default). That margin also
-   covers a write that passed the guard just before it closed and was still on its way. What it
-   cannot cover is a request that passed the guard and then waited longer than the margin before
-   reaching the API server (a process frozen between the check and the socket write, a network
-   that holds a TCP segment that long); no lease without fencing tokens in the API server can.
+   covers a write that passed the guard just before it closed and was still on its way. A write
+   is checked twice, the second time once it has its connection, just before its bytes go out
+   (`kube.GuardedApiClient`): one that waited for a connection, or in a process frozen
+   meanwhile, is refused then. What no check can cover is a process frozen within the step
+   between that last check and the socket write, or a network that holds a TCP segment longer
+   than the margin; no lease without fencing tokens in the API server can.
 4. The clock is CLOCK_BOOTTIME where there is one (Linux): it keeps counting while the process
    is stopped (SIGSTOP) and while the machine sleeps, so a resumed holder finds its term over.
 5. On SIGTERM the holder stops its loops, flushes what it owes Redis, closes its guard and then

@@ -3,15 +3,19 @@ writes (the election itself runs against the real API server in the integration 
 
 from __future__ import annotations
 
-from typing import cast
+import asyncio
+from typing import Any, cast
 
 import pytest
+from aiohttp import web
+from longtask.kubeclient import rawjson
 from longtask.operator import kube, leadership, publishing, settings
 from longtask.operator.controller import Controller
 from longtask.operator.kube import Kube
 from longtask.operator.metrics import Metrics
 from prometheus_client import generate_latest
 
+from tests.fixtures.apistandin import standing_in
 from tests.fixtures.operator import make_task
 
 
@@ -108,6 +112,59 @@ async def test_the_api_client_refuses_every_write_of_a_non_leader(method: str) -
         await api.close()
     assert guard.refused == 1
     assert api.user_agent == "longtask-operator/pod-a"
+
+
+@pytest.mark.parametrize("guard_closes", [True, False])
+async def test_a_write_that_waited_for_its_connection_is_asked_about_again(
+    guard_closes: bool,
+) -> None:
+    """The write passes the guard, then waits for the one connection, which a slow read holds;
+    meanwhile the guard closes. It must never reach the server (it would arrive as a second
+    writer's); with the guard still open it goes out as usual."""
+    clock = Clock()
+    guard = leadership.Leadership(clock)
+    guard.extend(clock() + 10)
+    reading, release, checked = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    check = guard.check
+
+    def checking(what: str) -> None:
+        check(what)
+        checked.set()
+
+    guard.check = checking  # type: ignore[method-assign]
+
+    async def answer(request: web.Request, body: Any) -> web.Response:
+        if request.method == "GET":
+            reading.set()
+            await release.wait()
+        return web.json_response(body or {})
+
+    async with standing_in(answer) as (configuration, seen):
+        configuration.connection_pool_maxsize = 1
+        api = kube.GuardedApiClient(guard, "pod-a", configuration)
+        calls = rawjson.Client(api, request_timeout=10)
+        try:
+            read = asyncio.create_task(calls.call("GET", "/api/v1/namespaces/x/pods"))
+            await reading.wait()
+            write = asyncio.create_task(calls.call("POST", JOBS, {"metadata": {"name": "j"}}))
+            async with asyncio.timeout(5):
+                await checked.wait()  # it passed the first check, and waits for the connection
+            if guard_closes:
+                clock.now += 10
+            release.set()
+            await read
+            if guard_closes:
+                with pytest.raises(leadership.NotLeader):
+                    await write
+            else:
+                assert await write == {"metadata": {"name": "j"}}
+        finally:
+            await api.close()
+    assert [s["method"] for s in seen] == ["GET"] if guard_closes else ["GET", "POST"]
+    assert guard.refused == int(guard_closes)
+
+
+JOBS = "/apis/batch/v1/namespaces/x/jobs"
 
 
 async def test_redis_writes_queued_by_a_replica_that_stopped_leading_are_dropped() -> None:
