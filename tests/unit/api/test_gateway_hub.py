@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -172,38 +174,49 @@ async def test_unsubscribe_forgets_the_stream(hub_and_redis: Any) -> None:
     assert hub.streams == 0
 
 
-async def test_an_outage_that_ends_on_another_master_signals_a_failover_first() -> None:
+@contextlib.asynccontextmanager
+async def hub_under_sentinel(
+    master: Callable[[], Awaitable[tuple[str, int]]],
+) -> AsyncIterator[tuple[StreamHub, FakeRedis, Subscription]]:
+    """A hub that asks `master` where Redis is, with a subscriber that has read one entry."""
     fake = FakeRedis()
-    where = [("10.0.0.1", 6379)]
-
-    async def master() -> tuple[str, int]:
-        return where[0]
-
     hub = StreamHub(fake, fake, block_ms=50, retry_seconds=0.01, master=master)  # type: ignore[arg-type]
     hub.start()
     try:
         sub, _ = await hub.subscribe("s", streamids.START)
         await fake.xadd("s", {"n": "0"})
         await drain(sub, 1)
-        fake.down = True
-        assert await drain(sub, 1) == [Signal.DOWN]
+        yield hub, fake, sub
+    finally:
+        await hub.stop()
+
+
+async def go_down(fake: FakeRedis, sub: Subscription) -> None:
+    fake.down = True
+    assert await drain(sub, 1) == [Signal.DOWN]
+
+
+async def test_an_outage_that_ends_on_another_master_signals_a_failover_first() -> None:
+    where = [("10.0.0.1", 6379)]
+
+    async def master() -> tuple[str, int]:
+        return where[0]
+
+    async with hub_under_sentinel(master) as (hub, fake, sub):
+        await go_down(fake, sub)
         fake.down = False  # the same master back (a restart): nothing said lost
         assert await drain(sub, 1) == [Signal.UP]
-        fake.down = True
-        assert await drain(sub, 1) == [Signal.DOWN]
+        await go_down(fake, sub)
         where[0] = ("10.0.0.2", 6379)  # the Sentinels promoted the replica
         fake.down = False
         assert await drain(sub, 2) == [Signal.FAILOVER, Signal.UP]
         assert hub.failovers == 1
-    finally:
-        await hub.stop()
 
 
 @pytest.mark.parametrize("silent", ["before the outage", "after the outage"])
 async def test_an_outage_whose_master_cannot_be_compared_counts_as_a_failover(
     silent: str,
 ) -> None:
-    fake = FakeRedis()
     sentinels_answer = silent != "before the outage"
 
     async def master() -> tuple[str, int]:
@@ -211,21 +224,13 @@ async def test_an_outage_whose_master_cannot_be_compared_counts_as_a_failover(
             raise RedisConnectionError("no Sentinel answers")
         return ("10.0.0.1", 6379)  # the same address throughout
 
-    hub = StreamHub(fake, fake, block_ms=50, retry_seconds=0.01, master=master)  # type: ignore[arg-type]
-    hub.start()
-    try:
-        sub, _ = await hub.subscribe("s", streamids.START)
-        await fake.xadd("s", {"n": "0"})
-        await drain(sub, 1)
-        fake.down = True
-        assert await drain(sub, 1) == [Signal.DOWN]
+    async with hub_under_sentinel(master) as (hub, fake, sub):
+        await go_down(fake, sub)
         sentinels_answer = silent != "after the outage"
         fake.down = False
         # Without a master to compare with, the hub cannot know nothing was lost.
         assert await drain(sub, 2) == [Signal.FAILOVER, Signal.UP]
         assert hub.failovers == 1
-    finally:
-        await hub.stop()
 
 
 async def test_a_trim_behind_the_reader_becomes_a_gap_before_the_entries_after_it() -> None:
