@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.bench import common, verdicts
+from tests.bench.bench_admission import WITHOUT_USERS
 
 INFO = {"commit": "abc123", "date": "today", "cores": 2, "memory_gib": 1, "cpu": "x", "kernel": "k"}
 
@@ -50,6 +51,26 @@ def test_the_median_decides_and_the_baseline_is_shown(tmp_path: Path) -> None:
     row = _line(text, "3", "admission")
     assert "150 tasks/s (0.52x)" in row and "bare Jobs 290/s" in row and row.endswith("| met |")
     assert "`abc123`" in row
+    assert "without per-task Redis users" not in row  # not measured: not claimed
+
+
+def test_the_cost_of_per_task_redis_users_is_shown_but_does_not_judge(tmp_path: Path) -> None:
+    burst = "burst: tasks with a Job per second"
+    _write(
+        tmp_path,
+        "admission",
+        [
+            (burst, "longtask", [120, 122, 125]),
+            (burst, "baseline: bare Jobs", [300, 280, 290]),
+            (burst, WITHOUT_USERS, [150, 160, 170]),
+            ("burst: operator API writes per task", "longtask", [3, 3, 3]),
+            ("steady 20/s: create → Job p99", "longtask", [30, 33, 35]),
+        ],
+        100,
+    )
+    row = _line(verdicts.table(tmp_path, ["admission"], quick=False), "3", "admission")
+    assert "122 tasks/s (0.42x)" in row and "without per-task Redis users 0.55x" in row
+    assert row.endswith("| **missed** |")
 
 
 def test_a_missed_bound_and_a_missing_result_are_said(tmp_path: Path) -> None:
