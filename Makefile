@@ -124,7 +124,7 @@ images: install images-deps ## Build the operator, gateway and runner images wit
 BENCH_ARGS ?=
 
 .PHONY: bench
-bench: install system-deps controlplane ## The performance targets against their same-run baselines (~20 min); tables in tests/bench/results/.
+bench: install system-deps controlplane ## The performance targets against their same-run baselines (~21 min); tables in tests/bench/results/.
 	PYTHONPATH=. $(BIN)/python -m tests.bench.run $(BENCH_ARGS)
 
 .PHONY: bench-all
