@@ -92,7 +92,7 @@ def _admission(r: Results) -> tuple[str, str, bool]:
     bare = r.median("admission", "burst: tasks with a Job per second", "baseline: bare Jobs")
     writes = r.median("admission", "burst: operator API writes per task", "longtask")
     steady = r.median("admission", "steady 20/s: create → Job p99", "longtask")
-    try:  # what the tasks' own Redis users cost (judged without: they are the default)
+    try:  # what the tasks' own Redis users cost: shown, never judged (the default keeps them)
         plain = r.median("admission", "burst: tasks with a Job per second", WITHOUT_USERS)
         without = f"; without per-task Redis users {plain / bare:.2f}x"
     except Missing:
