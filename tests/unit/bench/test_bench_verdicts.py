@@ -34,41 +34,33 @@ def _line(text: str, number: str, words: str) -> str:
     )
 
 
-def test_the_median_decides_and_the_baseline_is_shown(tmp_path: Path) -> None:
+def _admission_row(
+    folder: Path, rates: list[float], steady: list[float], without_users: list[float] | None = None
+) -> str:
+    """Target 3's row, from admission results with these burst rates and steady p99s (bare Jobs
+    at 300, 280, 290 per second)."""
     burst = "burst: tasks with a Job per second"
-    _write(
-        tmp_path,
-        "admission",
-        [
-            (burst, "longtask", [90, 160, 150]),
-            (burst, "baseline: bare Jobs", [300, 280, 290]),
-            ("burst: operator API writes per task", "longtask", [3, 3, 3]),
-            ("steady 20/s: create → Job p99", "longtask", [40, 500, 60]),
-        ],
-        100,
-    )
-    text = verdicts.table(tmp_path, ["admission"], quick=False)
-    row = _line(text, "3", "admission")
+    rows = [
+        (burst, "longtask", rates),
+        (burst, "baseline: bare Jobs", [300.0, 280.0, 290.0]),
+        ("burst: operator API writes per task", "longtask", [3.0, 3.0, 3.0]),
+        ("steady 20/s: create → Job p99", "longtask", steady),
+    ]
+    if without_users is not None:
+        rows.append((burst, WITHOUT_USERS, without_users))
+    _write(folder, "admission", rows, 100)
+    return _line(verdicts.table(folder, ["admission"], quick=False), "3", "admission")
+
+
+def test_the_median_decides_and_the_baseline_is_shown(tmp_path: Path) -> None:
+    row = _admission_row(tmp_path, [90, 160, 150], [40, 500, 60])
     assert "150 tasks/s (0.52x)" in row and "bare Jobs 290/s" in row and row.endswith("| met |")
     assert "`abc123`" in row
     assert "without per-task Redis users" not in row  # not measured: not claimed
 
 
 def test_the_cost_of_per_task_redis_users_is_shown_but_does_not_judge(tmp_path: Path) -> None:
-    burst = "burst: tasks with a Job per second"
-    _write(
-        tmp_path,
-        "admission",
-        [
-            (burst, "longtask", [120, 122, 125]),
-            (burst, "baseline: bare Jobs", [300, 280, 290]),
-            (burst, WITHOUT_USERS, [150, 160, 170]),
-            ("burst: operator API writes per task", "longtask", [3, 3, 3]),
-            ("steady 20/s: create → Job p99", "longtask", [30, 33, 35]),
-        ],
-        100,
-    )
-    row = _line(verdicts.table(tmp_path, ["admission"], quick=False), "3", "admission")
+    row = _admission_row(tmp_path, [120, 122, 125], [30, 33, 35], without_users=[150, 160, 170])
     assert "122 tasks/s (0.42x)" in row and "without per-task Redis users 0.55x" in row
     assert row.endswith("| **missed** |")
 
