@@ -33,11 +33,14 @@ export function logView(ctx, name) {
       lines.scrollTop = lines.scrollHeight;
     }
   };
-  lines.addEventListener("scroll", () => {
+  // From where the reader is now: also called before each new line, since a scroll's event
+  // comes a frame later and a line arriving meanwhile would pull the reader back down.
+  const track = () => {
     following = atBottom();
     lines.dataset.following = String(following);
     if (following) latest.hidden = true;
-  });
+  };
+  lines.addEventListener("scroll", track);
   latest.addEventListener("click", () => follow(true));
 
   function add(line) {
@@ -69,10 +72,12 @@ export function logView(ctx, name) {
     query: { follow: "true" },
     on: {
       log: (line) => {
+        track();
         add(line);
         settle();
       },
       gap: (gap) => {
+        track();
         const skipped = gap.skipped != null ? `${gap.skipped} earlier lines were` : "earlier lines were";
         add({ line: `[${skipped} trimmed from this log; it keeps only the newest lines]`, gap: true });
         settle();
