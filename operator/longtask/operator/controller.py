@@ -168,7 +168,7 @@ class Controller:
         # had none.
         for found in await self.kube.list_queues(self.settings.namespaces):
             self.queues.queue_event("ADDED", found)
-        await self.provisioner.load()
+        await self.provisioner.start()
 
     def lead(self) -> None:
         """Start the leader's work: workers and loops, over every task and namespace again
@@ -207,7 +207,7 @@ class Controller:
         guard drops it on a standby)."""
         await self._cancel_background()
         self.queue.shut_down()
-        self.provisioner.stop()
+        await self.provisioner.stop()
         await self.publisher.flush()
         await self.publisher.close()
         if self.archiver is not None:

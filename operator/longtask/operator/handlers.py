@@ -249,21 +249,12 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> Runtime:
         if runtime.schedules is not None:
             runtime.schedules.run_event(event.get("type"), event["object"])
 
-    # The runner's account where tasks may run (provisioner.py): namespaces and the account and
-    # RoleBinding of the runner's name, whatever their labels (a removed label is a change too).
+    # The runner's account where tasks may run (provisioner.py): namespaces, whatever their
+    # labels (a removed label is a change too); the provisioner watches the accounts and
+    # RoleBindings itself.
     @kopf.on.event("", "v1", "namespaces", registry=registry)
     async def namespace_event(event: kopf.RawEvent, **_: Any) -> None:
         if runtime.controller is not None:
             runtime.controller.provisioner.namespace_event(event.get("type"), event["object"])
-
-    @kopf.on.event("", "v1", "serviceaccounts", registry=registry)
-    async def account_event(event: kopf.RawEvent, **_: Any) -> None:
-        if runtime.controller is not None:
-            runtime.controller.provisioner.account_event(event.get("type"), event["object"])
-
-    @kopf.on.event("rbac.authorization.k8s.io", "v1", "rolebindings", registry=registry)
-    async def binding_event(event: kopf.RawEvent, **_: Any) -> None:
-        if runtime.controller is not None:
-            runtime.controller.provisioner.binding_event(event.get("type"), event["object"])
 
     return runtime

@@ -22,12 +22,12 @@ import collections
 import fnmatch
 import logging
 import os
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, cast
 
 import aiohttp
 import orjson
-from kubernetes_asyncio import client, config
+from kubernetes_asyncio import client, config, watch
 from kubernetes_asyncio.client.exceptions import ApiException
 from longtask.core import resource, taskqueue
 from longtask.kubeclient import rawjson
@@ -39,6 +39,8 @@ logger = logging.getLogger(__name__)
 COMPONENT = "longtask-operator"
 # Longest a single API call may take before the reconcile is retried.
 REQUEST_TIMEOUT_SECONDS = 30
+# How long one watch of the runner's accounts lasts before it is opened again where it ended.
+WATCH_SECONDS = 300
 
 
 # HTTP methods that change something: the ones the guard watches.
@@ -308,23 +310,38 @@ class Kube(rawjson.Client):
         return self.rbac, "role_binding"
 
     async def list_named(
-        self, kind: str, name: str, namespaces: Sequence[str]
-    ) -> list[dict[str, Any]]:
-        """The ServiceAccounts or RoleBindings called `name` in the served namespaces (in all
-        when none or globs are given: the caller keeps those it serves)."""
+        self, kind: str, name: str, namespace: str | None
+    ) -> tuple[list[dict[str, Any]], str]:
+        """The ServiceAccounts or RoleBindings called `name` in `namespace` (None: in every
+        namespace), and the list's resourceVersion to watch from."""
+        call, args = self._named_call(kind, namespace)
+        found = await call(
+            *args, field_selector=f"metadata.name={name}", _request_timeout=REQUEST_TIMEOUT_SECONDS
+        )
+        return [self._plain(o) for o in found.items], str(found.metadata.resource_version)
+
+    async def watch_named(
+        self, kind: str, name: str, namespace: str | None, resource_version: str
+    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        """The changes to those objects after `resource_version`, as (type, object), until the
+        API server ends the watch; BOOKMARKs too, which only carry a newer resourceVersion.
+        Raises ApiException 410 when that version is too old to watch from."""
+        call, args = self._named_call(kind, namespace)
+        stream = watch.Watch().stream(
+            call, *args, field_selector=f"metadata.name={name}",
+            resource_version=resource_version, allow_watch_bookmarks=True,
+            timeout_seconds=WATCH_SECONDS, _request_timeout=WATCH_SECONDS + REQUEST_TIMEOUT_SECONDS,
+        )  # fmt: skip
+        async with stream:
+            async for event in stream:
+                yield str(event["type"]), event["raw_object"]
+
+    def _named_call(self, kind: str, namespace: str | None) -> tuple[Any, tuple[str, ...]]:
+        """The list call of a ServiceAccount's or RoleBinding's API, and its arguments."""
         api, noun = self._kind_api(kind)
-        selector = f"metadata.name={name}"
-        timeout = REQUEST_TIMEOUT_SECONDS
-        if not namespaces or any(set(ns) & set("*?[!,") for ns in namespaces):
-            every = getattr(api, f"list_{noun}_for_all_namespaces")
-            found = await every(field_selector=selector, _request_timeout=timeout)
-            return [self._plain(o) for o in found.items]
-        out: list[dict[str, Any]] = []
-        for namespace in namespaces:
-            each = getattr(api, f"list_namespaced_{noun}")
-            found = await each(namespace, field_selector=selector, _request_timeout=timeout)
-            out.extend(self._plain(o) for o in found.items)
-        return out
+        if namespace is None:
+            return getattr(api, f"list_{noun}_for_all_namespaces"), ()
+        return getattr(api, f"list_namespaced_{noun}"), (namespace,)
 
     async def provision(self, step: provisioning.Step) -> dict[str, Any] | None:
         """Carry out one provisioning step (a patch is a strategic merge patch); the object

@@ -1,10 +1,17 @@
 """Keeps the runner's account in the namespaces where tasks may run (see `provisioning`).
 
-Watch events of namespaces, of the runner's ServiceAccounts and of its RoleBindings feed small
-in-memory views and a work queue of namespaces; one worker plans each namespace from those
-views and writes what differs. A task about to start calls `ensure` first, so the first
+Watch events of namespaces (kopf's), of the runner's ServiceAccounts and of its RoleBindings
+feed small in-memory views and a work queue of namespaces; one worker plans each namespace from
+those views and writes what differs. A task about to start calls `ensure` first, so the first
 LongTask of a namespace created a moment ago does not wait for the namespace's watch event.
 Writes for one namespace never run at once (a lock per namespace).
+
+The accounts and bindings are listed, then watched from the list's resourceVersion, by the
+provisioner itself rather than through kopf: a list replaces its view whole, so a deletion no
+watch event told of still leaves the view. kopf watches namespaced objects of a new namespace
+only once it has seen the namespace, and lists them then without a word about what is gone: an
+account deleted in that moment stayed in the view, and was never put back. The watches run on a
+standby too, so a new leader plans from current views.
 """
 
 from __future__ import annotations
@@ -14,6 +21,8 @@ import collections
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from kubernetes_asyncio.client.exceptions import ApiException
 
 from . import provisioning
 from .kube import Kube
@@ -25,6 +34,10 @@ logger = logging.getLogger(__name__)
 # Retry delays of a namespace whose provisioning raised: doubling from 1 s up to a minute.
 ERROR_BACKOFF_SECONDS = 1.0
 ERROR_BACKOFF_MAX_SECONDS = 60.0
+# Delays before listing again after a watch failed: doubling from 1 s up to 30 s.
+WATCH_BACKOFF_SECONDS = 1.0
+WATCH_BACKOFF_MAX_SECONDS = 30.0
+KINDS = (provisioning.SERVICE_ACCOUNT, provisioning.ROLE_BINDING)
 _DONE = {
     provisioning.Verb.CREATE: "created",
     provisioning.Verb.PATCH: "repaired",
@@ -60,6 +73,7 @@ class Provisioner:
         self._locks: collections.defaultdict[str, asyncio.Lock] = collections.defaultdict(
             asyncio.Lock
         )
+        self._watches: list[asyncio.Task[None]] = []
 
     # Feeding (from watch events) -------------------------------------------------------------
 
@@ -78,22 +92,19 @@ class Provisioner:
         if old is None or old != self.namespaces[name]:
             self.queue.add(name)
 
-    def account_event(self, kind: str | None, obj: Mapping[str, Any]) -> None:
-        self._object_event(self.accounts, kind, obj)
+    def _view(self, kind: str) -> dict[str, dict[str, Any]]:
+        return self.accounts if kind == provisioning.SERVICE_ACCOUNT else self.bindings
 
-    def binding_event(self, kind: str | None, obj: Mapping[str, Any]) -> None:
-        self._object_event(self.bindings, kind, obj)
-
-    def _object_event(
-        self, view: dict[str, dict[str, Any]], kind: str | None, obj: Mapping[str, Any]
-    ) -> None:
+    def object_event(self, kind: str, event: str, obj: Mapping[str, Any]) -> None:
+        """A watch event of a ServiceAccount or RoleBinding (`kind`) of the runner's name."""
+        view = self._view(kind)
         meta = obj["metadata"]
         namespace = str(meta["namespace"])
         if meta.get("name") != self.settings.runner_service_account or not self.settings.serves(
             namespace
         ):
             return
-        if kind == "DELETED":
+        if event == "DELETED":
             held = view.get(namespace)
             if held is not None and held["metadata"].get("uid") == meta.get("uid"):
                 del view[namespace]
@@ -101,18 +112,75 @@ class Provisioner:
             view[namespace] = _slim(obj)
         self.queue.add(namespace)
 
+    def listed(self, kind: str, scope: str | None, objects: list[dict[str, Any]]) -> None:
+        """What a list of `kind` in `scope` (None: every namespace) found: it replaces the
+        view there, and each namespace whose entry changed is planned again."""
+        view = self._view(kind)
+        found = {
+            str(o["metadata"]["namespace"]): _slim(o)
+            for o in objects
+            if o["metadata"].get("name") == self.settings.runner_service_account
+            and self.settings.serves(str(o["metadata"]["namespace"]))
+        }
+        held = {ns for ns in view if scope is None or ns == scope}
+        for namespace in held | found.keys():
+            now = found.get(namespace)
+            if view.get(namespace) == now:
+                continue
+            if now is None:
+                del view[namespace]
+            else:
+                view[namespace] = now
+            self.queue.add(namespace)
+
     # Lifecycle -------------------------------------------------------------------------------
 
-    async def load(self) -> None:
-        """What exists already, before the first plan (so nothing is created twice)."""
-        name, served = self.settings.runner_service_account, self.settings.namespaces
-        for kind, view in (
-            (provisioning.SERVICE_ACCOUNT, self.accounts),
-            (provisioning.ROLE_BINDING, self.bindings),
-        ):
-            for obj in await self.kube.list_named(kind, name, served):
-                if self.settings.serves(obj["metadata"]["namespace"]):
-                    view[obj["metadata"]["namespace"]] = _slim(obj)
+    def scopes(self) -> list[str | None]:
+        """Where the accounts are listed and watched: each served namespace, or every
+        namespace (None) when they are given as patterns or not at all."""
+        served = self.settings.namespaces
+        if not served or any(set(ns) & set("*?[!") for ns in served):
+            return [None]
+        return list(served)
+
+    async def start(self) -> None:
+        """List what exists, before the first plan (so nothing is created twice); then follow
+        it with watches until `stop`."""
+        name = self.settings.runner_service_account
+        for kind in KINDS:
+            for scope in self.scopes():
+                objects, version = await self.kube.list_named(kind, name, scope)
+                self.listed(kind, scope, objects)
+                follow = self._follow(kind, scope, version)
+                self._watches.append(asyncio.create_task(follow, name=f"watch-{kind}-{scope}"))
+
+    async def _follow(self, kind: str, scope: str | None, version: str | None) -> None:
+        """Watch from `version`, again from where each watch ended; after a failure (the
+        version too old, the API server away) list again first: events may have been missed."""
+        name, failures = self.settings.runner_service_account, 0
+        while True:
+            try:
+                if version is None:
+                    objects, version = await self.kube.list_named(kind, name, scope)
+                    self.listed(kind, scope, objects)
+                async for event, obj in self.kube.watch_named(kind, name, scope, version):
+                    version = str(obj["metadata"]["resourceVersion"])
+                    if event != "BOOKMARK":
+                        self.object_event(kind, event, obj)
+                failures = 0
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                version = None
+                gone = isinstance(exc, ApiException) and exc.status == 410
+                delay = 0.0 if gone else _backoff(failures)
+                failures = 0 if gone else failures + 1
+                logger.warning(
+                    "watch of %ss (%s) ended (%s: %s); listing again in %.0fs",
+                    kind, scope or "all namespaces", type(exc).__name__, exc, delay,
+                )  # fmt: skip
+            await asyncio.sleep(delay)
 
     async def run(self) -> None:
         """The worker: one namespace at a time, retried with backoff when it fails."""
@@ -133,8 +201,12 @@ class Provisioner:
             finally:
                 self.queue.done(namespace)
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
         self.queue.shut_down()
+        for task in self._watches:
+            task.cancel()
+        await asyncio.gather(*self._watches, return_exceptions=True)
+        self._watches.clear()
 
     # Deciding and acting ---------------------------------------------------------------------
 
@@ -187,14 +259,14 @@ class Provisioner:
         """Carry out the plan's steps; False when a create found the object there already
         (unknown to the views yet): it is read into them, and the plan is stale."""
         for step in plan.steps:
-            view = self.accounts if step.kind == provisioning.SERVICE_ACCOUNT else self.bindings
+            view = self._view(step.kind)
             written = await self.kube.provision(step)
             if step.verb is provisioning.Verb.DELETE:
                 view.pop(step.namespace, None)
             elif written is not None:
                 view[step.namespace] = _slim(written)
             else:
-                found = await self.kube.list_named(step.kind, step.name, [step.namespace])
+                found, _ = await self.kube.list_named(step.kind, step.name, step.namespace)
                 if found:
                     view[step.namespace] = _slim(found[0])
                 else:
@@ -205,3 +277,7 @@ class Provisioner:
                 extra={"namespace": step.namespace},
             )  # fmt: skip
         return True
+
+
+def _backoff(failures: int) -> float:
+    return min(WATCH_BACKOFF_MAX_SECONDS, WATCH_BACKOFF_SECONDS * 2.0 ** min(failures, 16))

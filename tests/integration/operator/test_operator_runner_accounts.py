@@ -80,6 +80,22 @@ def test_a_deleted_or_changed_runner_account_is_put_back(
     wait_for(only_the_runner, 20, "the binding's subjects put back")
 
 
+def test_an_account_deleted_the_moment_it_appears_is_put_back(
+    k8s: client.ApiClient, enabled_namespace: str
+) -> None:
+    """Deleted before a watch of the new namespace's objects may have begun: only a list that
+    replaces what the operator holds, not a watch event, tells the operator it is gone."""
+    core, ns = client.CoreV1Api(k8s), enabled_namespace
+    first = wait_for(lambda: account(k8s, ns), 20, "the account", interval=0.005)
+    core.delete_namespaced_service_account(RUNNER, ns)
+
+    def put_back() -> bool:
+        again = account(k8s, ns)
+        return again is not None and again.metadata.uid != first.metadata.uid and marked(again)
+
+    wait_for(put_back, 20, "the account put back")
+
+
 def test_a_namespace_no_longer_enabled_loses_the_runner_account(
     k8s: client.ApiClient, enabled_namespace: str
 ) -> None:

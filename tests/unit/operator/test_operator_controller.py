@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, cast
 
 from longtask.core.resource import LongTask
@@ -41,9 +41,10 @@ class FakeKube:
         return {"metadata": {"name": name, "uid": f"ns-{name}", "labels": {}}}
 
     async def list_named(
-        self, kind: str, name: str, namespaces: Sequence[str]
-    ) -> list[dict[str, Any]]:
-        return [o for (k, _), o in self.objects.items() if k == kind]
+        self, kind: str, name: str, namespace: str | None
+    ) -> tuple[list[dict[str, Any]], str]:
+        found = [o for (k, ns), o in self.objects.items() if k == kind and namespace in (None, ns)]
+        return found, str(self.version)
 
     async def provision(self, step: provisioning.Step) -> dict[str, Any] | None:
         self.writes[f"{step.verb}_{step.kind.lower()}"] += 1

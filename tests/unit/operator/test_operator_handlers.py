@@ -25,10 +25,9 @@ def test_handlers_go_into_a_fresh_registry_each_time() -> None:
             (schedule.GROUP, schedule.PLURAL),
             (taskqueue.GROUP, taskqueue.PLURAL),
             ("batch", "jobs"),
-            # The runner's account where tasks may run (provisioner.py).
+            # The namespaces where tasks may run (provisioner.py, which watches the
+            # runner's accounts and RoleBindings itself).
             ("", "namespaces"),
-            ("", "serviceaccounts"),
-            ("rbac.authorization.k8s.io", "rolebindings"),
         }
         # No change-detecting handlers, daemons or timers: kopf writes nothing on the objects.
         assert not registry._changing.get_all_handlers()

@@ -3,12 +3,14 @@ provisioner acting on watch events, over an in-memory stand-in for the API."""
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import copy
-from collections.abc import Sequence
+from collections.abc import AsyncIterator
 from typing import Any, cast
 
 import pytest
+from kubernetes_asyncio.client.exceptions import ApiException
 from longtask.operator import provisioning
 from longtask.operator.kube import Kube
 from longtask.operator.provisioner import Provisioner
@@ -128,21 +130,38 @@ def test_the_enable_hint_is_a_command_for_plain_labels() -> None:
 
 
 class FakeKube:
-    """ServiceAccounts and RoleBindings by (kind, namespace); counts writes like kube.Kube."""
+    """ServiceAccounts and RoleBindings by (kind, namespace); counts writes like kube.Kube. Its
+    watches yield what a test puts into `events`; an exception put there ends the watch with it."""
 
     def __init__(self) -> None:
         self.objects: dict[tuple[str, str], dict[str, Any]] = {}
         self.writes: collections.Counter[str] = collections.Counter()
         self.uids = 0
+        self.lists: collections.Counter[tuple[str, str | None]] = collections.Counter()
+        self.events: collections.defaultdict[tuple[str, str | None], asyncio.Queue[Any]] = (
+            collections.defaultdict(asyncio.Queue)
+        )
 
     async def list_named(
-        self, kind: str, name: str, namespaces: Sequence[str]
-    ) -> list[dict[str, Any]]:
-        return [
+        self, kind: str, name: str, namespace: str | None
+    ) -> tuple[list[dict[str, Any]], str]:
+        found = [
             copy.deepcopy(o)
             for (k, ns), o in self.objects.items()
-            if k == kind and (not namespaces or ns in namespaces)
+            if k == kind and namespace in (None, ns)
         ]
+        self.lists[(kind, namespace)] += 1
+        return found, str(self.uids)
+
+    async def watch_named(
+        self, kind: str, name: str, namespace: str | None, resource_version: str
+    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        queue = self.events[(kind, namespace)]
+        while True:
+            item = await queue.get()
+            if isinstance(item, Exception):
+                raise item
+            yield item
 
     async def read_namespace(self, name: str) -> dict[str, Any] | None:
         return None
@@ -201,14 +220,14 @@ async def test_a_deleted_or_changed_account_is_put_back() -> None:
     provisioner.namespace_event("ADDED", namespace("team-a"))
     await drain(provisioner)
     gone = fake.objects.pop(("ServiceAccount", "team-a"))
-    provisioner.account_event("DELETED", gone)
+    provisioner.object_event("ServiceAccount", "DELETED", gone)
     await drain(provisioner)
     assert fake.objects[("ServiceAccount", "team-a")]["metadata"]["labels"]["longtask.io/runner"]
     assert fake.writes["create_serviceaccount"] == 2
     unmarked = copy.deepcopy(fake.objects[("ServiceAccount", "team-a")])
     del unmarked["metadata"]["labels"]["longtask.io/runner"]
     fake.objects[("ServiceAccount", "team-a")] = unmarked
-    provisioner.account_event("MODIFIED", unmarked)
+    provisioner.object_event("ServiceAccount", "MODIFIED", unmarked)
     await drain(provisioner)
     assert fake.writes["patch_serviceaccount"] == 1
     labels = fake.objects[("ServiceAccount", "team-a")]["metadata"]["labels"]
@@ -218,7 +237,7 @@ async def test_a_deleted_or_changed_account_is_put_back() -> None:
 async def test_events_of_other_accounts_are_ignored() -> None:
     provisioner, _ = provisioner_for()
     other = {"metadata": {"name": "default", "namespace": "team-a", "uid": "u"}}
-    provisioner.account_event("ADDED", other)
+    provisioner.object_event("ServiceAccount", "ADDED", other)
     assert len(provisioner.queue) == 0
 
 
@@ -253,9 +272,78 @@ async def test_ensure_adopts_an_account_created_meanwhile_and_creates_nothing_tw
     assert sum(fake.writes.values()) == 3
 
 
-async def test_load_reads_what_exists_in_served_namespaces() -> None:
+async def test_start_lists_what_exists_in_served_namespaces_and_watches_it() -> None:
     provisioner, fake = provisioner_for(Settings(namespaces=("team-a",)))
     for ns in ("team-a", "team-b"):
         fake.objects[("ServiceAccount", ns)] = provisioning.account(ns, SETTINGS)
-    await provisioner.load()
-    assert set(provisioner.accounts) == {"team-a"}
+    await provisioner.start()
+    try:
+        assert set(provisioner.accounts) == {"team-a"}
+        assert set(fake.lists) == {("ServiceAccount", "team-a"), ("RoleBinding", "team-a")}
+    finally:
+        await provisioner.stop()
+
+
+@pytest.mark.parametrize(
+    ("namespaces", "scopes"),
+    [((), [None]), (("team-*",), [None]), (("!kube-system",), [None]), (("a", "b"), ["a", "b"])],
+)
+def test_accounts_are_watched_per_namespace_only_when_named(
+    namespaces: tuple[str, ...], scopes: list[str | None]
+) -> None:
+    assert provisioner_for(Settings(namespaces=namespaces))[0].scopes() == scopes
+
+
+async def test_a_list_drops_an_account_no_event_told_was_deleted() -> None:
+    provisioner, fake = provisioner_for()
+    provisioner.namespace_event("ADDED", namespace("team-a"))
+    await drain(provisioner)
+    del fake.objects[("ServiceAccount", "team-a")]  # before any watch saw it
+    found, _ = await fake.list_named("ServiceAccount", "", None)
+    provisioner.listed("ServiceAccount", None, found)
+    assert "team-a" not in provisioner.accounts
+    await drain(provisioner)
+    assert fake.writes["create_serviceaccount"] == 2
+
+
+async def test_a_list_of_one_namespace_leaves_the_others_alone() -> None:
+    provisioner, _ = provisioner_for(Settings(namespaces=("team-a", "team-b")))
+    for ns in ("team-a", "team-b"):
+        provisioner.object_event("ServiceAccount", "ADDED", provisioning.account(ns, SETTINGS))
+    provisioner.listed("ServiceAccount", "team-a", [])
+    assert set(provisioner.accounts) == {"team-b"}
+
+
+async def test_watch_events_reach_the_view_and_bookmarks_only_move_the_version() -> None:
+    provisioner, fake = provisioner_for()
+    await provisioner.start()
+    try:
+        bookmark = {"metadata": {"resourceVersion": "8"}}
+        fake.events[("ServiceAccount", None)].put_nowait(("BOOKMARK", bookmark))
+        made = provisioning.account("team-a", SETTINGS)
+        made["metadata"] |= {"uid": "u1", "resourceVersion": "9"}
+        fake.events[("ServiceAccount", None)].put_nowait(("ADDED", made))
+        async with asyncio.timeout(5):
+            assert await provisioner.queue.get() == "team-a"
+        assert provisioner.accounts["team-a"]["metadata"]["uid"] == "u1"
+        assert fake.lists[("ServiceAccount", None)] == 1  # the bookmark broke nothing
+    finally:
+        await provisioner.stop()
+
+
+async def test_a_watch_too_old_to_resume_lists_again_first() -> None:
+    provisioner, fake = provisioner_for()
+    provisioner.namespace_event("ADDED", namespace("team-a"))
+    await drain(provisioner)
+    await provisioner.start()
+    try:
+        del fake.objects[("ServiceAccount", "team-a")]  # while no watch ran
+        fake.events[("ServiceAccount", None)].put_nowait(ApiException(status=410))
+        async with asyncio.timeout(5):
+            assert await provisioner.queue.get() == "team-a"
+        assert fake.lists[("ServiceAccount", None)] == 2
+        assert "team-a" not in provisioner.accounts
+        await provisioner.reconcile("team-a")
+        assert fake.objects[("ServiceAccount", "team-a")]["metadata"]["uid"] == "uid-3"
+    finally:
+        await provisioner.stop()
