@@ -74,6 +74,10 @@ class Provisioner:
             asyncio.Lock
         )
         self._watches: list[asyncio.Task[None]] = []
+        # The uid of the last deletion a watch reported, by (kind, namespace): the answer to a
+        # create or patch can arrive after the watch reported that object deleted, and must not
+        # put it back into the view.
+        self._gone: dict[tuple[str, str], str] = {}
 
     # Feeding (from watch events) -------------------------------------------------------------
 
@@ -86,6 +90,8 @@ class Provisioner:
             self.queue.discard(name)
             self.queue.forget(name)
             self._locks.pop(name, None)
+            for kind in KINDS:
+                self._gone.pop((kind, name), None)
             return
         old = self.namespaces.get(name)
         self.namespaces[name] = _slim(obj)
@@ -105,6 +111,7 @@ class Provisioner:
         ):
             return
         if event == "DELETED":
+            self._gone[(kind, namespace)] = str(meta.get("uid"))
             held = view.get(namespace)
             if held is not None and held["metadata"].get("uid") == meta.get("uid"):
                 del view[namespace]
@@ -264,7 +271,9 @@ class Provisioner:
             if step.verb is provisioning.Verb.DELETE:
                 view.pop(step.namespace, None)
             elif written is not None:
-                view[step.namespace] = _slim(written)
+                gone = self._gone.get((step.kind, step.namespace))
+                if gone is None or gone != written["metadata"].get("uid"):
+                    view[step.namespace] = _slim(written)
             else:
                 found, _ = await self.kube.list_named(step.kind, step.name, step.namespace)
                 if found:

@@ -347,3 +347,27 @@ async def test_a_watch_too_old_to_resume_lists_again_first() -> None:
         assert fake.objects[("ServiceAccount", "team-a")]["metadata"]["uid"] == "uid-3"
     finally:
         await provisioner.stop()
+
+
+async def test_a_create_answered_after_the_watch_saw_its_object_deleted_leaves_it_gone() -> None:
+    provisioner, fake = provisioner_for()
+    provision = fake.provision
+
+    async def deleted_before_the_answer(step: Step) -> dict[str, Any] | None:
+        written = await provision(step)
+        if step.kind == "ServiceAccount" and written is not None:
+            del fake.objects[("ServiceAccount", "team-a")]
+            provisioner.object_event("ServiceAccount", "ADDED", written)
+            provisioner.object_event("ServiceAccount", "DELETED", written)
+        return written
+
+    fake.provision = deleted_before_the_answer  # type: ignore[method-assign]
+    provisioner.namespace_event("ADDED", namespace("team-a"))
+    name = await provisioner.queue.get()
+    await provisioner.reconcile(name)
+    provisioner.queue.done(name)
+    assert "team-a" not in provisioner.accounts
+    fake.provision = provision  # type: ignore[method-assign]
+    await drain(provisioner)
+    assert ("ServiceAccount", "team-a") in fake.objects
+    assert fake.writes["create_serviceaccount"] == 2
