@@ -32,7 +32,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from longtask.core import resource, taskqueue
 from longtask.kubeclient import rawjson
 
-from . import clock, leadership, provisioning
+from . import clock, leadership, provisioning, settings
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ async def served(
     """Objects listed in the served namespaces: `one` per namespace, or `every` (all namespaces)
     filtered by the patterns when they are globs. With an exclusion (`!`) the list is not
     filtered: extra objects are harmless, their owners are never in the operator's stores."""
-    if not namespaces or any(set(ns) & set("*?[!") for ns in namespaces):
+    if settings.lists_across_all(namespaces):
         found = await every()
         if not namespaces or any("!" in ns for ns in namespaces):
             return found

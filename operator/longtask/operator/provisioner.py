@@ -24,7 +24,7 @@ from typing import Any
 
 from kubernetes_asyncio.client.exceptions import ApiException
 
-from . import provisioning
+from . import provisioning, settings
 from .kube import Kube
 from .settings import Settings
 from .workqueue import ExponentialLimiter, WorkQueue
@@ -90,8 +90,8 @@ class Provisioner:
             self.queue.discard(name)
             self.queue.forget(name)
             self._locks.pop(name, None)
-            for kind in KINDS:
-                self._gone.pop((kind, name), None)
+            for object_kind in KINDS:
+                self._gone.pop((object_kind, name), None)
             return
         old = self.namespaces.get(name)
         self.namespaces[name] = _slim(obj)
@@ -146,9 +146,7 @@ class Provisioner:
         """Where the accounts are listed and watched: each served namespace, or every
         namespace (None) when they are given as patterns or not at all."""
         served = self.settings.namespaces
-        if not served or any(set(ns) & set("*?[!") for ns in served):
-            return [None]
-        return list(served)
+        return [None] if settings.lists_across_all(served) else list(served)
 
     async def start(self) -> None:
         """List what exists, before the first plan (so nothing is created twice); then follow
@@ -164,7 +162,10 @@ class Provisioner:
     async def _follow(self, kind: str, scope: str | None, version: str | None) -> None:
         """Watch from `version`, again from where each watch ended; after a failure (the
         version too old, the API server away) list again first: events may have been missed."""
-        name, failures = self.settings.runner_service_account, 0
+        name = self.settings.runner_service_account
+        backoff: ExponentialLimiter[None] = ExponentialLimiter(
+            WATCH_BACKOFF_SECONDS, WATCH_BACKOFF_MAX_SECONDS
+        )
         while True:
             try:
                 if version is None:
@@ -174,20 +175,21 @@ class Provisioner:
                     version = str(obj["metadata"]["resourceVersion"])
                     if event != "BOOKMARK":
                         self.object_event(kind, event, obj)
-                failures = 0
-                continue
+                backoff.forget(None)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 version = None
-                gone = isinstance(exc, ApiException) and exc.status == 410
-                delay = 0.0 if gone else _backoff(failures)
-                failures = 0 if gone else failures + 1
+                if isinstance(exc, ApiException) and exc.status == 410:
+                    backoff.forget(None)  # only too old to resume: list again at once
+                    delay = 0.0
+                else:
+                    delay = backoff.when(None)
                 logger.warning(
                     "watch of %ss (%s) ended (%s: %s); listing again in %.0fs",
                     kind, scope or "all namespaces", type(exc).__name__, exc, delay,
                 )  # fmt: skip
-            await asyncio.sleep(delay)
+                await asyncio.sleep(delay)
 
     async def run(self) -> None:
         """The worker: one namespace at a time, retried with backoff when it fails."""
@@ -286,7 +288,3 @@ class Provisioner:
                 extra={"namespace": step.namespace},
             )  # fmt: skip
         return True
-
-
-def _backoff(failures: int) -> float:
-    return min(WATCH_BACKOFF_MAX_SECONDS, WATCH_BACKOFF_SECONDS * 2.0 ** min(failures, 16))

@@ -59,7 +59,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kopf._cogs.structs import references
@@ -160,6 +160,12 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def lists_across_all(namespaces: Sequence[str]) -> bool:
+    """Whether objects of the served namespaces are listed across all namespaces (none named,
+    or any pattern or exclusion among them) rather than one served namespace at a time."""
+    return not namespaces or any(set(ns) & set("*?[!") for ns in namespaces)
 
 
 def parse_namespaces(raw: str) -> tuple[str, ...]:
